@@ -1,0 +1,114 @@
+"""One analysis path: a bundle (live, netsleuth bundle or sosreport) -> facts -> rules -> report."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from netsleuth import __version__
+from netsleuth.evidence.model import HOST, Bundle
+from netsleuth.facts.store import FactStore, Unavailable
+from netsleuth.messages import message
+from netsleuth.report.model import (
+    SCHEMA,
+    Check,
+    EvidenceExcerpt,
+    EvidenceStatus,
+    FindingOut,
+    HostRef,
+    Remedy,
+    Report,
+    Tool,
+)
+from netsleuth.rules.base import Finding, Rule, Severity, Skip, all_rules
+
+# importing the fact modules registers their providers
+from netsleuth.facts import conntrack, host, logs, network, ovs  # noqa: F401  isort: skip
+
+
+def run_rule(rule: Rule, fs: FactStore) -> tuple[list[Finding], Check]:
+    """Run one rule on one scope's facts; a missing fact skips it, a crash is an error, never a pass."""
+    args: list[Any] = []
+    missing: list[str] = []
+    for fact in rule.needs:
+        try:
+            args.append(fs.get(fact))
+        except Unavailable as exc:
+            missing.append(str(exc))
+    if missing:
+        return [], Check(id=rule.id, status="skipped", reason="; ".join(missing), netns=fs.netns)
+    opts = [fs.maybe(fact) for fact in rule.optional]
+    try:
+        found = list(rule.fn(*args, *opts))
+    except Skip as exc:
+        return [], Check(id=rule.id, status="skipped", reason=str(exc), netns=fs.netns)
+    except Exception as exc:  # a rule bug must not stop the other rules
+        return [], Check(id=rule.id, status="error", reason=f"{type(exc).__name__}: {exc}", netns=fs.netns)
+    for f in found:
+        f.netns = fs.netns
+        f.seed = f.seed or rule.seed
+    failing = [f for f in found if f.severity is not Severity.INFO]
+    status = "fail" if failing else "pass"
+    reason = "; ".join(sorted({f.subject for f in found})) if found else ""
+    return found, Check(id=rule.id, status=status, reason=reason, netns=fs.netns)
+
+
+def render_finding(f: Finding, lang: str) -> FindingOut:
+    params = {"subject": f.subject, "netns": f.netns or "host", **f.params}
+    return FindingOut(
+        id=f.id,
+        severity=f.severity.value,
+        title=message(lang, f.id, "title", params),
+        summary=message(lang, f.id, "summary", params),
+        why=message(lang, f.id, "why", params),
+        evidence=[EvidenceExcerpt(source=s.source, excerpt=s.excerpt) for s in f.seen],
+        remedy=Remedy(now=f.now, persist=f.persist, notes=message(lang, f.id, "notes", params)),
+        references=[ref for ref in message(lang, f.id, "references", params).split() if ref],
+        seed=f.seed,
+        subject=f.subject,
+        netns=f.netns,
+    )
+
+
+def analyse(bundle: Bundle, lang: str = "en", only: set[str] | None = None) -> Report:
+    """Run every rule over every analysed scope of the bundle."""
+    t0 = time.monotonic()
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    scopes = bundle.scopes()
+    stores = {ns: FactStore(bundle, ns) for ns in scopes}
+    findings: list[Finding] = []
+    checks: list[Check] = []
+    for rule in all_rules():
+        if only and rule.id not in only:
+            continue
+        targets = [scopes[0] if HOST not in scopes else HOST] if rule.scope == "host" else scopes
+        for ns in targets:
+            found, check = run_rule(rule, stores[ns])
+            findings += found
+            checks.append(check)
+    findings.sort(key=lambda f: (-f.severity.rank, f.id, f.netns, f.subject))
+    return Report(
+        schema=SCHEMA,
+        tool=Tool(version=__version__),
+        host=HostRef(hostname=bundle.hostname, kernel=bundle.kernel, source=bundle.source),
+        started_at=bundle.collected_at or started,
+        duration_s=round(time.monotonic() - t0, 3),
+        namespaces=[ns or "host" for ns in scopes],
+        findings=[render_finding(f, lang) for f in findings],
+        checks=checks,
+        evidence=[
+            EvidenceStatus(
+                name=ev.name,
+                status=ev.status.value,
+                duration_s=round(ev.duration_s, 3),
+                netns=ev.netns,
+                key=ev.key,
+                source=ev.source,
+                error=ev.error,
+            )
+            for ev in bundle.items
+        ],
+        notes=list(bundle.notes),
+        lang=lang,
+    )

@@ -1,0 +1,309 @@
+"""The netsleuth command line. Exit status: 0 ok, 1 warning, 2 critical, 3 could not run, 64 usage."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from netsleuth import __version__
+from netsleuth.errors import NetsleuthError
+from netsleuth.evidence.model import HOST, Bundle, Evidence
+from netsleuth.messages import LANGS, default_lang, ui
+
+EXIT_USAGE = 64
+EXIT_INTERNAL = 3
+
+
+def _fail(msg: str, code: int = EXIT_INTERNAL) -> None:
+    click.echo(f"netsleuth: {msg}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _progress(enabled: bool, lang: str) -> Iterator[Callable[[Evidence], None] | None]:
+    """A progress line on stderr while collecting (only on a terminal)."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+
+    con = Console(stderr=True)
+    done = 0
+    with con.status(ui(lang, "collecting") + " …") as status:
+
+        def tick(ev: Evidence) -> None:
+            nonlocal done
+            done += 1
+            status.update(
+                f"{ui(lang, 'collecting')}: {done} — {ev.ident()} {ev.status.value} ({ev.duration_s:.2f} s)"
+            )
+
+        yield tick
+
+
+def _scopes(netns: tuple[str, ...], all_netns: bool, timeout: float) -> tuple[str, ...]:
+    from netsleuth.evidence.live import list_netns
+
+    if netns and all_netns:
+        raise click.UsageError("--netns and --all-netns exclude each other")
+    if all_netns:
+        return (HOST, *list_netns(timeout))
+    if netns:
+        known = set(list_netns(timeout))
+        unknown = [n for n in netns if n not in known]
+        if unknown:
+            raise click.UsageError(f"no network namespace named {', '.join(unknown)} (see `ip netns list`)")
+        return tuple(netns)
+    return (HOST,)
+
+
+def _collect_live(
+    netns: tuple[str, ...], all_netns: bool, timeout: float, interval: float, lang: str, quiet: bool
+) -> Bundle:
+    from netsleuth.evidence.live import CollectOptions, collect
+
+    opts = CollectOptions(timeout=timeout, interval=interval, scopes=_scopes(netns, all_netns, timeout))
+    with _progress(not quiet, lang) as tick:
+        return collect(opts, tick)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror}")
+
+
+common_scope = [
+    click.option(
+        "--netns",
+        "netns",
+        multiple=True,
+        metavar="NAME",
+        help="Look inside this network namespace (repeatable).",
+    ),
+    click.option(
+        "--all-netns", is_flag=True, help="Look inside every named network namespace too (qrouter-, qdhcp-)."
+    ),
+    click.option(
+        "--timeout",
+        type=click.FloatRange(0.1, 60),
+        default=2.0,
+        show_default=True,
+        help="Seconds each command may take before it is killed (a hang is evidence).",
+    ),
+    click.option(
+        "--interval",
+        type=click.FloatRange(0.0, 30),
+        default=1.0,
+        show_default=True,
+        help="Seconds between the two samples of counters.",
+    ),
+]
+
+
+def _apply(opts: list[Any]) -> Callable[[Any], Any]:
+    def deco(fn: Any) -> Any:
+        for opt in reversed(opts):
+            fn = opt(fn)
+        return fn
+
+    return deco
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="netsleuth")
+def app() -> None:
+    """Diagnose network faults on Linux cloud hosts: live, from a bundle or from a sosreport."""
+
+
+@app.command()
+@click.argument("source", required=False, type=click.Path(path_type=Path))
+@_apply(common_scope)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE."
+)
+@click.option("--lang", type=click.Choice(LANGS), default=None, help="Language (default from the locale).")
+@click.option("--no-probes", is_flag=True, help="Passive only: send nothing on the network.")
+@click.option("--only", multiple=True, metavar="RULE", help="Run only these rule ids (repeatable).")
+@click.option(
+    "--save-bundle",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Live: also keep the collected evidence as a bundle.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="List every piece of evidence that is not ok.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line.")
+def diagnose(
+    source: Path | None,
+    netns: tuple[str, ...],
+    all_netns: bool,
+    timeout: float,
+    interval: float,
+    fmt: str,
+    output: Path | None,
+    lang: str | None,
+    no_probes: bool,
+    only: tuple[str, ...],
+    save_bundle: Path | None,
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    """Diagnose this host (no SOURCE), a netsleuth bundle (.tar.gz) or a sosreport (directory or archive).
+
+    Passive by default: this version has no active probes yet, so nothing is sent on the network
+    with or without --no-probes.
+    """
+    from netsleuth.analysis import analyse
+    from netsleuth.evidence.bundle import write_bundle
+    from netsleuth.evidence.source import open_source
+    from netsleuth.report.render import render
+    from netsleuth.rules.base import all_rules
+
+    lang = lang or default_lang()
+    known = {r.id for r in all_rules()}
+    unknown = [r for r in only if r not in known]
+    if unknown:
+        raise click.UsageError(f"unknown rule id(s): {', '.join(unknown)} (see `netsleuth rules list`)")
+    if source is None:
+        bundle = _collect_live(netns, all_netns, timeout, interval, lang, quiet or fmt != "text")
+        if save_bundle:
+            write_bundle(bundle, save_bundle)
+        report = analyse(bundle, lang, set(only) or None)
+    else:
+        if save_bundle:
+            raise click.UsageError("--save-bundle is for live diagnosis; `netsleuth collect` keeps a bundle")
+        if all_netns and netns:
+            raise click.UsageError("--netns and --all-netns exclude each other")
+        with open_source(source, list(netns) or None, all_netns) as bundle:
+            report = analyse(bundle, lang, set(only) or None)
+    color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    _emit(render(report, fmt, color=color, verbose=verbose), output)
+    sys.exit(report.exit_code())
+
+
+@app.command()
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Bundle file to write (.tar.gz).",
+)
+@_apply(common_scope)
+@click.option("-q", "--quiet", is_flag=True)
+def collect(
+    output: Path, netns: tuple[str, ...], all_netns: bool, timeout: float, interval: float, quiet: bool
+) -> None:
+    """Collect this host's evidence into a bundle, to diagnose later or elsewhere."""
+    from netsleuth.evidence.bundle import write_bundle
+
+    bundle = _collect_live(netns, all_netns, timeout, interval, default_lang(), quiet)
+    write_bundle(bundle, output)
+    bad = sum(1 for ev in bundle.items if not ev.ok)
+    click.echo(f"netsleuth: wrote {output} ({len(bundle.items)} pieces of evidence, {bad} not ok)", err=True)
+
+
+@app.group()
+def rules() -> None:
+    """The knowledge base: one rule per fault id."""
+
+
+@rules.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--lang", type=click.Choice(LANGS), default=None)
+def rules_list(fmt: str, lang: str | None) -> None:
+    """List every rule: id, severity, seed case and title."""
+    import json
+
+    from netsleuth.messages import message
+    from netsleuth.rules.base import all_rules
+
+    lang = lang or default_lang()
+    rows = [
+        {
+            "id": r.id,
+            "severity": r.severity.value,
+            "seed": r.seed,
+            "scope": r.scope,
+            "title": message(lang, r.id, "title", {}),
+            "description": r.doc,
+        }
+        for r in all_rules()
+    ]
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['id']:28} {row['severity']:8} seed {row['seed']:8} {row['description']}")
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--lang", type=click.Choice(LANGS), default=None)
+def rules_show(rule_id: str, fmt: str, lang: str | None) -> None:
+    """Show one rule: what it needs, what it says, where it comes from."""
+    import json
+
+    from netsleuth.messages import message
+    from netsleuth.rules.base import all_rules
+
+    lang = lang or default_lang()
+    found = {r.id: r for r in all_rules()}.get(rule_id)
+    if found is None:
+        raise click.UsageError(f"unknown rule id {rule_id!r} (see `netsleuth rules list`)")
+    info = {
+        "id": found.id,
+        "severity": found.severity.value,
+        "seed": found.seed,
+        "scope": found.scope,
+        "needs": [t.__name__ for t in found.needs],
+        "optional": [t.__name__ for t in found.optional],
+        "description": found.doc,
+        "title": message(lang, found.id, "title", {}),
+        "why": message(lang, found.id, "why", {}),
+        "notes": message(lang, found.id, "notes", {}),
+    }
+    if fmt == "json":
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    for k, v in info.items():
+        click.echo(f"{k:12} {', '.join(v) if isinstance(v, list) else v}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: map every way of failing to its exit status and one clear line."""
+    try:
+        app.main(args=argv, prog_name="netsleuth", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        hint = f" (try `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        _fail(f"{exc.format_message()}{hint}", EXIT_USAGE)
+    except click.Abort:
+        _fail("aborted", 130)
+    except click.ClickException as exc:
+        _fail(exc.format_message(), EXIT_USAGE)
+    except NetsleuthError as exc:
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except BrokenPipeError:
+        sys.exit(0)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

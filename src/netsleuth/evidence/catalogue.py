@@ -1,0 +1,63 @@
+"""Load the evidence catalogue (catalogue.toml): one spec per logical piece of evidence."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+Scope = Literal["host", "netns"]
+Per = Literal["", "nic", "ovs_bridge"]
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    scope: Scope
+    live: str = ""
+    fallback: str = ""
+    file: str = ""
+    collector: str = ""
+    per: Per = ""
+    sampled: bool = False
+    sos: tuple[str, ...] = ()
+    sos_plugin: str = ""
+    sos_file: tuple[str, ...] = ()
+    key_re: str = ""
+
+    def argv(self, **subst: str) -> list[str]:
+        """The live command line as argv, with {iface}/{bridge} filled in."""
+        return [part.format(**subst) for part in shlex.split(self.live)]
+
+    def files(self) -> list[str]:
+        return self.file.split()
+
+    def key_from_content(self, text: str) -> str | None:
+        """The object a sosreport file is about, read from its content (names are lossy)."""
+        if not self.key_re:
+            return None
+        m = re.search(self.key_re, text, re.MULTILINE)
+        return m.group(1) if m else None
+
+
+@cache
+def catalogue() -> dict[str, Spec]:
+    """Every evidence spec, by name."""
+    raw = tomllib.loads(resources.files("netsleuth.evidence").joinpath("catalogue.toml").read_text())
+    specs: dict[str, Spec] = {}
+    for entry in raw["evidence"]:
+        for k in ("sos", "sos_file"):
+            entry[k] = tuple(entry.get(k, ()))
+        spec = Spec(**entry)
+        if spec.name in specs:
+            raise ValueError(f"duplicate evidence name {spec.name}")
+        specs[spec.name] = spec
+    return specs
+
+
+def spec(name: str) -> Spec:
+    return catalogue()[name]

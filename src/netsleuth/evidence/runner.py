@@ -1,0 +1,117 @@
+"""Run one command or read one file, bounded in time, and record how it went as Evidence."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from netsleuth.evidence.model import HOST, Evidence, Status
+
+MAX_OUTPUT = 64 * 1024 * 1024  # bytes kept of one command's output
+DENIED_MARKERS = ("permission denied", "operation not permitted", "must be root", "need to be root")
+ENV = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+
+
+def in_netns(argv: list[str], netns: str) -> list[str]:
+    """Prefix a command so that it runs inside network namespace `netns` (HOST: as is)."""
+    return argv if netns == HOST else ["ip", "netns", "exec", netns, *argv]
+
+
+def classify(rc: int, stderr: str, tool: str) -> tuple[Status, str]:
+    """Status of a finished command from its exit code and error text."""
+    first = next((ln.strip() for ln in stderr.splitlines() if ln.strip()), "")
+    if rc == 0:
+        return Status.OK, first
+    low = stderr.lower()
+    if rc in (126, 127) and ("no such file" in low or "not found" in low):
+        return Status.MISSING, f"{tool}: not installed"
+    if any(m in low for m in DENIED_MARKERS):
+        return Status.DENIED, first or f"{tool}: permission denied"
+    return Status.ERROR, first or f"{tool}: exit status {rc}"
+
+
+def kill_group(proc: subprocess.Popen[Any]) -> None:
+    """Kill the command and everything it started (it leads its own process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def run(name: str, argv: list[str], timeout: float, netns: str = HOST, key: str = "") -> Evidence:
+    """Run argv (inside netns) with a timeout; a timeout kills the whole process group."""
+    full = in_netns(argv, netns)
+    source = " ".join(argv)
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            full,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=ENV,
+        )
+    except FileNotFoundError:
+        return Evidence(
+            name, Status.MISSING, source=source, netns=netns, key=key, error=f"{full[0]}: not installed"
+        )
+    except PermissionError as exc:
+        return Evidence(name, Status.DENIED, source=source, netns=netns, key=key, error=str(exc))
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        out, err = proc.communicate()
+        return Evidence(
+            name,
+            Status.TIMEOUT,
+            text=out[:MAX_OUTPUT].decode(errors="replace"),
+            source=source,
+            duration_s=time.monotonic() - start,
+            netns=netns,
+            key=key,
+            error=f"no answer within {timeout:g} s (killed)",
+        )
+    stderr = err.decode(errors="replace")
+    status, error = classify(proc.returncode, stderr, argv[0])
+    return Evidence(
+        name,
+        status,
+        text=out[:MAX_OUTPUT].decode(errors="replace"),
+        source=source,
+        duration_s=time.monotonic() - start,
+        netns=netns,
+        key=key,
+        rc=proc.returncode,
+        error=error if status is not Status.OK else "",
+    )
+
+
+def read_file(name: str, path: str, timeout: float, netns: str = HOST, key: str = "") -> Evidence:
+    """Read a file; inside another namespace through `ip netns exec cat` (its /etc/netns, /proc/net)."""
+    if netns != HOST:
+        ev = run(name, ["cat", path], timeout, netns, key)
+        if ev.status is Status.ERROR and "no such file" in ev.error.lower():
+            ev.status, ev.error = Status.MISSING, f"{path}: no such file"
+        ev.source = path
+        return ev
+    start = time.monotonic()
+    try:
+        text = Path(path).read_text(errors="replace")
+    except FileNotFoundError:
+        return Evidence(
+            name, Status.MISSING, source=path, netns=netns, key=key, error=f"{path}: no such file"
+        )
+    except PermissionError:
+        return Evidence(
+            name, Status.DENIED, source=path, netns=netns, key=key, error=f"{path}: permission denied"
+        )
+    except OSError as exc:
+        return Evidence(name, Status.ERROR, source=path, netns=netns, key=key, error=str(exc))
+    return Evidence(
+        name, Status.OK, text=text, source=path, duration_s=time.monotonic() - start, netns=netns, key=key
+    )

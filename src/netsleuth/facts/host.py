@@ -1,0 +1,90 @@
+"""Host-wide facts: kernel, uptime, when the evidence was taken, processes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.parsers.ps import Process, parse_ps
+from netsleuth.parsers.uptime import parse_uptime
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    kernel: str  # "3.10.0-327.22.2.el7.x86_64"
+    uptime_s: float | None
+    collected_at: datetime | None  # when the evidence was taken (live: now)
+    os_family: str  # "rhel", "debian", "suse", "" unknown
+
+    @property
+    def kernel_version(self) -> tuple[int, int]:
+        m = re.match(r"(\d+)\.(\d+)", self.kernel)
+        return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def _os_family(text: str) -> str:
+    ids = ""
+    for line in text.splitlines():
+        if line.startswith(("ID=", "ID_LIKE=")):
+            ids += " " + line.split("=", 1)[1].strip('"').lower()
+    for family, names in (
+        ("rhel", ("rhel", "centos", "fedora", "rocky", "almalinux")),
+        ("debian", ("debian", "ubuntu")),
+        ("suse", ("suse", "sles")),
+    ):
+        if any(n in ids.split() for n in names):
+            return family
+    return ""
+
+
+@provides(HostInfo)
+def _host(fs: FactStore) -> HostInfo:
+    b = fs.bundle
+    uptime: float | None = None
+    ev = fs.evidence("proc.uptime", host=True)
+    if ev is not None and ev.ok:
+        uptime = parse_uptime(ev.content())
+    when = None
+    if b.collected_at:
+        when = datetime.fromisoformat(b.collected_at)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+    osr = fs.evidence("etc.os_release", host=True)
+    family = _os_family(osr.content()) if osr is not None and osr.ok else ""
+    return HostInfo(kernel=b.kernel, uptime_s=uptime, collected_at=when, os_family=family)
+
+
+@dataclass(frozen=True)
+class Processes:
+    items: list[Process]
+
+    def named(self, program: str) -> list[Process]:
+        return [p for p in self.items if p.program == program]
+
+    def matching(self, needle: str) -> list[Process]:
+        return [p for p in self.items if needle in p.command]
+
+
+@provides(Processes)
+def _processes(fs: FactStore) -> Processes:
+    ev = fs.require("ps", host=True)
+    procs = parse_ps(ev.content())
+    if not procs:
+        raise Unavailable("ps: empty process list")
+    return Processes(procs)
+
+
+@dataclass(frozen=True)
+class Memory:
+    total_bytes: int
+
+
+@provides(Memory)
+def _memory(fs: FactStore) -> Memory:
+    ev = fs.require("proc.meminfo", host=True)
+    for line in ev.content().splitlines():
+        if line.startswith("MemTotal:"):
+            return Memory(int(line.split()[1]) * 1024)
+    raise Unavailable("proc.meminfo: no MemTotal line")

@@ -1,0 +1,178 @@
+"""Log events: kernel and OVS log lines matching the patterns of rules/log_patterns.toml, with ages.
+
+Logs are streamed once through one combined regex per log kind; only the matches are kept
+(count, first, last and a few samples per pattern), so a log of many GB costs no memory.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib import resources
+
+from netsleuth.evidence.model import Evidence
+from netsleuth.facts.host import HostInfo
+from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.parsers.kernlog import LogLine, parse_line
+from netsleuth.parsers.ovs import parse_ovs_log
+
+SAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Pattern:
+    id: str
+    regex: re.Pattern[str]
+    logs: tuple[str, ...]
+    group: str = ""
+
+
+@cache
+def patterns() -> tuple[Pattern, ...]:
+    raw = tomllib.loads(resources.files("netsleuth.rules").joinpath("log_patterns.toml").read_text())
+    return tuple(
+        Pattern(p["id"], re.compile(p["regex"]), tuple(p["logs"]), p.get("group", "")) for p in raw["pattern"]
+    )
+
+
+@dataclass
+class LogEvent:
+    line: LogLine
+    source: str
+    age_s: float | None  # seconds before the evidence was taken; None when the line has no usable time
+    match: dict[str, str]
+
+
+@dataclass
+class EventSet:
+    """All occurrences of one pattern: count, first/last and a few samples."""
+
+    id: str
+    count: int = 0
+    first: LogEvent | None = None
+    last: LogEvent | None = None
+    samples: list[LogEvent] = field(default_factory=list)
+
+    def add(self, ev: LogEvent) -> None:
+        self.count += 1
+        if self.first is None:
+            self.first = ev
+        self.last = ev
+        if len(self.samples) < SAMPLES:
+            self.samples.append(ev)
+
+    @property
+    def newest_age_s(self) -> float | None:
+        return self.last.age_s if self.last else None
+
+    def recent(self, window_s: float) -> bool:
+        age = self.newest_age_s
+        return age is not None and age <= window_s
+
+    def excerpt(self) -> list[str]:
+        shown = list(self.samples)
+        if self.last is not None and self.last not in shown:
+            shown.append(self.last)
+        return [e.line.raw for e in shown]
+
+
+@dataclass
+class LogEvents:
+    """Matches of every log pattern in the logs of this host."""
+
+    events: dict[str, EventSet]
+    sources: list[str]
+
+    def get(self, pattern_id: str) -> EventSet:
+        return self.events.get(pattern_id, EventSet(pattern_id))
+
+
+def _age(line: LogLine, host: HostInfo, boot_relative: bool) -> float | None:
+    if line.wall is not None and host.collected_at is not None:
+        wall = line.wall if line.wall.tzinfo else line.wall.replace(tzinfo=host.collected_at.tzinfo)
+        return max(0.0, (host.collected_at - wall).total_seconds())
+    if boot_relative and line.mono is not None and host.uptime_s is not None:
+        return max(0.0, host.uptime_s - line.mono)
+    return None
+
+
+def scan(
+    lines: Iterable[str],
+    kind: str,
+    source: str,
+    host: HostInfo,
+    out: dict[str, EventSet],
+    boot_relative: bool = True,
+) -> None:
+    """Feed the lines of one log through the patterns for its kind."""
+    pats = [p for p in patterns() if kind in p.logs]
+    if not pats:
+        return
+    combined = re.compile("|".join(f"(?:{p.regex.pattern})" for p in pats))
+    year = host.collected_at.year if host.collected_at else None
+    for raw in lines:
+        if not combined.search(raw):
+            continue
+        line = parse_line(raw, year) if kind == "kernel" else _ovs_line(raw)
+        for p in pats:
+            m = p.regex.search(line.text)
+            if m:
+                ev = LogEvent(
+                    line,
+                    source,
+                    _age(line, host, boot_relative),
+                    {k: v for k, v in m.groupdict().items() if v},
+                )
+                out.setdefault(p.id, EventSet(p.id)).add(ev)
+
+
+def _ovs_line(raw: str) -> LogLine:
+    parsed = parse_ovs_log([raw])[0]
+    return LogLine(text=parsed.message or raw, raw=raw, wall=parsed.when)
+
+
+def _kernel_sources(fs: FactStore) -> list[Evidence]:
+    found: list[Evidence] = []
+    dmesg = fs.evidence("kernel.dmesg", host=True)
+    if dmesg is not None and dmesg.ok:
+        found.append(dmesg)
+    found += [ev for ev in fs.bundle.keyed("log.kernel") if ev.ok]
+    return found
+
+
+@provides(LogEvents)
+def _log_events(fs: FactStore) -> LogEvents:
+    host = fs.get(HostInfo)
+    out: dict[str, EventSet] = {}
+    sources: list[str] = []
+    kernel = _kernel_sources(fs)
+    for ev in kernel:
+        # dmesg seconds are since this boot; lines in syslog files from earlier boots carry wall time
+        scan(ev.lines(), "kernel", ev.source, host, out, boot_relative=ev.name == "kernel.dmesg")
+        sources.append(ev.source)
+        if ev.name == "kernel.dmesg":
+            break  # the ring buffer covers this boot; syslog files would repeat the same lines
+    for name, kind in (("ovs.log_vswitchd", "ovs_vswitchd"), ("ovs.log_ovsdb", "ovs_ovsdb")):
+        log = fs.evidence(name, host=True)
+        if log is not None and log.ok:
+            scan(log.lines(), kind, log.source, host, out, boot_relative=False)
+            sources.append(log.source)
+    if not sources:
+        reasons = [
+            f"{n}: {e.status.value}"
+            for n in ("kernel.dmesg", "log.kernel")
+            if (e := fs.evidence(n, host=True)) is not None
+        ]
+        raise Unavailable("no kernel log readable (" + ", ".join(reasons or ["not collected"]) + ")")
+    return LogEvents(out, sources)
+
+
+def kernel_log_available(fs: FactStore) -> bool:
+    return bool(_kernel_sources(fs))
+
+
+__all__ = ["EventSet", "LogEvent", "LogEvents", "datetime", "kernel_log_available", "patterns", "scan"]

@@ -1,0 +1,139 @@
+"""Interfaces of one namespace, their counters' rates, and veth peers across namespaces."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from netsleuth.evidence.model import HOST, Evidence
+from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.parsers.iproute import Link, parse_links
+
+
+@dataclass(frozen=True)
+class Rate:
+    delta: int
+    per_second: float
+    measured: bool  # True: two samples; False: lifetime total normalised by uptime
+    seconds: float
+
+    def describe(self) -> str:
+        how = (
+            f"in {self.seconds:.1f} s" if self.measured else f"over {self.seconds / 86400:.1f} days of uptime"
+        )
+        return f"{self.delta} {how} ({self.per_second:.2f}/s)"
+
+
+def link_line(link: Link) -> str:
+    """The link as `ip link` prints its first line (the excerpt quoted in findings)."""
+    peer = f"@{link.peer}" if link.peer else (f"@if{link.peer_ifindex}" if link.peer_ifindex else "")
+    flags = ",".join(sorted(link.flags, key=lambda f: (f != "NO-CARRIER", f)))
+    master = f" master {link.master}" if link.master else ""
+    return f"{link.ifindex}: {link.name}{peer}: <{flags}> mtu {link.mtu}{master} state {link.operstate}"
+
+
+@dataclass
+class Links:
+    """The interfaces of one namespace."""
+
+    netns: str
+    links: list[Link]
+    evidence: Evidence
+    later: dict[str, Link] = field(default_factory=dict)
+    interval_s: float | None = None
+
+    def __post_init__(self) -> None:
+        self.by_name = {lnk.name: lnk for lnk in self.links}
+        self.by_index = {lnk.ifindex: lnk for lnk in self.links}
+
+    def get(self, name: str) -> Link | None:
+        return self.by_name.get(name)
+
+    def members(self, master: str) -> list[Link]:
+        return [lnk for lnk in self.links if lnk.master == master]
+
+    def rate(self, name: str, direction: str, *keys: str, uptime_s: float | None = None) -> Rate | None:
+        """Rate of the sum of counters `keys` (e.g. rx dropped+missed+over) between two samples,
+        or the lifetime total over uptime when only one sample exists."""
+        first = self.by_name.get(name)
+        if first is None:
+            return None
+        a = sum(getattr(first, direction).get(k, 0) for k in keys)
+        second = self.later.get(name)
+        if second is not None and self.interval_s:
+            b = sum(getattr(second, direction).get(k, 0) for k in keys)
+            return Rate(b - a, (b - a) / self.interval_s, True, self.interval_s)
+        if uptime_s:
+            return Rate(a, a / uptime_s, False, uptime_s)
+        return None
+
+    def source(self) -> str:
+        return self.evidence.source
+
+
+@provides(Links)
+def _links(fs: FactStore) -> Links:
+    try:
+        ev = fs.require("ip.link")
+    except Unavailable as first:
+        try:
+            ev = fs.require("ip.addr")  # sosreports keep only `ip address show` per namespace
+        except Unavailable as second:
+            raise Unavailable(f"{first}; {second}") from None
+    links = parse_links(ev.content())
+    later: dict[str, Link] = {}
+    if ev.later:
+        later = {lnk.name: lnk for lnk in parse_links(ev.later)}
+    return Links(fs.netns, links, ev, later, ev.interval_s)
+
+
+_NSID = re.compile(r"nsid\s+(\d+)\s+\(iproute2 netns name:\s*([^)\s]+)\)")
+
+
+@dataclass
+class AllLinks:
+    """Interfaces of every analysed namespace: to follow a veth to its peer in another one."""
+
+    scopes: dict[str, Links]
+    nsid_names: dict[str, dict[int, str]]  # per scope: netnsid -> namespace name
+
+    def peer(self, netns: str, link: Link) -> tuple[str, Link] | None:
+        """The other end of a veth: (namespace, link), when that namespace was collected."""
+        here = self.scopes.get(netns)
+        if link.peer and here is not None:
+            other = here.get(link.peer)
+            return (netns, other) if other is not None else None
+        if link.peer_ifindex is None:
+            return None
+        names = self.nsid_names.get(netns, {})
+        candidates: list[str] = []
+        if link.link_netns:
+            candidates.append(link.link_netns)
+        elif link.link_netnsid is not None and link.link_netnsid in names:
+            candidates.append(names[link.link_netnsid])
+        else:
+            candidates += [ns for ns in self.scopes if ns != netns]
+        for ns in candidates:
+            links = self.scopes.get(ns)
+            other = links.by_index.get(link.peer_ifindex) if links else None
+            if other is not None and other.kind == link.kind and other.peer_ifindex in (None, link.ifindex):
+                return ns, other
+        return None
+
+
+@provides(AllLinks)
+def _all_links(fs: FactStore) -> AllLinks:
+    scopes: dict[str, Links] = {}
+    ids: dict[str, dict[int, str]] = {}
+    for ns in dict.fromkeys([HOST, *fs.bundle.scopes()]):
+        sub = FactStore(fs.bundle, ns)
+        links = sub.maybe(Links)
+        if links is None:
+            continue
+        scopes[ns] = links
+        ev = fs.bundle.get("ip.netns_ids", ns)
+        if ev is not None and ev.ok:
+            ids[ns] = {int(m.group(1)): m.group(2) for m in _NSID.finditer(ev.text)}
+    if fs.netns not in scopes:
+        raise Unavailable(f"no interface list for namespace {fs.netns or 'host'}")
+    return AllLinks(scopes, ids)

@@ -1,0 +1,92 @@
+"""The fact store: builds each fact once, from evidence, or says why it cannot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from netsleuth.errors import ParseError
+from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
+
+T = TypeVar("T")
+
+
+class Unavailable(Exception):
+    """A fact cannot be built; the message says why (evidence missing, timed out, unreadable)."""
+
+
+Provider = Callable[["FactStore"], Any]
+_PROVIDERS: dict[type, Provider] = {}
+
+
+def provides(fact: type[T]) -> Callable[[Callable[[FactStore], T]], Callable[[FactStore], T]]:
+    """Register the function that builds `fact` from a FactStore's evidence."""
+
+    def deco(fn: Callable[[FactStore], T]) -> Callable[[FactStore], T]:
+        _PROVIDERS[fact] = fn
+        return fn
+
+    return deco
+
+
+def why_not(ev: Evidence | None, name: str) -> str:
+    if ev is None:
+        return f"{name}: not collected"
+    detail = f" ({ev.error})" if ev.error else ""
+    return f"{name}: {ev.status.value}{detail}"
+
+
+class FactStore:
+    """Facts of one analysed scope (a network namespace) of a bundle; host facts come from HOST."""
+
+    def __init__(self, bundle: Bundle, netns: str = HOST) -> None:
+        self.bundle = bundle
+        self.netns = netns
+        self._cache: dict[type, Any] = {}
+        self._errors: dict[type, str] = {}
+
+    def evidence(self, name: str, key: str = "", host: bool = False) -> Evidence | None:
+        return self.bundle.get(name, HOST if host else self.netns, key)
+
+    def require(self, name: str, key: str = "", host: bool = False) -> Evidence:
+        """The evidence `name`, or Unavailable naming its status."""
+        ev = self.evidence(name, key, host)
+        if ev is None or ev.status is not Status.OK:
+            raise Unavailable(why_not(ev, name))
+        return ev
+
+    def first_ok(self, *names: str, host: bool = False) -> Evidence:
+        reasons = []
+        for n in names:
+            ev = self.evidence(n, host=host)
+            if ev is not None and ev.ok:
+                return ev
+            reasons.append(why_not(ev, n))
+        raise Unavailable("; ".join(reasons))
+
+    def get(self, fact: type[T]) -> T:
+        """Build (once) and return the fact, or raise Unavailable with the reason."""
+        if fact in self._cache:
+            return self._cache[fact]  # type: ignore[no-any-return]
+        if fact in self._errors:
+            raise Unavailable(self._errors[fact])
+        provider = _PROVIDERS.get(fact)
+        if provider is None:
+            raise Unavailable(f"no provider for {fact.__name__}")
+        try:
+            value = provider(self)
+        except Unavailable as exc:
+            self._errors[fact] = str(exc)
+            raise
+        except (ParseError, ValueError, KeyError, IndexError, TypeError) as exc:
+            msg = f"{fact.__name__}: could not parse the evidence ({exc})"
+            self._errors[fact] = msg
+            raise Unavailable(msg) from None
+        self._cache[fact] = value
+        return value  # type: ignore[no-any-return]
+
+    def maybe(self, fact: type[T]) -> T | None:
+        try:
+            return self.get(fact)
+        except Unavailable:
+            return None

@@ -1,0 +1,47 @@
+"""Message catalogues (en, zh): titles, summaries and explanations of findings, keyed by rule id."""
+
+from __future__ import annotations
+
+import locale
+import os
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import Any
+
+LANGS = ("en", "zh")
+
+
+@cache
+def catalogue(lang: str) -> dict[str, dict[str, str]]:
+    text = resources.files("netsleuth.messages").joinpath(f"{lang}.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def default_lang() -> str:
+    """From the locale: LANG=zh_CN.UTF-8 gives Chinese."""
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        val = os.environ.get(var, "")
+        if val:
+            return "zh" if val.lower().startswith("zh") else "en"
+    loc = locale.getlocale()[0] or ""
+    return "zh" if loc.lower().startswith("zh") else "en"
+
+
+class _Safe(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def message(lang: str, rule_id: str, field: str, params: dict[str, Any]) -> str:
+    """The text `field` (title, summary, why) for a rule, in `lang` (falling back to English)."""
+    for lg in (lang, "en"):
+        entry = catalogue(lg).get(rule_id, {})
+        if field in entry:
+            return entry[field].format_map(_Safe(params)).strip()
+    return ""
+
+
+def ui(lang: str, key: str, **params: Any) -> str:
+    """A user-interface string (headings, labels)."""
+    return message(lang, "ui", key, params) or key

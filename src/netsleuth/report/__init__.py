@@ -1,0 +1,1 @@
+"""Reports: the JSON schema v1 model and its renderings (text, json, markdown)."""

@@ -1,0 +1,165 @@
+"""Render a report as text (rich: colour on a terminal, plain when piped), JSON or Markdown."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from netsleuth.messages import ui
+from netsleuth.report.model import FindingOut, Report
+
+FORMATS = ("text", "json", "markdown")
+SEV_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def render(report: Report, fmt: str, color: bool | None = None, verbose: bool = False) -> str:
+    if fmt == "json":
+        return report.to_json() + "\n"
+    if fmt == "markdown":
+        return markdown(report)
+    return text(report, color=color, verbose=verbose)
+
+
+def _ns(f: FindingOut) -> str:
+    return f" [netns {f.netns}]" if f.netns else ""
+
+
+def text(report: Report, color: bool | None = None, verbose: bool = False, width: int = 110) -> str:
+    buf = io.StringIO()
+    con = Console(
+        file=buf,
+        force_terminal=bool(color),
+        no_color=not color,
+        width=width,
+        highlight=False,
+        soft_wrap=False,
+    )
+    lang = report.lang
+    h = report.host
+    con.print(
+        Text(
+            f"netsleuth {report.tool.version} — {h.hostname or '?'} ({h.kernel or '?'}) — {h.source}",
+            style="bold",
+        )
+    )
+    con.print(
+        f"namespaces: {', '.join(report.namespaces)}   {len(report.checks)} checks, "
+        f"{len(report.evidence)} pieces of evidence, analysed in {report.duration_s:.2f} s"
+    )
+    if not report.findings:
+        con.print(Text(ui(lang, "no_findings"), style="green"))
+    for f in report.findings:
+        con.print()
+        con.print(
+            Text(f"{f.severity.upper():8} {f.id}  {f.title}{_ns(f)}", style=SEV_STYLE.get(f.severity, ""))
+        )
+        con.print(f"  {f.summary}")
+        if f.evidence:
+            con.print(Text(f"  {ui(lang, 'seen')}:", style="bold"))
+            for e in f.evidence:
+                con.print(Text(f"    {e.source}", style="dim"))
+                for line in e.excerpt.splitlines()[:12]:
+                    con.print(Text(f"      {line}"))
+        if f.why:
+            con.print(Text(f"  {ui(lang, 'why')}: ", style="bold") + Text(f.why))
+        if f.remedy.now:
+            con.print(Text(f"  {ui(lang, 'now')}:", style="bold"))
+            for cmd in f.remedy.now:
+                con.print(Text(f"    $ {cmd}", style="green"))
+        if f.remedy.persist:
+            con.print(Text(f"  {ui(lang, 'persist')}:", style="bold"))
+            for cmd in f.remedy.persist:
+                con.print(Text(f"    {cmd}"))
+        if f.remedy.notes:
+            con.print(f"  {f.remedy.notes}")
+        con.print(Text(f"  {ui(lang, 'seed')}: {f.seed}", style="dim"))
+    skipped = [c for c in report.checks if c.status in ("skipped", "error")]
+    if skipped:
+        con.print()
+        table = Table(title=f"{ui(lang, 'skipped')} / {ui(lang, 'errors')}", show_lines=False, expand=False)
+        table.add_column("check")
+        table.add_column("netns")
+        table.add_column("status")
+        table.add_column("reason", overflow="fold")
+        for c in skipped:
+            table.add_row(c.id, c.netns or "host", c.status, c.reason)
+        con.print(table)
+    bad = [e for e in report.evidence if e.status != "ok"]
+    if bad and verbose:
+        table = Table(title=ui(lang, "evidence"))
+        for col in ("name", "netns", "status", "s", "why"):
+            table.add_column(col, overflow="fold")
+        for ev in bad:
+            table.add_row(
+                ev.name + (f"[{ev.key}]" if ev.key else ""),
+                ev.netns or "host",
+                ev.status,
+                f"{ev.duration_s:.2f}",
+                ev.error,
+            )
+        con.print(table)
+    elif bad:
+        counts: dict[str, int] = {}
+        for ev in bad:
+            counts[ev.status] = counts.get(ev.status, 0) + 1
+        con.print(
+            Text(
+                "evidence not ok: "
+                + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+                + "  (-v lists them)",
+                style="dim",
+            )
+        )
+    for note in report.notes:
+        con.print(Text(f"note: {note}", style="dim"))
+    return buf.getvalue()
+
+
+def markdown(report: Report) -> str:
+    lang = report.lang
+    h = report.host
+    out = [
+        f"# netsleuth report — {h.hostname}",
+        "",
+        f"- source: `{h.source}`",
+        f"- kernel: `{h.kernel}`",
+        f"- taken: {report.started_at}",
+        f"- namespaces: {', '.join(report.namespaces)}",
+        "",
+    ]
+    out += [f"## {ui(lang, 'findings')}", ""]
+    if not report.findings:
+        out += [ui(lang, "no_findings"), ""]
+    for f in report.findings:
+        out += [f"### {f.severity.upper()} `{f.id}` — {f.title}{_ns(f)}", "", f.summary, ""]
+        for e in f.evidence:
+            out += [f"*{ui(lang, 'seen')}* — `{e.source}`", "", "```", e.excerpt, "```", ""]
+        if f.why:
+            out += [f"**{ui(lang, 'why')}**: {f.why}", ""]
+        if f.remedy.now:
+            out += [f"**{ui(lang, 'now')}**:", "", "```sh", *f.remedy.now, "```", ""]
+        if f.remedy.persist:
+            out += [f"**{ui(lang, 'persist')}**:", "", *(f"- `{p}`" for p in f.remedy.persist), ""]
+        out += [f"{ui(lang, 'seed')}: {f.seed}", ""]
+    out += [f"## {ui(lang, 'checks')}", "", "| check | netns | status | reason |", "|---|---|---|---|"]
+    out += [
+        f"| {c.id} | {c.netns or 'host'} | {c.status} | {c.reason.replace('|', '/')} |" for c in report.checks
+    ]
+    bad = [e for e in report.evidence if e.status != "ok"]
+    if bad:
+        out += [
+            "",
+            f"## {ui(lang, 'evidence')}",
+            "",
+            "| evidence | netns | status | why |",
+            "|---|---|---|---|",
+        ]
+        out += [
+            f"| {e.name}{'[' + e.key + ']' if e.key else ''} | {e.netns or 'host'} | {e.status} | "
+            f"{e.error.replace('|', '/')} |"
+            for e in bad
+        ]
+    return "\n".join(out) + "\n"

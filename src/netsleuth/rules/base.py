@@ -1,0 +1,97 @@
+"""Rules: one small unit per fault id, declaring the facts it needs, returning findings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"critical": 2, "warning": 1, "info": 0}[self.value]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Evidence quoted by a finding: where it comes from and the exact lines."""
+
+    source: str
+    excerpt: str
+
+
+@dataclass
+class Finding:
+    """What a rule found. Title, summary and explanation come from the message catalogue,
+    keyed by the rule id and filled with `params`; commands are built by the rule with the
+    real names in them."""
+
+    id: str
+    severity: Severity
+    subject: str  # the object at fault: interface, bridge, daemon, sysctl
+    params: dict[str, Any] = field(default_factory=dict)
+    seen: list[Seen] = field(default_factory=list)
+    now: list[str] = field(default_factory=list)
+    persist: list[str] = field(default_factory=list)
+    netns: str = ""
+    seed: str = ""
+
+
+Scope = Literal["netns", "host"]
+RuleFn = Callable[..., Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    fn: RuleFn
+    needs: tuple[type, ...]
+    optional: tuple[type, ...]
+    seed: str
+    scope: Scope
+    severity: Severity
+
+    @property
+    def doc(self) -> str:
+        return (self.fn.__doc__ or "").strip()
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(
+    id: str,
+    *,
+    needs: Iterable[type],
+    optional: Iterable[type] = (),
+    seed: str,
+    severity: Severity,
+    scope: Scope = "netns",
+) -> Callable[[RuleFn], RuleFn]:
+    """Declare a rule: the fault id it finds, the facts it needs (all available, else the
+    rule is skipped with the reason) and optional facts (passed as None when unavailable).
+    `scope="host"` rules run once per host; "netns" rules once per analysed namespace."""
+
+    def deco(fn: RuleFn) -> RuleFn:
+        if id in REGISTRY:
+            raise ValueError(f"rule {id} registered twice")
+        REGISTRY[id] = Rule(id, fn, tuple(needs), tuple(optional), seed, scope, severity)
+        return fn
+
+    return deco
+
+
+def all_rules() -> list[Rule]:
+    from netsleuth import rules as _pkg  # noqa: F401  (imports every rule module)
+
+    return sorted(REGISTRY.values(), key=lambda r: r.id)
+
+
+class Skip(Exception):
+    """Raised by a rule whose optional facts turned out all unavailable: skipped, with the reason."""
