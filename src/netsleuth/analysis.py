@@ -8,6 +8,7 @@ from typing import Any
 
 from netsleuth import __version__
 from netsleuth.evidence.model import HOST, Bundle
+from netsleuth.facts import load_all as load_facts
 from netsleuth.facts.store import FactStore, Unavailable
 from netsleuth.messages import message
 from netsleuth.report.model import (
@@ -22,9 +23,6 @@ from netsleuth.report.model import (
     Tool,
 )
 from netsleuth.rules.base import Finding, Rule, Severity, Skip, all_rules
-
-# importing the fact modules registers their providers
-from netsleuth.facts import conntrack, host, logs, network, ovs  # noqa: F401  isort: skip
 
 
 def run_rule(rule: Rule, fs: FactStore) -> tuple[list[Finding], Check]:
@@ -73,6 +71,7 @@ def render_finding(f: Finding, lang: str) -> FindingOut:
 
 def analyse(bundle: Bundle, lang: str = "en", only: set[str] | None = None) -> Report:
     """Run every rule over every analysed scope of the bundle."""
+    load_facts()
     t0 = time.monotonic()
     started = datetime.now(UTC).isoformat(timespec="seconds")
     scopes = bundle.scopes()

@@ -1,4 +1,4 @@
-"""Load the evidence catalogue (catalogue.toml): one spec per logical piece of evidence."""
+"""Load the evidence catalogue (catalogue.d/*.toml, one file per area): one spec per logical piece of evidence."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 Scope = Literal["host", "netns"]
 Per = Literal["", "nic", "ovs_bridge"]
@@ -47,9 +47,13 @@ class Spec:
 @cache
 def catalogue() -> dict[str, Spec]:
     """Every evidence spec, by name."""
-    raw = tomllib.loads(resources.files("netsleuth.evidence").joinpath("catalogue.toml").read_text())
+    entries: list[dict[str, Any]] = []
+    folder = resources.files("netsleuth.evidence").joinpath("catalogue.d")
+    for f in sorted(folder.iterdir(), key=lambda e: e.name):
+        if f.name.endswith(".toml"):
+            entries += tomllib.loads(f.read_text())["evidence"]
     specs: dict[str, Spec] = {}
-    for entry in raw["evidence"]:
+    for entry in entries:
         for k in ("sos", "sos_file"):
             entry[k] = tuple(entry.get(k, ()))
         spec = Spec(**entry)

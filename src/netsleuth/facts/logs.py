@@ -1,4 +1,4 @@
-"""Log events: kernel and OVS log lines matching the patterns of rules/log_patterns.toml, with ages.
+"""Log events: log lines matching the patterns of rules/log_patterns/*.toml, with their ages.
 
 Logs are streamed once through one combined regex per log kind; only the matches are kept
 (count, first, last and a few samples per pattern), so a log of many GB costs no memory.
@@ -33,10 +33,17 @@ class Pattern:
 
 @cache
 def patterns() -> tuple[Pattern, ...]:
-    raw = tomllib.loads(resources.files("netsleuth.rules").joinpath("log_patterns.toml").read_text())
-    return tuple(
-        Pattern(p["id"], re.compile(p["regex"]), tuple(p["logs"]), p.get("group", "")) for p in raw["pattern"]
-    )
+    found: list[Pattern] = []
+    folder = resources.files("netsleuth.rules").joinpath("log_patterns")
+    for f in sorted(folder.iterdir(), key=lambda e: e.name):
+        if f.name.endswith(".toml"):
+            for p in tomllib.loads(f.read_text())["pattern"]:
+                found.append(Pattern(p["id"], re.compile(p["regex"]), tuple(p["logs"]), p.get("group", "")))
+    ids = [p.id for p in found]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    if dupes:
+        raise ValueError(f"log pattern ids defined twice: {sorted(dupes)}")
+    return tuple(found)
 
 
 @dataclass

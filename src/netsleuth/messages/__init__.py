@@ -14,8 +14,17 @@ LANGS = ("en", "zh")
 
 @cache
 def catalogue(lang: str) -> dict[str, dict[str, str]]:
-    text = resources.files("netsleuth.messages").joinpath(f"{lang}.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    """Every messages/<lang>/*.toml merged (one file per rule family); a key defined twice is an error."""
+    merged: dict[str, dict[str, str]] = {}
+    folder = resources.files("netsleuth.messages").joinpath(lang)
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        for key, value in tomllib.loads(entry.read_text(encoding="utf-8")).items():
+            if key in merged and key != "ui":
+                raise ValueError(f"messages/{lang}/{entry.name}: {key} is defined twice")
+            merged.setdefault(key, {}).update(value)
+    return merged
 
 
 def default_lang() -> str:

@@ -1,5 +1,14 @@
-"""The knowledge base: one rule per fault id of the catalogue. Importing this package registers them."""
+"""The knowledge base: one rule per fault id of the catalogue, one module per family.
 
-from netsleuth.rules import conntrack, mtu, nic, ovs
+Every module of this package is imported (and its rules registered) by `load_all()`."""
 
-__all__ = ["conntrack", "mtu", "nic", "ovs"]
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+
+def load_all() -> None:
+    for mod in pkgutil.iter_modules(__path__):
+        if mod.name not in ("base", "persist"):
+            importlib.import_module(f"{__name__}.{mod.name}")

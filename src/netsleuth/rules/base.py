@@ -88,8 +88,9 @@ def rule(
 
 
 def all_rules() -> list[Rule]:
-    from netsleuth import rules as _pkg  # noqa: F401  (imports every rule module)
+    from netsleuth.rules import load_all
 
+    load_all()
     return sorted(REGISTRY.values(), key=lambda r: r.id)
 
 
