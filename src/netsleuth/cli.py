@@ -21,7 +21,7 @@ EXIT_INTERNAL = 3
 
 
 def _fail(msg: str, code: int = EXIT_INTERNAL) -> None:
-    click.echo(f"netsleuth: {msg}", err=True)
+    click.echo("netsleuth: " + " ".join(msg.split()), err=True)  # always one line
     sys.exit(code)
 
 
@@ -143,6 +143,15 @@ def app() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Live: also keep the collected evidence as a bundle.",
 )
+@click.option(
+    "--with",
+    "extra",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Facts only the platform has: `openstack network agent list -f json` output, an SQL dump "
+    "or API JSON of floating IPs (repeatable).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="List every piece of evidence that is not ok.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 def diagnose(
@@ -215,72 +224,20 @@ def collect(
     click.echo(f"netsleuth: wrote {output} ({len(bundle.items)} pieces of evidence, {bad} not ok)", err=True)
 
 
-@app.group()
-def rules() -> None:
-    """The knowledge base: one rule per fault id."""
+def _register_commands() -> None:
+    """Every module of netsleuth.commands exposes `command` (a click command or group)."""
+    import importlib
+    import pkgutil
+
+    from netsleuth import commands
+
+    for mod in pkgutil.iter_modules(commands.__path__):
+        cmd = getattr(importlib.import_module(f"netsleuth.commands.{mod.name}"), "command", None)
+        if isinstance(cmd, click.Command):
+            app.add_command(cmd)
 
 
-@rules.command("list")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--lang", type=click.Choice(LANGS), default=None)
-def rules_list(fmt: str, lang: str | None) -> None:
-    """List every rule: id, severity, seed case and title."""
-    import json
-
-    from netsleuth.messages import message
-    from netsleuth.rules.base import all_rules
-
-    lang = lang or default_lang()
-    rows = [
-        {
-            "id": r.id,
-            "severity": r.severity.value,
-            "seed": r.seed,
-            "scope": r.scope,
-            "title": message(lang, r.id, "title", {}),
-            "description": r.doc,
-        }
-        for r in all_rules()
-    ]
-    if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    for row in rows:
-        click.echo(f"{row['id']:28} {row['severity']:8} seed {row['seed']:8} {row['description']}")
-
-
-@rules.command("show")
-@click.argument("rule_id")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--lang", type=click.Choice(LANGS), default=None)
-def rules_show(rule_id: str, fmt: str, lang: str | None) -> None:
-    """Show one rule: what it needs, what it says, where it comes from."""
-    import json
-
-    from netsleuth.messages import message
-    from netsleuth.rules.base import all_rules
-
-    lang = lang or default_lang()
-    found = {r.id: r for r in all_rules()}.get(rule_id)
-    if found is None:
-        raise click.UsageError(f"unknown rule id {rule_id!r} (see `netsleuth rules list`)")
-    info = {
-        "id": found.id,
-        "severity": found.severity.value,
-        "seed": found.seed,
-        "scope": found.scope,
-        "needs": [t.__name__ for t in found.needs],
-        "optional": [t.__name__ for t in found.optional],
-        "description": found.doc,
-        "title": message(lang, found.id, "title", {}),
-        "why": message(lang, found.id, "why", {}),
-        "notes": message(lang, found.id, "notes", {}),
-    }
-    if fmt == "json":
-        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
-        return
-    for k, v in info.items():
-        click.echo(f"{k:12} {', '.join(v) if isinstance(v, list) else v}")
+_register_commands()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import tomllib
@@ -34,7 +35,12 @@ class Spec:
         return [part.format(**subst) for part in shlex.split(self.live)]
 
     def files(self) -> list[str]:
-        return self.file.split()
+        """Live file paths; {OVS_LOGDIR}/{OVS_RUNDIR} follow the environment like the OVS tools do."""
+        env = {
+            "OVS_LOGDIR": os.environ.get("OVS_LOGDIR", "/var/log/openvswitch"),
+            "OVS_RUNDIR": os.environ.get("OVS_RUNDIR", "/var/run/openvswitch"),
+        }
+        return [f.format(**env) for f in self.file.split()]
 
     def key_from_content(self, text: str) -> str | None:
         """The object a sosreport file is about, read from its content (names are lossy)."""

@@ -42,7 +42,7 @@ def _collect_one(spec: Spec, timeout: float, netns: str, key: str = "", **subst:
     if spec.file:
         if "*" in spec.file:
             return _read_glob(spec, timeout, netns)
-        return [read_file(spec.name, spec.file, timeout, netns, key)]
+        return [read_file(spec.name, spec.files()[0], timeout, netns, key)]
     ev = run(spec.name, spec.argv(**subst), timeout, netns, key)
     if spec.fallback and ev.status in (Status.MISSING, Status.DENIED, Status.ERROR):
         alt = run(spec.name, spec.fallback.split(), timeout, netns, key)

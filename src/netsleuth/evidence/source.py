@@ -33,6 +33,10 @@ def open_source(path: Path, scopes: list[str] | None = None, all_netns: bool = F
         return
     try:
         tar = tarfile.open(path, "r:*")  # noqa: SIM115  (closed by the `with tar:` below)
+    except tarfile.ReadError:
+        raise BadSource(
+            f"{path}: not a netsleuth bundle or sosreport (not a tar archive, plain or gz/xz/bz2)"
+        ) from None
     except ARCHIVE_ERRORS as exc:
         raise BadSource(f"{path}: not a readable archive ({exc.__class__.__name__}: {exc})") from None
     try:

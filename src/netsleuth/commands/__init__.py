@@ -1,0 +1,1 @@
+"""Subcommands beyond diagnose/collect: each module exposes `command`, registered by cli.py."""
