@@ -73,6 +73,18 @@ def _collect_live(
         return collect(opts, tick)
 
 
+def _add_user_inputs(bundle: Bundle, files: tuple[Path, ...]) -> None:
+    """Files the user passes become evidence `user.input`, keyed by file name (parsers detect the kind)."""
+    from netsleuth.evidence.model import Status
+
+    for f in files:
+        try:
+            text = f.read_text(errors="replace")
+        except OSError as exc:
+            raise click.UsageError(f"cannot read {f}: {exc.strerror}") from None
+        bundle.add(Evidence("user.input", Status.OK, text=text, source=str(f), key=f.name))
+
+
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
@@ -166,6 +178,7 @@ def diagnose(
     no_probes: bool,
     only: tuple[str, ...],
     save_bundle: Path | None,
+    extra: tuple[Path, ...],
     verbose: bool,
     quiet: bool,
 ) -> None:
@@ -187,6 +200,7 @@ def diagnose(
         raise click.UsageError(f"unknown rule id(s): {', '.join(unknown)} (see `netsleuth rules list`)")
     if source is None:
         bundle = _collect_live(netns, all_netns, timeout, interval, lang, quiet or fmt != "text")
+        _add_user_inputs(bundle, extra)
         if save_bundle:
             write_bundle(bundle, save_bundle)
         report = analyse(bundle, lang, set(only) or None)
@@ -196,6 +210,7 @@ def diagnose(
         if all_netns and netns:
             raise click.UsageError("--netns and --all-netns exclude each other")
         with open_source(source, list(netns) or None, all_netns) as bundle:
+            _add_user_inputs(bundle, extra)
             report = analyse(bundle, lang, set(only) or None)
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     _emit(render(report, fmt, color=color, verbose=verbose), output)
