@@ -71,6 +71,39 @@ class Links:
         return self.evidence.source
 
 
+_KIND_BY_NAME = (
+    (
+        re.compile(r"^(virbr\d+|docker\d+|br-[0-9a-f]{12}|lxcbr\d+|cni\d+|qbr[0-9a-f-]+|br\d+|br100)$"),
+        "bridge",
+    ),
+    (re.compile(r"^(veth|qvo|qvb|cali|vnet|tap)"), "veth"),
+    (re.compile(r"^vxlan"), "vxlan"),
+    (re.compile(r"^bond\d+$"), "bond"),
+)
+
+
+def infer_kinds(links: list[Link]) -> None:
+    """Sources without details (`ip address show` in sosreports' namespaces, `ip a` quoted in
+    tickets) do not say what a device is: a device others are enslaved to is a bridge/bond, and
+    well-known names tell the rest. Links whose kind is known are left alone."""
+    masters = {lnk.master for lnk in links if lnk.master}
+    for lnk in links:
+        if lnk.kind or lnk.parentbus or lnk.is_loopback:
+            continue
+        if lnk.name == "ovs-system":
+            lnk.kind = "openvswitch"
+            continue
+        for rx, kind in _KIND_BY_NAME:
+            if rx.match(lnk.name):
+                lnk.kind = "tun" if kind == "veth" and lnk.name.startswith(("tap", "vnet")) else kind
+                break
+        else:
+            if lnk.name in masters:
+                lnk.kind = "bridge"
+            elif lnk.peer_ifindex is not None:
+                lnk.kind = "veth"  # name@ifN: the other end lives in another namespace
+
+
 @provides(Links)
 def _links(fs: FactStore) -> Links:
     try:
@@ -81,6 +114,16 @@ def _links(fs: FactStore) -> Links:
         except Unavailable as second:
             raise Unavailable(f"{first}; {second}") from None
     links = parse_links(ev.content())
+    if ev.name == "ip.link":
+        addr = fs.evidence("ip.addr")
+        if addr is not None and addr.ok:  # `ip link` has no addresses: take them from `ip address`
+            try:
+                by_name = {lnk.name: lnk.addresses for lnk in parse_links(addr.content())}
+            except ValueError:
+                by_name = {}
+            for lnk in links:
+                lnk.addresses = by_name.get(lnk.name, lnk.addresses)
+    infer_kinds(links)
     later: dict[str, Link] = {}
     if ev.later:
         later = {lnk.name: lnk for lnk in parse_links(ev.later)}

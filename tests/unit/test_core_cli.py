@@ -1,0 +1,116 @@
+"""The CLI contract: formats, exit statuses, one-line errors, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from netsleuth.evidence.bundle import write_bundle
+from netsleuth.evidence.model import Status
+from tests.helpers import bundle, ev, fixture
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "netsleuth.cli", *args], capture_output=True, text=True, timeout=60, env=env
+    )
+
+
+@pytest.fixture(scope="module")
+def critical_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    b = bundle(
+        ev("ip.link", fixture("core/ns_host_fault.ip_link.json"), netns="nslfxh"),
+        ev("ip.addr", fixture("core/ns_host_fault.ip_address.txt"), netns="nslfxh"),
+        ev("ovs.vsctl_show", status=Status.MISSING, error="ovs-vsctl: not installed"),
+        namespaces=["nslfxh"],
+    )
+    path = tmp_path_factory.mktemp("b") / "host.tar.gz"
+    write_bundle(b, path)
+    return path
+
+
+def test_json_report_follows_schema_v1_and_exit_2_on_critical(critical_bundle: Path) -> None:
+    p = cli("diagnose", str(critical_bundle), "--format", "json")
+    assert p.returncode == 2, p.stderr
+    r = json.loads(p.stdout)
+    assert r["schema"] == "netsleuth.report/v1"
+    assert set(r) >= {"schema", "tool", "host", "started_at", "duration_s", "findings", "checks", "evidence"}
+    assert set(r["tool"]) >= {"name", "version"} and set(r["host"]) >= {"hostname", "kernel", "source"}
+    f = r["findings"][0]
+    assert set(f) >= {"id", "severity", "title", "summary", "evidence", "remedy", "references", "seed"}
+    assert set(f["remedy"]) >= {"now", "persist", "notes"}
+    assert all(set(e) >= {"source", "excerpt"} for e in f["evidence"])
+    assert {c["status"] for c in r["checks"]} <= {"pass", "fail", "skipped", "error"}
+    assert {e["status"] for e in r["evidence"]} <= {"ok", "timeout", "missing", "denied", "error"}
+    assert all(isinstance(e["duration_s"], float | int) for e in r["evidence"])
+
+
+def test_text_piped_has_no_colour_and_markdown_and_output_file(critical_bundle: Path, tmp_path: Path) -> None:
+    p = cli("diagnose", str(critical_bundle))
+    assert p.returncode == 2 and "\x1b[" not in p.stdout and "CRITICAL mtu.mismatch" in p.stdout
+    out = tmp_path / "r.md"
+    p = cli("diagnose", str(critical_bundle), "--format", "markdown", "-o", str(out))
+    assert p.returncode == 2 and p.stdout == ""
+    assert out.read_text().startswith("# netsleuth report") and "`mtu.mismatch`" in out.read_text()
+
+
+def test_lang_zh_and_from_locale(critical_bundle: Path) -> None:
+    p = cli("diagnose", str(critical_bundle), "--lang", "zh")
+    assert "MTU 不一致" in p.stdout
+    import os
+
+    env = {**os.environ, "LANG": "zh_CN.UTF-8"}
+    env.pop("LC_ALL", None)
+    env.pop("LC_MESSAGES", None)
+    assert "MTU 不一致" in cli("diagnose", str(critical_bundle), env=env).stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["diagnose", "--format", "yaml"],
+        ["diagnose", "--bogus"],
+        ["nosuchcommand"],
+        ["rules", "show", "no.such_rule"],
+        ["diagnose", "--only", "no.such_rule", "/dev/null"],
+        ["diagnose", "--netns", "nsl-does-not-exist-42", "--no-probes"],
+    ],
+)
+def test_usage_errors_exit_64_in_one_line(args: list[str]) -> None:
+    p = cli(*args)
+    assert p.returncode == 64, (p.returncode, p.stderr)
+    assert p.stderr.startswith("netsleuth: ") and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+
+
+def test_bad_source_exits_3_in_one_line(tmp_path: Path) -> None:
+    junk = tmp_path / "customer.tar.xz"
+    junk.write_bytes(b"\xfd7zXZ\x00\x00 truncated")
+    for src in (junk, tmp_path / "missing.tar.gz", tmp_path):
+        p = cli("diagnose", str(src))
+        assert p.returncode == 3, (src, p.stderr)
+        assert (
+            p.stderr.startswith("netsleuth: ") and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+        )
+
+
+def test_rules_list_and_show_json() -> None:
+    rows = json.loads(cli("rules", "list", "--format", "json").stdout)
+    assert {"conntrack.table_full", "ovs.vswitchd_unresponsive", "nic.no_carrier", "mtu.mismatch"} <= {
+        r["id"] for r in rows
+    }
+    info = json.loads(cli("rules", "show", "mtu.mismatch", "--format", "json").stdout)
+    assert info["id"] == "mtu.mismatch" and "Links" in info["needs"]
+
+
+def test_live_passive_diagnosis_of_this_host_runs_and_reports_every_evidence() -> None:
+    p = cli("diagnose", "--no-probes", "--format", "json", "--timeout", "2", "--interval", "0.2")
+    assert p.returncode in (0, 1, 2), p.stderr
+    r = json.loads(p.stdout)
+    names = {e["name"] for e in r["evidence"]}
+    assert {"ip.link", "ip.addr", "sysctl.net", "kernel.dmesg", "ps", "ovs.vsctl_show"} <= names
+    link = next(e for e in r["evidence"] if e["name"] == "ip.link")
+    assert link["status"] == "ok"

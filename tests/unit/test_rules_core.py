@@ -1,0 +1,233 @@
+"""The four rules the pipeline ships with, on real outputs: fault, healthy, missing evidence."""
+
+from __future__ import annotations
+
+from netsleuth.evidence.model import Status
+from tests.helpers import bundle, check, ev, findings, fixture, run
+
+H, C = "nslfxh", "nslfxc"
+
+
+def _ns_links(state: str) -> list:
+    return [
+        ev("ip.link", fixture(f"core/ns_host_{state}.ip_link.json"), netns=H),
+        *([ev("ip.addr", fixture("core/ns_host_fault.ip_address.txt"), netns=H)] if state == "fault" else []),
+        ev("ip.link", fixture(f"core/ns_ctr_{state}.ip_link.json"), netns=C),
+        ev("ip.netns_ids", fixture("core/ns_host.netns_ids.txt"), netns=H),
+        ev("ip.netns_ids", fixture("core/ns_ctr.netns_ids.txt"), netns=C),
+    ]
+
+
+# --- mtu.mismatch ------------------------------------------------------------------------------
+
+
+def test_mtu_bridged_uplink_smaller_than_container_port_names_the_uplink() -> None:
+    report = run(bundle(*_ns_links("fault"), namespaces=[H, C]), {"mtu.mismatch"})
+    bridge = [f for f in findings(report, "mtu.mismatch") if "bridge br0" in f.summary]
+    assert len(bridge) == 1
+    f = bridge[0]
+    assert f.subject == "uplink" and f.netns == H and f.severity == "critical"
+    assert "1350" in f.title and "1500" in f.title
+    assert any("uplink" in e.excerpt and "mtu 1350" in e.excerpt for e in f.evidence)
+    assert f.remedy.now and "uplink" in f.remedy.now[0]
+
+
+def test_mtu_vxlan_without_room_for_its_50_bytes_names_the_vxlan_device() -> None:
+    report = run(bundle(*_ns_links("fault"), namespaces=[H, C]), {"mtu.mismatch"})
+    vx = [f for f in findings(report, "mtu.mismatch") if f.subject == "vxlan42"]
+    assert len(vx) == 1
+    assert "under0" in vx[0].summary and "1451" in vx[0].summary  # 1500 - 50 + 1 no longer fits
+    assert "mtu 1450" in vx[0].remedy.now[0]
+
+
+def test_mtu_veth_ends_in_two_namespaces_differ_reported_once() -> None:
+    b = bundle(
+        ev("ip.link", fixture("core/pair_host.ip_link.json"), netns="nslfxq"),
+        ev("ip.link", fixture("core/pair_ctr.ip_link.json"), netns="nslfxr"),
+        ev("ip.netns_ids", fixture("core/pair_host.netns_ids.txt"), netns="nslfxq"),
+        ev("ip.netns_ids", fixture("core/pair_ctr.netns_ids.txt"), netns="nslfxr"),
+        namespaces=["nslfxq", "nslfxr"],
+    )
+    found = findings(run(b, {"mtu.mismatch"}), "mtu.mismatch")
+    assert len(found) == 1
+    assert found[0].subject == "vethx"  # 1400, while the container's eth0 sends 1500
+    assert "nslfxr" in found[0].title and "nslfxq" in found[0].title
+
+
+def test_mtu_healthy_namespaces_are_quiet() -> None:
+    report = run(bundle(*_ns_links("healthy"), namespaces=[H, C]), {"mtu.mismatch"})
+    assert findings(report, "mtu.mismatch") == []
+    assert check(report, "mtu.mismatch", H).startswith("pass")
+
+
+def test_mtu_skipped_without_interface_list() -> None:
+    b = bundle(
+        ev("ip.link", status=Status.TIMEOUT, error="no answer within 2 s (killed)"),
+        ev("ip.addr", status=Status.MISSING, error="ip: not installed"),
+    )
+    assert check(run(b, {"mtu.mismatch"}), "mtu.mismatch").startswith("skipped: ip.link: timeout")
+
+
+# --- nic.no_carrier ------------------------------------------------------------------------------
+
+
+def test_no_carrier_bridge_port_whose_peer_is_down() -> None:
+    report = run(bundle(*_ns_links("fault"), namespaces=[H, C]), {"nic.no_carrier"})
+    found = findings(report, "nic.no_carrier")
+    assert [(f.subject, f.netns, f.severity) for f in found] == [("vethd", H, "critical")]
+    assert "NO-CARRIER" in found[0].evidence[0].excerpt and "br0" in found[0].summary
+
+
+def test_no_carrier_ignores_virbr0_from_seed_002() -> None:
+    report = run(bundle(ev("ip.addr", fixture("core/seed002_ip_a_state.txt"))), {"nic.no_carrier"})
+    assert findings(report, "nic.no_carrier") == []
+    assert check(report, "nic.no_carrier").startswith("pass")
+
+
+def test_no_carrier_quiet_when_healthy_and_skipped_when_missing() -> None:
+    assert findings(run(bundle(*_ns_links("healthy"), namespaces=[H, C])), "nic.no_carrier") == []
+    b = bundle(ev("ip.link", status=Status.DENIED, error="permission denied"))
+    assert check(run(b, {"nic.no_carrier"}), "nic.no_carrier").startswith("skipped")
+
+
+def test_no_carrier_from_sosreport_text_of_a_namespace() -> None:
+    report = run(
+        bundle(ev("ip.addr", fixture("core/ns_host_fault.ip_address.txt"), netns=H), namespaces=[H]),
+        {"nic.no_carrier", "mtu.mismatch"},
+    )
+    assert [f.subject for f in findings(report, "nic.no_carrier")] == ["vethd"]
+    assert "uplink" in [f.subject for f in findings(report, "mtu.mismatch")]
+
+
+# --- conntrack.table_full / near_limit -----------------------------------------------------------
+
+SYSCTL_FULL = """\
+net.netfilter.nf_conntrack_buckets = 65536
+net.netfilter.nf_conntrack_count = 2097152
+net.netfilter.nf_conntrack_max = 2097152
+net.nf_conntrack_max = 2097152
+net.netfilter.nf_conntrack_tcp_timeout_established = 432000
+net.netfilter.nf_conntrack_tcp_timeout_time_wait = 120
+"""
+
+
+def test_table_full_now_with_recent_kernel_lines_is_critical_and_sized_from_memory() -> None:
+    b = bundle(
+        ev("sysctl.net", SYSCTL_FULL, source="sysctl -a -r ^net"),
+        ev(
+            "conntrack.states", fixture("seeds/seed001_conntrack_states.txt"), source="/proc/net/nf_conntrack"
+        ),
+        ev("kernel.dmesg", fixture("seeds/seed001_dmesg_conntrack.txt"), source="dmesg"),
+        ev("proc.uptime", "64802490.00 1.00"),
+        ev("proc.meminfo", "MemTotal:       263873236 kB\n"),
+        kernel="3.10.0-327.22.2.el7.x86_64",
+    )
+    (f,) = findings(run(b, {"conntrack.table_full"}), "conntrack.table_full")
+    assert f.severity == "critical" and f.subject == "nf_conntrack"
+    assert "ESTABLISHED (246265)" in f.summary and "10 times" in f.summary
+    assert any(
+        "table full,dropping packet" in e.excerpt or "table full, dropping" in e.excerpt for e in f.evidence
+    )
+    now = "\n".join(f.remedy.now)
+    assert "nf_conntrack_max=4194304" in now
+    assert "nf_conntrack_tcp_timeout_established=3600" in now
+    assert "/sys/module/nf_conntrack/parameters/hashsize" in now  # kernel 3.10 < 4.8: not by sysctl
+
+
+def test_table_full_lines_from_long_ago_with_a_quiet_table_are_only_info() -> None:
+    quiet = SYSCTL_FULL.replace("count = 2097152", "count = 1200")
+    b = bundle(
+        ev("sysctl.net", quiet),
+        ev("kernel.dmesg", fixture("seeds/seed001_dmesg_conntrack.txt")),
+        ev("proc.uptime", str(64802473 + 30 * 86400) + ".0 1.0"),
+    )
+    (f,) = findings(run(b, {"conntrack.table_full"}), "conntrack.table_full")
+    assert f.severity == "info" and "30 days ago" in f.summary
+    assert run(b).exit_code() == 0
+
+
+def test_table_full_variant_in_netns_from_this_machine() -> None:
+    line = "[  812.123456] nf_conntrack: nf_conntrack: table full in netns 4026532301, dropping packet"
+    b = bundle(ev("kernel.dmesg", line), ev("proc.uptime", "815.0 1.0"))
+    (f,) = findings(run(b, {"conntrack.table_full"}), "conntrack.table_full")
+    assert f.severity == "critical"
+
+
+def test_near_limit_and_healthy_and_missing() -> None:
+    near = SYSCTL_FULL.replace("count = 2097152", "count = 1700000")
+    assert [f.id for f in run(bundle(ev("sysctl.net", near))).findings] == ["conntrack.near_limit"]
+    healthy = SYSCTL_FULL.replace("count = 2097152", "count = 3000")
+    r = run(bundle(ev("sysctl.net", healthy), ev("kernel.dmesg", "[    1.0] Linux version 6.1")))
+    assert [f.id for f in r.findings if f.id.startswith("conntrack")] == []
+    missing = run(
+        bundle(ev("sysctl.net", "net.ipv4.ip_forward = 1\n")),
+        {"conntrack.near_limit", "conntrack.table_full"},
+    )
+    assert "nf_conntrack is not loaded" in check(missing, "conntrack.near_limit")
+    assert check(missing, "conntrack.table_full").startswith("skipped")
+
+
+# --- ovs.vswitchd_unresponsive / ovsdb_unreachable -------------------------------------------------
+
+PS_STOPPED = """\
+USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND
+root         701  0.0  0.1  20000  8000 ?        Ss   05:00   0:00 ovsdb-server /etc/openvswitch/conf.db --remote=punix:/var/run/openvswitch/db.sock --pidfile --detach
+root         812  0.2  0.1 300000 40000 ?        Tsl  05:01   0:09 ovs-vswitchd unix:/var/run/openvswitch/db.sock -vconsole:emer --pidfile --detach
+"""
+
+
+def _ovs(dump: Status, vsctl: Status = Status.OK) -> list:
+    return [
+        ev("ps", PS_STOPPED),
+        ev(
+            "ovs.vsctl_show",
+            "b1c0e7a4\n    Bridge br-int\n" if vsctl is Status.OK else "",
+            status=vsctl,
+            source="ovs-vsctl show",
+            duration_s=0.02,
+            error="" if vsctl is Status.OK else "no answer within 2 s (killed)",
+        ),
+        ev(
+            "ovs.dump_flows",
+            "" if dump is not Status.OK else " cookie=0x0, priority=0 actions=NORMAL\n",
+            key="br-int",
+            status=dump,
+            source="ovs-ofctl dump-flows br-int",
+            duration_s=2.0,
+            error="no answer within 2 s (killed)" if dump is Status.TIMEOUT else "",
+        ),
+        ev(
+            "ovs.log_ovsdb",
+            fixture("seeds/seed000_ovsdb_server.log"),
+            source="/var/log/openvswitch/ovsdb-server.log",
+        ),
+    ]
+
+
+def test_vswitchd_hung_while_ovsdb_answers_is_critical_with_the_seed_log_lines() -> None:
+    b = bundle(*_ovs(Status.TIMEOUT), collected_at="2015-09-07T19:50:00+00:00")
+    (f,) = findings(run(b, {"ovs.vswitchd_unresponsive"}), "ovs.vswitchd_unresponsive")
+    assert f.subject == "ovs-vswitchd" and f.severity == "critical"
+    assert "stopped" in f.title
+    sources = [e.source for e in f.evidence]
+    assert "ovs-ofctl dump-flows br-int" in sources and "ovs-vsctl show" in sources
+    assert any("16518ms" in e.excerpt for e in f.evidence)
+    assert any("kill -CONT 812" in c for c in f.remedy.now)
+
+
+def test_vswitchd_answering_is_quiet_and_ovs_absent_is_skipped() -> None:
+    assert findings(run(bundle(*_ovs(Status.OK))), "ovs.vswitchd_unresponsive") == []
+    absent = bundle(
+        ev("ovs.vsctl_show", status=Status.MISSING, error="ovs-vsctl: not installed"),
+        ev("ps", PS_STOPPED.splitlines()[0] + "\n"),
+    )
+    assert "not installed" in check(run(absent, {"ovs.vswitchd_unresponsive"}), "ovs.vswitchd_unresponsive")
+
+
+def test_ovsdb_not_answering_is_its_own_fault() -> None:
+    r = run(
+        bundle(*_ovs(Status.TIMEOUT, vsctl=Status.TIMEOUT)),
+        {"ovsdb_unreachable", "ovs.ovsdb_unreachable", "ovs.vswitchd_unresponsive"},
+    )
+    assert [f.id for f in r.findings] == ["ovs.ovsdb_unreachable"]
+    assert r.findings[0].subject == "ovsdb-server"
