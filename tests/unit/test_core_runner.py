@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import time
+from pathlib import Path
 
 from netsleuth.evidence.collectors import tail
 from netsleuth.evidence.model import Status
@@ -18,7 +18,8 @@ def test_timeout_kills_the_whole_process_group(tmp_path) -> None:  # type: ignor
     assert time.monotonic() - t0 < 5
     child = int(marker.read_text())
     time.sleep(0.1)
-    assert not os.path.exists(f"/proc/{child}") or open(f"/proc/{child}/stat").read().split()[2] == "Z"
+    stat = Path(f"/proc/{child}/stat")
+    assert not stat.exists() or stat.read_text().split()[2] == "Z"  # gone, or a zombie awaiting reaping
 
 
 def test_missing_tool_and_failing_command() -> None:
