@@ -93,22 +93,20 @@ class LiveCollector:
     def _job(self, spec: Spec, netns: str, key: str = "", **subst: str) -> None:
         t0 = time.monotonic()
         items = _collect_one(spec, self.opts.timeout, netns, key, **subst)
-        if spec.sampled and items and all(ev.ok for ev in items):
-            # second sample `interval` after the first one started: rates, not lifetime totals
-            time.sleep(max(0.0, t0 + self.opts.interval - time.monotonic()))
-            second = _collect_one(spec, self.opts.timeout, netns, key, **subst)
-            by_key = {ev.key: ev for ev in second}
-            for ev in items:
-                later = by_key.get(ev.key)
-                if later is not None and later.ok:
-                    ev.later, ev.interval_s = (
-                        later.text,
-                        max(self.opts.interval, time.monotonic() - t0 - later.duration_s),
-                    )
+        # expand before waiting for the second sample, so per-NIC counters start at once
         if spec.name == "ip.link":
             self._expand_nics(netns, items)
         elif spec.name == "ovs.list_br":
             self._expand_bridges(items)
+        if spec.sampled and items and all(ev.ok for ev in items):
+            # second sample `interval` after the first: rates, not lifetime totals
+            time.sleep(max(0.0, t0 + self.opts.interval - time.monotonic()))
+            t1 = time.monotonic()
+            by_key = {ev.key: ev for ev in _collect_one(spec, self.opts.timeout, netns, key, **subst)}
+            for ev in items:
+                later = by_key.get(ev.key)
+                if later is not None and later.ok:
+                    ev.later, ev.interval_s = later.text, round(t1 - t0, 3)
         self._store(items)
 
     def _expand_nics(self, netns: str, items: list[Evidence]) -> None:
