@@ -125,3 +125,37 @@ def test_real_sosreport_taken_during_the_fault_is_diagnosed_offline(
     found = ids(json.loads(r.stdout))
     assert ("mtu.mismatch", "uplink", host) in found
     assert ("nic.no_carrier", "vethd", host) in found
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) not installed")
+def test_without_privileges_the_diagnosis_says_what_it_could_not_read() -> None:
+    """Root with every capability dropped: as an on-call engineer without sudo would see it."""
+    p = subprocess.run(
+        [
+            "setpriv",
+            "--bounding-set=-all",
+            "--inh-caps=-all",
+            "--",
+            sys.executable,
+            "-m",
+            "netsleuth.cli",
+            "diagnose",
+            "--no-probes",
+            "--format",
+            "json",
+            "--interval",
+            "0.2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode in (0, 1, 2), p.stderr
+    r = json.loads(p.stdout)
+    status = {e["name"]: e for e in r["evidence"]}
+    assert status["iptables.save"]["status"] == "denied" and "root" in status["iptables.save"]["error"]
+    assert status["ip.link"]["status"] == "ok"
+    assert {c["id"] for c in r["checks"] if c["status"] in ("pass", "fail")} >= {
+        "mtu.mismatch",
+        "nic.no_carrier",
+    }

@@ -231,3 +231,14 @@ def test_ovsdb_not_answering_is_its_own_fault() -> None:
     )
     assert [f.id for f in r.findings] == ["ovs.ovsdb_unreachable"]
     assert r.findings[0].subject == "ovsdb-server"
+
+
+def test_garbage_in_one_evidence_file_does_not_stop_the_other_rules() -> None:
+    b = bundle(
+        ev("ip.link", '[{"ifindex": 1, "ifname": "eth0", "mtu": "not a number"'),
+        ev("sysctl.net", SYSCTL_FULL),
+    )
+    r = run(b, {"mtu.mismatch", "nic.no_carrier", "conntrack.table_full"})
+    assert "could not parse" in check(r, "mtu.mismatch")
+    assert check(r, "nic.no_carrier").startswith("skipped")
+    assert [f.id for f in r.findings] == ["conntrack.table_full"]
