@@ -119,7 +119,8 @@ def scan(
     pats = [p for p in patterns() if kind in p.logs]
     if not pats:
         return
-    combined = re.compile("|".join(f"(?:{p.regex.pattern})" for p in pats))
+    # a prefilter only: named groups become plain ones, as two patterns may use the same name
+    combined = re.compile("|".join(f"(?:{re.sub(r'[(][?]P<[^>]+>', '(?:', p.regex.pattern)})" for p in pats))
     year = host.collected_at.year if host.collected_at else None
     for raw in lines:
         if not combined.search(raw):

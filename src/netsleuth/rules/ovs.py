@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from netsleuth.facts.logs import LogEvents
+from netsleuth.facts.nic import Datapaths
 from netsleuth.facts.ovs import OvsState
 from netsleuth.rules.base import Finding, Seen, Severity, rule
 
@@ -130,3 +131,144 @@ def poll_interval_long(ovs: OvsState, logs: LogEvents) -> Iterator[Finding]:
         persist=[WATCHDOG_CRON],
         seed="000",
     )
+
+
+def _is_error(row: dict[str, object]) -> str:
+    """The problem of an Interface row: its `error` text, or ofport -1 (OVS could not attach it)."""
+    err = row.get("error")
+    if isinstance(err, str) and err:
+        return err
+    if row.get("ofport") == -1:
+        return "ofport -1 (Open vSwitch could not attach it)"
+    return ""
+
+
+@rule("ovs.interface_error", needs=(OvsState,), seed="004", severity=Severity.WARNING, scope="host")
+def interface_error(ovs: OvsState) -> Iterator[Finding]:
+    """An OVS Interface row has `error` set or ofport -1: the port exists in the database, not in the switch."""
+    bridge_of = {str(row.get("name")): br for br, rows in ovs.bridge_interfaces().items() for row in rows}
+    for row in ovs.interfaces:
+        problem = _is_error(row)
+        name = str(row.get("name", ""))
+        if not problem or not name:
+            continue
+        bridge = bridge_of.get(name, "")
+        missing = "No such device" in problem
+        now = [f"ip link show {name}", f"ovs-vsctl list Interface {name}"]
+        if bridge:
+            now.append(
+                f"ovs-vsctl del-port {bridge} {name}   # if {name} is gone for good"
+                if missing
+                else f"ovs-vsctl del-port {bridge} {name} && ovs-vsctl add-port {bridge} {name}   # after fixing it"
+            )
+        yield Finding(
+            "ovs.interface_error",
+            Severity.WARNING,
+            subject=name,
+            params={
+                "iface": name,
+                "bridge": bridge or "?",
+                "error": problem,
+                "ofport": row.get("ofport", "?"),
+            },
+            seen=[
+                Seen("ovs-vsctl list Interface", f'name={name} ofport={row.get("ofport")} error="{problem}"')
+            ],
+            now=now,
+            persist=[
+                f"make the device {name} exist at boot before openvswitch starts (the network configuration "
+                f"that creates it), or remove the port from {bridge or 'its bridge'} for good"
+            ],
+            seed="004",
+        )
+
+
+@rule("ovs.datapath_lost", needs=(Datapaths,), seed="004", severity=Severity.WARNING, scope="host")
+def datapath_lost(dps: Datapaths) -> Iterator[Finding]:
+    """The datapath's `lost:` counter grows: packets that missed the kernel flow cache were dropped before ovs-vswitchd saw them."""
+    for dp in dps.datapaths:
+        rate = dps.lost_rate(dp)
+        after = dps.later.get(dp.name)
+        if dp.lost <= 0 and (after is None or after.lost <= 0):
+            continue
+        if rate is not None and rate.measured:
+            severity = Severity.WARNING if rate.delta > 0 else Severity.INFO
+            how = (
+                f"{rate.delta} more in {rate.seconds:.1f} s ({rate.per_second:.1f}/s)"
+                if rate.delta > 0
+                else f"not growing during the {rate.seconds:.1f} s between two samples"
+            )
+        elif rate is not None:
+            severity = Severity.WARNING
+            how = f"an average of {rate.per_second:.3f}/s since boot at most (one sample only)"
+        else:
+            severity = Severity.WARNING
+            how = "one sample only and no uptime: the rate is unknown"
+        lines = dp.lookups_line + (f"\n(later) {after.lookups_line}" if after else "")
+        yield Finding(
+            "ovs.datapath_lost",
+            severity,
+            subject=dp.name,
+            params={"dp": dp.name, "lost": dp.lost, "missed": dp.missed, "how": how},
+            seen=[Seen(dps.source, f"{dp.name}:\n\t{lines}")],
+            now=[
+                "ovs-appctl upcall/show   # handler threads, flow limit, dump duration",
+                "ovs-appctl coverage/show | grep -iE 'upcall|drop'",
+                "top -H -p $(pidof ovs-vswitchd)   # handler/revalidator threads pegged?",
+            ],
+            persist=[
+                "give ovs-vswitchd more handler threads / CPU: ovs-vsctl set Open_vSwitch . "
+                "other_config:n-handler-threads=<cores> (and check other_config:flow-limit)",
+            ],
+            seed="004",
+        )
+
+
+@rule(
+    "ovs.kernel_netlink_mismatch",
+    needs=(LogEvents,),
+    seed="003",
+    severity=Severity.WARNING,
+    scope="host",
+)
+def kernel_netlink_mismatch(logs: LogEvents) -> Iterator[Finding]:
+    """Kernel says `openvswitch: netlink: Key type N is out of range max M`: userspace OVS is newer than the kernel module."""
+    ev = logs.get("ovs_netlink_key_range")
+    if not ev.count or ev.last is None:
+        return
+    age = ev.newest_age_s
+    severity = Severity.WARNING if age is None or age <= RECENT_MISMATCH_S else Severity.INFO
+    yield Finding(
+        "ovs.kernel_netlink_mismatch",
+        severity,
+        subject="openvswitch kernel module",
+        params={
+            "key": ev.last.match.get("key", "?"),
+            "max": ev.last.match.get("max", "?"),
+            "count": ev.count,
+            "age": _age(age),
+        },
+        seen=[Seen(ev.last.source, "\n".join(ev.excerpt()))],
+        now=[
+            "modinfo openvswitch | grep -E '^(version|srcversion|vermagic)'; ovs-vswitchd --version",
+            "ovs-appctl dpif/show-dp-features system@ovs-system 2>/dev/null",
+        ],
+        persist=[
+            "run an Open vSwitch userspace that matches the kernel's datapath (the distribution's "
+            "openvswitch package for this kernel), or install the matching out-of-tree module "
+            "(openvswitch-kmod/DKMS) — or upgrade the kernel",
+        ],
+        seed="003",
+    )
+
+
+RECENT_MISMATCH_S = 86400.0
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "at an unknown time"
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit} ago"
+    return f"{seconds:.0f} s ago"
