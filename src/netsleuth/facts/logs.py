@@ -46,6 +46,23 @@ def patterns() -> tuple[Pattern, ...]:
     return tuple(found)
 
 
+def age_words(seconds: float | None) -> str:
+    """How long ago, for people: `42 s ago`, `17 min ago`, `5.0 h ago`, `30 days ago`.
+
+    >>> [age_words(s) for s in (42, 1020, 18000, 2592000, None)]
+    ['42 s ago', '17 min ago', '5.0 h ago', '30 days ago', 'at an unknown time']
+    """
+    if seconds is None:
+        return "at an unknown time"
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h ago"
+    return f"{seconds / 86400:.0f} days ago"
+
+
 @dataclass
 class LogEvent:
     line: LogLine
@@ -183,4 +200,13 @@ def kernel_log_available(fs: FactStore) -> bool:
     return bool(_kernel_sources(fs))
 
 
-__all__ = ["EventSet", "LogEvent", "LogEvents", "datetime", "kernel_log_available", "patterns", "scan"]
+__all__ = [
+    "EventSet",
+    "LogEvent",
+    "LogEvents",
+    "age_words",
+    "datetime",
+    "kernel_log_available",
+    "patterns",
+    "scan",
+]

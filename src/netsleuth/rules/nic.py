@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from netsleuth.evidence.model import HOST
 from netsleuth.facts.conntrack import Sysctl
 from netsleuth.facts.host import HostInfo
-from netsleuth.facts.logs import LogEvent, LogEvents
+from netsleuth.facts.logs import LogEvent, LogEvents, age_words
 from netsleuth.facts.network import Links, Rate, link_line
 from netsleuth.facts.nic import (
     CSUM_STATS,
@@ -398,15 +398,6 @@ def counters_physical(links: Links | None, nic: str) -> bool:
     return link is not None and link.is_physical
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "at an unknown time"
-    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit} ago"
-    return f"{seconds:.0f} s ago"
-
-
 @rule(
     "nic.tx_timeout",
     needs=(LogEvents,),
@@ -447,7 +438,7 @@ def tx_timeout(logs: LogEvents, drivers: Drivers | None) -> Iterator[Finding]:
                 "driver": driver,
                 "queues": ", ".join(sorted({e.match.get("queue", "?") for e in events}, key=str)),
                 "count": ev.count if len(by_dev) == 1 else len(events),
-                "age": _age(age),
+                "age": age_words(age),
                 "firmware": info.firmware if info and info.firmware else "unknown",
             },
             seen=[Seen(last.source, "\n".join(lines))],

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netsleuth.facts.logs import LogEvents
+from netsleuth.facts.logs import LogEvents, age_words
 from netsleuth.facts.nic import Datapaths
 from netsleuth.facts.ovs import OvsState
 from netsleuth.rules.base import Finding, Seen, Severity, rule
@@ -246,7 +246,7 @@ def kernel_netlink_mismatch(logs: LogEvents) -> Iterator[Finding]:
             "key": ev.last.match.get("key", "?"),
             "max": ev.last.match.get("max", "?"),
             "count": ev.count,
-            "age": _age(age),
+            "age": age_words(age),
         },
         seen=[Seen(ev.last.source, "\n".join(ev.excerpt()))],
         now=[
@@ -263,12 +263,3 @@ def kernel_netlink_mismatch(logs: LogEvents) -> Iterator[Finding]:
 
 
 RECENT_MISMATCH_S = 86400.0
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "at an unknown time"
-    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit} ago"
-    return f"{seconds:.0f} s ago"
