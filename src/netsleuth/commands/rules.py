@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from netsleuth.messages import LANGS, default_lang
@@ -14,26 +16,14 @@ def command() -> None:
 
 @command.command("list")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--lang", type=click.Choice(LANGS), default=None)
+@click.option("--lang", type=click.Choice(LANGS), default=None, help="en or zh (default: from the locale)")
 def rules_list(fmt: str, lang: str | None) -> None:
     """List every rule: id, severity, seed case and title."""
-    import json
-
-    from netsleuth.messages import message
+    from netsleuth.report.rulesdoc import rule_info
     from netsleuth.rules.base import all_rules
 
     lang = lang or default_lang()
-    rows = [
-        {
-            "id": r.id,
-            "severity": r.severity.value,
-            "seed": r.seed,
-            "scope": r.scope,
-            "title": message(lang, r.id, "title", {}),
-            "description": r.doc,
-        }
-        for r in all_rules()
-    ]
+    rows = [rule_info(r, lang) for r in all_rules()]
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -44,32 +34,23 @@ def rules_list(fmt: str, lang: str | None) -> None:
 @command.command("show")
 @click.argument("rule_id")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--lang", type=click.Choice(LANGS), default=None)
+@click.option("--lang", type=click.Choice(LANGS), default=None, help="en or zh (default: from the locale)")
 def rules_show(rule_id: str, fmt: str, lang: str | None) -> None:
     """Show one rule: what it needs, what it says, where it comes from."""
-    import json
-
-    from netsleuth.messages import message
+    from netsleuth.report.rulesdoc import rule_info
     from netsleuth.rules.base import all_rules
 
     lang = lang or default_lang()
-    found = {r.id: r for r in all_rules()}.get(rule_id)
+    rules = {r.id: r for r in all_rules()}
+    found = rules.get(rule_id)
     if found is None:
-        raise click.UsageError(f"unknown rule id {rule_id!r} (see `netsleuth rules list`)")
-    info = {
-        "id": found.id,
-        "severity": found.severity.value,
-        "seed": found.seed,
-        "scope": found.scope,
-        "needs": [t.__name__ for t in found.needs],
-        "optional": [t.__name__ for t in found.optional],
-        "description": found.doc,
-        "title": message(lang, found.id, "title", {}),
-        "why": message(lang, found.id, "why", {}),
-        "notes": message(lang, found.id, "notes", {}),
-    }
+        close = [r for r in rules if rule_id.split(".")[0] in r]
+        hint = f"; ids of that family: {', '.join(close)}" if close else ""
+        raise click.UsageError(f"unknown rule id {rule_id!r} (see `netsleuth rules list`){hint}")
+    info = rule_info(found, lang)
     if fmt == "json":
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
     for k, v in info.items():
-        click.echo(f"{k:12} {', '.join(v) if isinstance(v, list) else v}")
+        if v:
+            click.echo(f"{k:12} {', '.join(v) if isinstance(v, list) else v}")
