@@ -149,6 +149,13 @@ def app() -> None:
 )
 @click.option("--lang", type=click.Choice(LANGS), default=None, help="Language (default from the locale).")
 @click.option("--no-probes", is_flag=True, help="Passive only: send nothing on the network.")
+@click.option(
+    "--peer",
+    "peers",
+    multiple=True,
+    metavar="IP",
+    help="Also probe this peer: ICMP, path MTU, underlay vs overlay through a tunnel (repeatable).",
+)
 @click.option("--only", multiple=True, metavar="RULE", help="Run only these rule ids (repeatable).")
 @click.option(
     "--save-bundle",
@@ -176,6 +183,7 @@ def diagnose(
     output: Path | None,
     lang: str | None,
     no_probes: bool,
+    peers: tuple[str, ...],
     only: tuple[str, ...],
     save_bundle: Path | None,
     extra: tuple[Path, ...],
@@ -184,12 +192,14 @@ def diagnose(
 ) -> None:
     """Diagnose this host (no SOURCE), a netsleuth bundle (.tar.gz) or a sosreport (directory or archive).
 
-    Passive by default: this version has no active probes yet, so nothing is sent on the network
-    with or without --no-probes.
+    Live, cheap probes run too (each resolver of resolv.conf, duplicate-address detection of this
+    host's addresses, its VXLAN remotes; --peer adds ICMP and path MTU toward a peer), bounded in
+    time; --no-probes sends nothing.
     """
     from netsleuth.analysis import analyse
     from netsleuth.evidence.bundle import write_bundle
     from netsleuth.evidence.source import open_source
+    from netsleuth.probes.default import add_probes
     from netsleuth.report.render import render
     from netsleuth.rules.base import all_rules
 
@@ -201,12 +211,16 @@ def diagnose(
     if source is None:
         bundle = _collect_live(netns, all_netns, timeout, interval, lang, quiet or fmt != "text")
         _add_user_inputs(bundle, extra)
+        if not no_probes:
+            add_probes(bundle, peers)
         if save_bundle:
             write_bundle(bundle, save_bundle)
         report = analyse(bundle, lang, set(only) or None)
     else:
         if save_bundle:
             raise click.UsageError("--save-bundle is for live diagnosis; `netsleuth collect` keeps a bundle")
+        if peers:
+            raise click.UsageError("--peer probes a live path; it cannot be used with a SOURCE")
         if all_netns and netns:
             raise click.UsageError("--netns and --all-netns exclude each other")
         with open_source(source, list(netns) or None, all_netns) as bundle:

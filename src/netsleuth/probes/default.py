@@ -1,0 +1,178 @@
+"""The probes diagnose runs by itself: cheap ones by default (each resolver of resolv.conf, DAD for
+this host's own addresses, the VXLAN remotes it is configured with) and, with --peer, ICMP, path
+MTU and underlay-versus-overlay reachability toward each named peer. Every target comes from the
+user or from this host's own configuration; the whole run is bounded in time."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from functools import partial
+from typing import Any
+
+from netsleuth.evidence.model import Bundle, Evidence
+from netsleuth.facts.probes import EchoProbe
+from netsleuth.parsers.iproute import Link, parse_links
+from netsleuth.probes import run
+from netsleuth.probes.icmp import Kind, ping
+
+BUDGET_S = 12.0
+MAX_DAD = 4
+
+
+def _ip_json(*args: str) -> Any:
+    try:
+        out = subprocess.run(["ip", "-j", *args], capture_output=True, text=True, timeout=2, check=False)
+        return json.loads(out.stdout or "[]")
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+        return []
+
+
+def links() -> list[Link]:
+    try:
+        out = subprocess.run(
+            ["ip", "-j", "-d", "link", "show"], capture_output=True, text=True, timeout=2, check=False
+        )
+        return parse_links(out.stdout) if out.stdout.strip() else []
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return []
+
+
+def own_addresses() -> dict[str, str]:
+    """IPv4 address -> interface, for global addresses of up, non-loopback interfaces."""
+    found: dict[str, str] = {}
+    for entry in _ip_json("-4", "address", "show"):
+        if "UP" not in entry.get("flags", []) or entry.get("link_type") == "loopback":
+            continue
+        for a in entry.get("addr_info", []):
+            if a.get("family") == "inet" and a.get("scope") == "global":
+                found[str(a["local"])] = str(entry["ifname"])
+    return found
+
+
+def vxlan_overlay(dev: str) -> list[str]:
+    """Overlay addresses known behind a VXLAN device (its neighbour entries)."""
+    return [
+        str(n["dst"])
+        for n in _ip_json("neigh", "show", "dev", dev)
+        if "dst" in n and ":" not in str(n["dst"]) and "FAILED" not in n.get("state", [])
+    ]
+
+
+def vxlan_remote(link: Link) -> str:
+    if link.vxlan and link.vxlan.remote:
+        return link.vxlan.remote
+    try:
+        out = subprocess.run(
+            ["bridge", "-j", "fdb", "show", "dev", link.name],
+            capture_output=True,
+            text=True,
+            timeout=2,
+            check=False,
+        )
+        for e in json.loads(out.stdout or "[]"):
+            if e.get("dst"):
+                return str(e["dst"])
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+        pass
+    return ""
+
+
+def _alive(target: str, wait_s: float = 1.0) -> bool:
+    return any(o.kind is Kind.REPLY for o in ping(target, count=2, wait_s=wait_s))
+
+
+def probe_vxlan(link: Link, overlay: str, wait_s: float = 1.0) -> EchoProbe:
+    """Underlay: ping the VXLAN remote; overlay: ping an address behind the tunnel."""
+    remote = vxlan_remote(link)
+    port = link.vxlan.port if link.vxlan else 4789
+    res = EchoProbe(remote, port, "udp", 0, 0, device=link.name, overlay_target=overlay)
+    res.icmp_ok = _alive(remote, wait_s) if remote else None
+    outs = ping(overlay, count=3, wait_s=wait_s)
+    res.sent = len(outs)
+    res.answered = sum(1 for o in outs if o.kind is Kind.REPLY)
+    res.overlay_ok = res.answered > 0
+    return res
+
+
+def _tunnel_for(peer: str, all_links: list[Link]) -> Link | None:
+    from netsleuth.probes.route import route_to
+
+    r = route_to(peer)
+    if r is None:
+        return None
+    by = {lnk.name: lnk for lnk in all_links}
+    dev = by.get(r.dev)
+    if dev is None:
+        return None
+    if dev.kind == "vxlan":
+        return dev
+    return next((lnk for lnk in all_links if lnk.master == dev.name and lnk.kind == "vxlan"), None)
+
+
+def add_probes(bundle: Bundle, peers: tuple[str, ...] = (), budget_s: float = BUDGET_S) -> None:
+    """Run the default cheap probes, and the probes toward each --peer; append their evidence."""
+    from netsleuth.probes.dns import probe_dns
+    from netsleuth.probes.mtu import probe_mtu
+
+    root = os.geteuid() == 0
+    jobs: list[tuple[str, str, Callable[[], Any]]] = [
+        ("dns", "resolv.conf", partial(probe_dns, None, timeout=1.5, use_ping=root))
+    ]
+    all_links = links()
+    if root:
+        from netsleuth.probes.frames import probe_arp
+
+        for addr, dev in list(own_addresses().items())[:MAX_DAD]:
+            jobs.append(("arp", addr, partial(probe_arp, addr, dev, count=1, wait_s=0.7, own=True)))
+        for lnk in all_links:
+            if lnk.kind == "vxlan" and lnk.admin_up:
+                overlay = vxlan_overlay(lnk.name)
+                if overlay and vxlan_remote(lnk):
+                    jobs.append(("vxlan", lnk.name, partial(probe_vxlan, lnk, overlay[0])))
+        for peer in peers:
+            jobs.append(("mtu", peer, partial(probe_mtu, peer, wait_s=0.5, retries=2)))
+            tunnel = _tunnel_for(peer, all_links)
+            if tunnel is not None:
+                jobs.append(("vxlan", peer, partial(probe_vxlan, tunnel, peer)))
+    else:
+        for peer in peers:
+            bundle.add(run.skipped("mtu", peer, "needs root (raw ICMP socket)", "netsleuth diagnose --peer"))
+        bundle.notes.append(
+            "probes: ARP duplicate-address detection and VXLAN checks skipped — they need root"
+        )
+    for peer in peers:
+        try:
+            ipaddress.ip_address(peer)
+        except ValueError:
+            bundle.notes.append(f"--peer {peer}: not an IP address, skipped")
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {pool.submit(fn): (kind, key) for kind, key, fn in jobs}
+        done, pending = wait(futures, timeout=budget_s)
+        for fut in done:
+            kind, key = futures[fut]
+            try:
+                result = fut.result()
+            except (OSError, ValueError) as exc:
+                bundle.add(run.skipped(kind, key, str(exc), "netsleuth diagnose (probe)"))
+                continue
+            bundle.add(run.evidence(kind, result, "netsleuth diagnose (probe)", time.monotonic() - start))
+            bundle.notes.append(run.summary(result))
+        for fut in pending:
+            kind, key = futures[fut]
+            fut.cancel()
+            bundle.add(
+                Evidence(
+                    f"probe.{kind}",
+                    run.Status.TIMEOUT,
+                    source="netsleuth diagnose (probe)",
+                    key=key,
+                    error=f"over the {budget_s:g} s probe budget",
+                )
+            )

@@ -1,0 +1,133 @@
+"""DHCP (seeds 000/002): instances that never get an address because DISCOVERs get no OFFER
+(dnsmasq down, UDP 67/68 dropped on the way), a pool with no address left, and clients that give
+up renewing while a restarted DHCP agent is still rebuilding its qdhcp- namespaces."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from netsleuth.facts.dhcp import RECENT_S, Dhclient, DhcpLog, QdhcpNamespaces
+from netsleuth.facts.probes import DhcpProbes
+from netsleuth.parsers.dhclient import DEFAULT_TIMEOUT
+from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+
+MIN_DISCOVERS = 3  # a client retries; one unanswered DISCOVER in a log is no fault
+RECOMMENDED_TIMEOUT = 300  # seed 000: `timeout 300;`
+
+
+def _recent(age: float | None) -> bool:
+    return age is None or age <= RECENT_S
+
+
+@rule(
+    "dhcp.no_offer",
+    needs=(),
+    optional=(DhcpProbes, DhcpLog),
+    seed="002",
+    severity=Severity.CRITICAL,
+    scope="host",
+)
+def no_offer(probes: DhcpProbes | None, log: DhcpLog | None) -> Iterator[Finding]:
+    """DISCOVERs get no OFFER: the DHCP server is down or the path drops UDP 67/68."""
+    if probes is None and log is None:
+        raise Skip("no DHCP probe and no dnsmasq/system log (probe.dhcp, log.dnsmasq, log.kernel)")
+    for p, ev in probes.items if probes else []:
+        if p.offers:
+            continue
+        yield Finding(
+            "dhcp.no_offer",
+            Severity.CRITICAL,
+            subject=p.iface,
+            params={"iface": p.iface, "count": p.discovers, "wait": f"{p.wait_s:g}", "where": "probe"},
+            seen=[
+                Seen(
+                    f"netsleuth probe dhcp {p.iface} ({ev.source})",
+                    f"{p.discovers} DHCPDISCOVER from {p.client_mac} on {p.iface}, no DHCPOFFER in {p.wait_s:g} s",
+                )
+            ],
+            now=[
+                f"tcpdump -ni {p.iface} -e 'udp port 67 or udp port 68'   # does the DISCOVER leave, does an OFFER come back?",
+                "ps aux | grep [d]nsmasq   # is a DHCP server running for this network?",
+                "iptables-save | grep -E -- '--dport (67|68)'",
+            ],
+            seed="002",
+        )
+    for mac, h in sorted((log.macs if log else {}).items()):
+        if h.offers or h.no_address or h.discovers < MIN_DISCOVERS or not _recent(h.newest_age_s):
+            continue
+        yield Finding(
+            "dhcp.no_offer",
+            Severity.CRITICAL,
+            subject=mac,
+            params={"iface": h.iface, "count": h.discovers, "wait": "", "where": "log", "mac": mac},
+            seen=[Seen(h.source, h.last_discover)],
+            now=[f"tcpdump -ni {h.iface} -e 'udp port 67 or udp port 68'", "ps aux | grep [d]nsmasq"],
+            seed="002",
+        )
+
+
+@rule("dhcp.pool_exhausted", needs=(DhcpLog,), seed="002", severity=Severity.CRITICAL, scope="host")
+def pool_exhausted(log: DhcpLog) -> Iterator[Finding]:
+    """dnsmasq says `no address available`: the range is used up (or has no free fixed address)."""
+    hits = [h for h in log.macs.values() if h.no_address]
+    by_iface: dict[str, list[str]] = {}
+    for h in hits:
+        by_iface.setdefault(h.iface, []).append(h.mac)
+    for iface, macs in sorted(by_iface.items()):
+        sample = [h for h in hits if h.iface == iface]
+        recent = any(_recent(h.newest_age_s) for h in sample)
+        yield Finding(
+            "dhcp.pool_exhausted",
+            Severity.CRITICAL if recent else Severity.INFO,
+            subject=iface,
+            params={
+                "iface": iface,
+                "macs": ", ".join(sorted(macs)),
+                "count": sum(h.no_address for h in sample),
+            },
+            seen=[Seen(sample[0].source, "\n".join(h.last_no_address for h in sample[:5]))],
+            now=[
+                "ps aux | grep [d]nsmasq   # read --dhcp-range and --dhcp-lease-max",
+                "cat /var/lib/neutron/dhcp/*/leases | wc -l   # leases held",
+            ],
+            seed="002",
+        )
+
+
+@rule(
+    "dhcp.renew_timeout_short",
+    needs=(Dhclient,),
+    optional=(QdhcpNamespaces,),
+    seed="000",
+    severity=Severity.WARNING,
+    scope="host",
+)
+def renew_timeout_short(dh: Dhclient, qdhcp: QdhcpNamespaces | None) -> Iterator[Finding]:
+    """dhclient gives up before a restarted DHCP agent is back (minutes with many qdhcp namespaces)."""
+    timeout = dh.conf.effective_timeout
+    if timeout >= RECOMMENDED_TIMEOUT:
+        return
+    count = len(qdhcp.names) if qdhcp else 0
+    explicit = dh.conf.timeout is not None
+    if not explicit and count == 0:
+        return  # the distribution default on a host that serves no DHCP: nothing says it matters here
+    seen = [
+        Seen(
+            dh.evidence.source,
+            dh.conf.timeout_line or f"(no `timeout` statement: dhclient default {DEFAULT_TIMEOUT} s)",
+        )
+    ]
+    if qdhcp is not None and count:
+        seen.append(Seen(qdhcp.evidence.source, f"{count} qdhcp- namespaces: " + " ".join(qdhcp.names[:5])))
+    yield Finding(
+        "dhcp.renew_timeout_short",
+        Severity.WARNING,
+        subject=dh.evidence.source,
+        params={"timeout": timeout, "qdhcp": count, "recommended": RECOMMENDED_TIMEOUT},
+        seen=seen,
+        persist=[
+            f"sed -i '/^timeout /d' {dh.evidence.source} && echo 'timeout {RECOMMENDED_TIMEOUT};' >> {dh.evidence.source}"
+            "   # also in the instance images"
+        ],
+        seed="000",
+    )

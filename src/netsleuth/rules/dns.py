@@ -1,0 +1,232 @@
+"""Name resolution (seeds 002/003): a VPN client put 127.0.0.1 in front of the real server and
+nothing answers there; a firewall in the middle drops UDP 53 while ping to the server works;
+`options rotate` spreads lookups over servers that disagree, so ping and nslookup disagree;
+resolv.conf rewritten at every boot by dhclient; sshd waiting on reverse lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from netsleuth.evidence.model import Evidence
+from netsleuth.facts.dns import Listeners, Resolver, ResolvOwners, SshdDns
+from netsleuth.facts.probes import DnsProbe, DnsProbes, DnsServer
+from netsleuth.probes.dns import answered
+from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+
+
+def _line(s: DnsServer) -> str:
+    def one(q_proto: str) -> str:
+        q = s.udp if q_proto == "udp" else s.tcp
+        extra = f" {','.join(q.addresses)}" if q.addresses else (f" ({q.error})" if q.error else "")
+        return f"{q_proto}: {q.outcome}{extra}"
+
+    ping = "" if s.ping is None else f"; ping: {'reply' if s.ping else 'no reply'}"
+    return f"server {s.server} — {one('udp')}; {one('tcp')}{ping}"
+
+
+def _probe_seen(ev: Evidence, p: DnsProbe, servers: list[DnsServer]) -> Seen:
+    return Seen(f"netsleuth probe dns {p.name} ({ev.source})", "\n".join(_line(s) for s in servers))
+
+
+def _dead(s: DnsServer) -> bool:
+    return not answered(s.udp) and not answered(s.tcp)
+
+
+@rule(
+    "dns.loopback_resolver_dead",
+    needs=(Resolver,),
+    optional=(DnsProbes, Listeners),
+    seed="003",
+    severity=Severity.CRITICAL,
+)
+def loopback_resolver_dead(
+    res: Resolver, probes: DnsProbes | None, listeners: Listeners | None
+) -> Iterator[Finding]:
+    """resolv.conf names a loopback resolver (a VPN client, a local cache) and nothing answers on it."""
+    loops = res.conf.loopback()
+    if not loops:
+        return
+    if probes is None and listeners is None:
+        raise Skip(
+            "resolv.conf names a loopback resolver, but neither a DNS probe nor the listening sockets are available"
+        )
+    probed = {s.server: (s, ev, p) for p, ev in (probes.items if probes else []) for s in p.servers}
+    for addr in loops:
+        seen = [Seen(res.evidence.source, res.conf.lines.get(addr, f"nameserver {addr}"))]
+        hit = probed.get(addr.split("%")[0])
+        if hit is not None:
+            s, ev, p = hit
+            if not _dead(s):
+                continue
+            seen.append(_probe_seen(ev, p, [s]))
+        elif listeners is not None:
+            if listeners.answers("udp", addr, 53) or listeners.answers("tcp", addr, 53):
+                continue
+            seen.append(Seen(listeners.evidence.source, f"no socket listens on {addr} port 53"))
+        else:
+            continue
+        others = [n for n in res.conf.nameservers if n != addr]
+        yield Finding(
+            "dns.loopback_resolver_dead",
+            Severity.CRITICAL,
+            subject=addr,
+            params={"server": addr, "others": ", ".join(others) or "none"},
+            seen=seen,
+            now=[
+                "ss -lunp 'sport = :53'   # who should be answering there (a VPN client, dnsmasq, systemd-resolved)?",
+                f"sed -i '/^nameserver {addr}$/d' /etc/resolv.conf   # or stop the program that injected it",
+            ],
+            seed="003",
+        )
+
+
+@rule("dns.udp53_blocked", needs=(DnsProbes,), seed="003", severity=Severity.CRITICAL)
+def udp53_blocked(probes: DnsProbes) -> Iterator[Finding]:
+    """A name server that is reachable (ping or TCP 53 answers) but whose UDP 53 queries time out."""
+    for p, ev in probes.items:
+        for s in p.servers:
+            if s.loopback or answered(s.udp) or s.udp.outcome != "timeout":
+                continue
+            if not (answered(s.tcp) or s.ping):
+                continue
+            yield Finding(
+                "dns.udp53_blocked",
+                Severity.CRITICAL,
+                subject=s.server,
+                params={"server": s.server, "via": "TCP 53" if answered(s.tcp) else "ICMP echo"},
+                seen=[_probe_seen(ev, p, [s])],
+                now=[
+                    f"dig @{s.server} {p.name} +tcp   # works: the server is fine",
+                    f"iptables-save | grep -n -- '--dport 53'   # here, then on every firewall toward {s.server}",
+                ],
+                seed="003",
+            )
+
+
+@rule("dns.server_unreachable", needs=(DnsProbes,), seed="002/003", severity=Severity.CRITICAL)
+def server_unreachable(probes: DnsProbes) -> Iterator[Finding]:
+    """A configured name server answers neither over UDP nor over TCP, nor to ping."""
+    for p, ev in probes.items:
+        for s in p.servers:
+            if s.loopback or not _dead(s) or s.ping:
+                continue
+            yield Finding(
+                "dns.server_unreachable",
+                Severity.CRITICAL,
+                subject=s.server,
+                params={"server": s.server},
+                seen=[_probe_seen(ev, p, [s])],
+                now=[f"ip route get {s.server}", f"ping -c 3 {s.server}"],
+                seed="003",
+            )
+
+
+@rule(
+    "dns.rotate_inconsistent", needs=(DnsProbes,), optional=(Resolver,), seed="003", severity=Severity.WARNING
+)
+def rotate_inconsistent(probes: DnsProbes, res: Resolver | None) -> Iterator[Finding]:
+    """`options rotate` with servers that disagree or where one fails: lookups fail now and then."""
+    for p, ev in probes.items:
+        rotate = p.rotate or (res is not None and res.conf.rotate)
+        if not rotate or len(p.servers) < 2:
+            continue
+        views = {s.server: (tuple(s.udp.addresses), s.udp.outcome) for s in p.servers}
+        failing = [
+            s.server for s in p.servers if not answered(s.udp) or s.udp.outcome in ("servfail", "refused")
+        ]
+        distinct = {v for v in views.values()}
+        if not failing and len(distinct) < 2:
+            continue
+        seen = [_probe_seen(ev, p, p.servers)]
+        if res is not None:
+            seen.insert(
+                0,
+                Seen(
+                    res.evidence.source,
+                    "\n".join(
+                        ln
+                        for ln in res.evidence.content().splitlines()
+                        if ln.startswith(("nameserver", "options"))
+                    ),
+                ),
+            )
+        yield Finding(
+            "dns.rotate_inconsistent",
+            Severity.WARNING,
+            subject="resolv.conf",
+            params={
+                "servers": ", ".join(views),
+                "failing": ", ".join(failing) or "none",
+                "name": p.name,
+            },
+            seen=seen,
+            now=[
+                "sed -i 's/\\brotate\\b//' /etc/resolv.conf   # or remove the server that answers differently"
+            ],
+            persist=["remove `rotate` where it is generated (dhclient.conf / ifcfg RES_OPTIONS / the image)"],
+            seed="003",
+        )
+
+
+@rule("dns.resolv_overwritten", needs=(ResolvOwners,), seed="003", severity=Severity.INFO)
+def resolv_overwritten(owners: ResolvOwners) -> Iterator[Finding]:
+    """resolv.conf is regenerated (dhclient/NetworkManager, PEERDNS): a hand edit will not last."""
+    if not owners.rewritten:
+        return
+    ifcfg = next((m.source.rsplit("/", 1)[-1] for m in owners.markers if m.what == "peerdns"), "ifcfg-eth0")
+    yield Finding(
+        "dns.resolv_overwritten",
+        Severity.INFO,
+        subject="/etc/resolv.conf",
+        params={"by": ", ".join(sorted({m.what for m in owners.markers}))},
+        seen=[Seen(m.source, m.line) for m in owners.markers],
+        persist=[
+            f"echo 'PEERDNS=no' >> /etc/sysconfig/network-scripts/{ifcfg}   # RHEL/CentOS with dhclient",
+            "printf '[main]\\ndns=none\\n' > /etc/NetworkManager/conf.d/90-dns-none.conf   # NetworkManager",
+            "echo 'supersede domain-name-servers 10.0.0.2;' >> /etc/dhcp/dhclient.conf   # keep your servers",
+        ],
+        seed="003",
+    )
+
+
+@rule(
+    "dns.slow_reverse_lookup",
+    needs=(SshdDns,),
+    optional=(DnsProbes, Resolver, Listeners),
+    seed="002",
+    severity=Severity.INFO,
+    scope="host",
+)
+def slow_reverse_lookup(
+    sshd: SshdDns, probes: DnsProbes | None, res: Resolver | None, listeners: Listeners | None
+) -> Iterator[Finding]:
+    """sshd `UseDNS yes` while the first resolver fails: every ssh login waits for a reverse lookup."""
+    if not sshd.use_dns:
+        return
+    failing: list[str] = []
+    seen = [Seen(sshd.evidence.source, sshd.line or "UseDNS yes")]
+    if probes is not None:
+        for p, ev in probes.items:
+            bad = [s for s in p.servers if not answered(s.udp)]
+            if bad:
+                failing += [s.server for s in bad]
+                seen.append(_probe_seen(ev, p, bad))
+    elif res is not None and listeners is not None:
+        for addr in res.conf.loopback():
+            if not listeners.answers("udp", addr, 53):
+                failing.append(addr)
+                seen.append(Seen(listeners.evidence.source, f"no socket listens on {addr} port 53"))
+    else:
+        raise Skip("UseDNS yes, but no DNS probe or listening sockets to tell whether the resolver fails")
+    if not failing:
+        return
+    yield Finding(
+        "dns.slow_reverse_lookup",
+        Severity.INFO,
+        subject="sshd",
+        params={"servers": ", ".join(failing)},
+        seen=seen,
+        now=["sed -i 's/^#\\?UseDNS.*/UseDNS no/' /etc/ssh/sshd_config && systemctl reload sshd"],
+        persist=["UseDNS no  (in /etc/ssh/sshd_config)"],
+        seed="002",
+    )
