@@ -1,0 +1,86 @@
+"""Kernel drop reasons of the probe's window from tracefs `skb:kfree_skb`, in a private trace instance
+(so the global trace buffer is untouched); the reason names come from the tracepoint's own format file."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TRACEFS = Path("/sys/kernel/tracing")
+_SYM = re.compile(r"\{\s*(\d+)\s*,\s*\"(\w+)\"\s*\}")
+_LINE = re.compile(r"kfree_skb:.*?protocol=(\d+)\s+location=(\S+)\s+reason:\s*(\w+)")
+
+
+def reason_names(format_text: str) -> dict[int, str]:
+    """The drop reasons a kernel knows, from the __print_symbolic table of its format file.
+
+    >>> reason_names('print fmt: "reason: %s", __print_symbolic(REC->reason, { 1, "NOT_SPECIFIED" }, '
+    ...              '{ 2, "NO_SOCKET" })')
+    {1: 'NOT_SPECIFIED', 2: 'NO_SOCKET'}
+    """
+    fmt = format_text[format_text.find("print fmt:") :]
+    return {int(n): name for n, name in _SYM.findall(fmt)}
+
+
+@dataclass
+class DropWatch:
+    instance: Path | None
+    mounted: bool
+    note: str
+    names: dict[int, str]
+
+    @classmethod
+    def start(cls, dest: str) -> DropWatch:
+        mounted = False
+        fmt = TRACEFS / "events/skb/kfree_skb/format"
+        try:
+            if not fmt.exists():
+                if os.geteuid() != 0:
+                    return cls(None, False, "kernel drop reasons need root (tracefs)", {})
+                subprocess.run(
+                    ["mount", "-t", "tracefs", "nodev", str(TRACEFS)], check=True, capture_output=True
+                )
+                mounted = True
+            text = fmt.read_text()
+            if "reason" not in text:
+                return cls(None, mounted, "this kernel's skb:kfree_skb has no reason field", {})
+            names = reason_names(text)
+            quiet = [
+                n for n, name in names.items() if name in ("NOT_DROPPED_YET", "CONSUMED", "NOT_SPECIFIED")
+            ]
+            flt = " && ".join(["protocol == 2048", *(f"reason != {n}" for n in quiet)])
+            inst = TRACEFS / "instances" / f"netsleuth-{uuid.uuid4().hex[:8]}"
+            inst.mkdir()
+            (inst / "events/skb/kfree_skb/filter").write_text(flt + "\n")
+            (inst / "events/skb/kfree_skb/enable").write_text("1\n")
+            return cls(inst, mounted, "", names)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            return cls(None, mounted, f"kernel drop reasons unavailable: {exc}", {})
+
+    def stop(self) -> tuple[list[dict[str, Any]], str]:
+        """Stop tracing, remove the instance (and tracefs if we mounted it); the drops seen."""
+        drops: Counter[tuple[str, str]] = Counter()
+        try:
+            if self.instance is not None:
+                (self.instance / "events/skb/kfree_skb/enable").write_text("0\n")
+                for line in (self.instance / "trace").read_text().splitlines():
+                    m = _LINE.search(line)
+                    if m:
+                        reason = m.group(3)
+                        if reason.isdigit():
+                            reason = self.names.get(int(reason), reason)
+                        drops[(reason, m.group(2))] += 1
+                self.instance.rmdir()
+        except OSError as exc:
+            self.note = self.note or f"kernel drop reasons unreadable: {exc}"
+        finally:
+            if self.mounted:
+                subprocess.run(["umount", str(TRACEFS)], capture_output=True, check=False)
+        found = [{"reason": r, "location": loc, "count": c} for (r, loc), c in drops.most_common(10)]
+        return found, self.note

@@ -1,0 +1,85 @@
+"""`netsleuth pcap FILE`: stream a capture into evidence `pcap.summary` and run the rules over it."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from netsleuth.messages import LANGS, default_lang
+
+
+@click.command("pcap")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--mtu",
+    type=click.IntRange(68, 65535),
+    default=1500,
+    show_default=True,
+    help="MTU of the link the capture was taken on (frames longer than MTU + header are flagged).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE."
+)
+@click.option("--lang", type=click.Choice(LANGS), default=None, help="Language (default from the locale).")
+@click.option("--only", multiple=True, metavar="RULE", help="Run only these rule ids (repeatable).")
+@click.option(
+    "--summary",
+    "summary_out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the capture summary (the `pcap.summary` evidence, JSON) to FILE ('-' = stderr).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="List every piece of evidence that is not ok.")
+def command(
+    file: Path,
+    mtu: int,
+    fmt: str,
+    output: Path | None,
+    lang: str | None,
+    only: tuple[str, ...],
+    summary_out: Path | None,
+    verbose: bool,
+) -> None:
+    """Analyse a capture file (pcap or pcapng, any size, streamed): oversize and trailer frames,
+    TCP retransmissions/resets/zero windows per flow, ICMP fragmentation-needed, DHCP, DNS, ARP and
+    VLAN. Same report and exit status as `diagnose`."""
+    from netsleuth.analysis import analyse
+    from netsleuth.capture.analyse import analyse_file
+    from netsleuth.errors import BadSource, ParseError
+    from netsleuth.evidence.model import Bundle
+    from netsleuth.report.render import render
+    from netsleuth.rules.base import all_rules
+
+    lang = lang or default_lang()
+    known = {r.id for r in all_rules()}
+    unknown = [r for r in only if r not in known]
+    if unknown:
+        raise click.UsageError(f"unknown rule id(s): {', '.join(unknown)} (see `netsleuth rules list`)")
+    try:
+        summary = analyse_file(file, mtu)
+    except ParseError as exc:
+        raise BadSource(str(exc)) from None
+    except OSError as exc:
+        raise BadSource(f"cannot read {file}: {exc.strerror}") from None
+    if summary_out is not None:
+        text = json.dumps(summary.to_json(), ensure_ascii=False, indent=1) + "\n"
+        if str(summary_out) == "-":
+            click.echo(text, err=True, nl=False)
+        else:
+            summary_out.write_text(text, encoding="utf-8")
+    bundle = Bundle(source=f"pcap:{file}", hostname="", kernel="")
+    bundle.add(summary.evidence())
+    report = analyse(bundle, lang, set(only) or None)
+    color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    out = render(report, fmt, color=color, verbose=verbose)
+    if output is None:
+        click.echo(out, nl=False)
+    else:
+        output.write_text(out, encoding="utf-8")
+    sys.exit(report.exit_code())

@@ -1,0 +1,104 @@
+"""`netsleuth trace DEST`: where on this host is the packet lost? Evidence `trace.result` -> rules."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from netsleuth.messages import LANGS, default_lang
+
+
+@click.command("trace")
+@click.argument("dest")
+@click.option("--from-netns", default="", metavar="NS", help="Send the probe from this network namespace.")
+@click.option(
+    "--points",
+    default="",
+    metavar="NS:IF,...",
+    help="Capture points in path order (IF alone = this namespace); derived from routes and links when omitted.",
+)
+@click.option("--proto", default="icmp", show_default=True, help="icmp, tcp:PORT or udp:PORT.")
+@click.option(
+    "--timeout", type=click.FloatRange(0.2, 30), default=2.0, show_default=True, help="Seconds to wait."
+)
+@click.option(
+    "--save",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Keep what each point saw in FILE.pcapng (one interface per point).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--lang", type=click.Choice(LANGS), default=None)
+def command(
+    dest: str,
+    from_netns: str,
+    points: str,
+    proto: str,
+    timeout: float,
+    save: Path | None,
+    fmt: str,
+    output: Path | None,
+    lang: str | None,
+) -> None:
+    """Capture at every point of the path at once (AF_PACKET + BPF), send one marked probe, and
+    report where it was seen each way; the verdict names the hop and direction where it is lost."""
+    import ipaddress
+    import socket
+
+    from netsleuth.analysis import analyse
+    from netsleuth.capture.pcapng import write_pcapng
+    from netsleuth.capture.trace import Point, derive_path, parse_proto, run_trace
+    from netsleuth.errors import NetsleuthError
+    from netsleuth.evidence.model import Bundle
+    from netsleuth.report.render import render
+
+    lang = lang or default_lang()
+    try:
+        parse_proto(proto)
+        ipaddress.IPv4Address(dest)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if os.geteuid() != 0:
+        raise NetsleuthError("trace needs root (AF_PACKET capture and raw probes)")
+    if points:
+        chosen = []
+        for spec in points.split(","):
+            ns, _, iface = spec.strip().rpartition(":")
+            if not iface:
+                raise click.UsageError(f"bad capture point {spec!r} (NS:IF or IF)")
+            chosen.append(Point(ns, iface, "point"))
+        if chosen:
+            chosen[0].role = "sender"
+    else:
+        chosen = derive_path(dest, from_netns)
+        if not chosen:
+            raise NetsleuthError(f"no path to {dest} found from namespace {from_netns or 'host'}")
+    result, caps = run_trace(dest, from_netns, chosen, proto, timeout)
+    if save is not None:
+        frames = [(i, ts, f) for i, c in enumerate(caps) for ts, f, _ in c.frames]
+        write_pcapng(save, [c.point.label for c in caps], frames)
+    bundle = Bundle(source=f"trace:{dest}", hostname=socket.gethostname(), kernel=os.uname().release)
+    bundle.add(result.evidence())
+    report = analyse(bundle, lang, {"path.loss_localized"})
+    color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    out = render(report, fmt, color=color)
+    if fmt == "text":
+        out += (
+            "\n"
+            + "\n".join(
+                f"{p.label:32} {p.role:12} request {'seen' if p.request.seen else 'NOT seen':8}"
+                f" reply {'seen' if p.reply.seen else 'NOT seen':8} {p.error}"
+                for p in result.points
+            )
+            + f"\nreply received by the sender: {'yes' if result.reply_received else 'no'}\n"
+        )
+    if output is None:
+        click.echo(out, nl=False)
+    else:
+        output.write_text(out, encoding="utf-8")
+    sys.exit(report.exit_code())

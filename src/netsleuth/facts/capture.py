@@ -1,0 +1,383 @@
+"""Facts from packet captures: a capture file's summary (`pcap.summary`, contract B) and the result
+of a multi-point trace (`trace.result`). Both are evidence (JSON), so a saved bundle reproduces the
+diagnosis and the rules stay pure."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from netsleuth.evidence.model import HOST, Evidence, Status
+from netsleuth.facts.store import FactStore, Unavailable, provides
+
+PCAP_SUMMARY = "pcap.summary"
+TRACE_RESULT = "trace.result"
+
+
+@dataclass(frozen=True)
+class OversizeFrame:
+    src_mac: str
+    dst_mac: str
+    len: int
+    max_expected: int
+    count: int
+
+
+@dataclass(frozen=True)
+class TrailerFrame:
+    """A frame longer than its IP packet needs (beyond the 60-byte minimum): bytes after the IP
+    datagram, e.g. seed 004's 2-byte "vssmonitoring" trailer on 1519-byte frames."""
+
+    src_mac: str
+    len: int
+    ip_total_len: int
+    trailer_bytes: int
+    count: int
+
+
+@dataclass(frozen=True)
+class FlowStats:
+    flow: str  # "a:p>b:q"
+    retransmissions: int
+    resets: int
+    zero_windows: int
+
+
+@dataclass(frozen=True)
+class TcpStats:
+    flows: int = 0
+    retransmissions: int = 0
+    resets: int = 0
+    zero_windows: int = 0
+    top_flows: list[FlowStats] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FragNeeded:
+    from_: str  # "from" in the JSON: the router that sent ICMP fragmentation-needed
+    to: str
+    mtu: int
+    count: int
+
+
+@dataclass(frozen=True)
+class DhcpDiscover:
+    client_mac: str
+    xid: str
+    count: int
+
+
+@dataclass(frozen=True)
+class DhcpOffer:
+    server: str
+    yiaddr: str
+    client_mac: str
+
+
+@dataclass(frozen=True)
+class DhcpStats:
+    discover_without_offer: list[DhcpDiscover] = field(default_factory=list)
+    offers: list[DhcpOffer] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DnsServer:
+    server: str
+    proto: str  # udp | tcp
+    queries: int
+    responses: int
+    unanswered: int
+
+
+@dataclass(frozen=True)
+class ArpUnanswered:
+    target: str
+    requests: int
+
+
+@dataclass(frozen=True)
+class ArpDuplicate:
+    ip: str
+    macs: list[str]
+
+
+@dataclass(frozen=True)
+class ArpStats:
+    unanswered: list[ArpUnanswered] = field(default_factory=list)
+    duplicates: list[ArpDuplicate] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VlanStats:
+    tags_seen: list[int] = field(default_factory=list)
+    untagged_replies: int = 0
+
+
+@dataclass(frozen=True)
+class PcapSummary:
+    """What `netsleuth pcap FILE` found in a capture; mirrors the `pcap.summary` JSON (contract B)."""
+
+    file: str
+    packets: int
+    link_mtu: int
+    oversize_frames: list[OversizeFrame] = field(default_factory=list)
+    trailer_frames: list[TrailerFrame] = field(default_factory=list)
+    tcp: TcpStats = field(default_factory=TcpStats)
+    icmp_frag_needed: list[FragNeeded] = field(default_factory=list)
+    dhcp: DhcpStats = field(default_factory=DhcpStats)
+    dns: list[DnsServer] = field(default_factory=list)  # JSON: {"dns": {"servers": [...]}}
+    arp: ArpStats = field(default_factory=ArpStats)
+    vlan: VlanStats = field(default_factory=VlanStats)
+    source: str = field(default="", compare=False)  # where the evidence came from (not in the JSON)
+
+    def to_json(self) -> dict[str, Any]:
+        """The `pcap.summary` JSON object."""
+        d = asdict(self)
+        d.pop("source")
+        d["icmp_frag_needed"] = [
+            {"from": f.from_, "to": f.to, "mtu": f.mtu, "count": f.count} for f in self.icmp_frag_needed
+        ]
+        d["dns"] = {"servers": d["dns"]}
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any], source: str = "") -> PcapSummary:
+        """Build from the JSON; a missing section is empty, a wrong type raises (TypeError/KeyError)."""
+        tcp = d.get("tcp") or {}
+        dhcp = d.get("dhcp") or {}
+        arp = d.get("arp") or {}
+        vlan = d.get("vlan") or {}
+        return cls(
+            file=str(d["file"]),
+            packets=int(d["packets"]),
+            link_mtu=int(d.get("link_mtu", 1500)),
+            oversize_frames=[OversizeFrame(**x) for x in d.get("oversize_frames", [])],
+            trailer_frames=[TrailerFrame(**x) for x in d.get("trailer_frames", [])],
+            tcp=TcpStats(
+                flows=int(tcp.get("flows", 0)),
+                retransmissions=int(tcp.get("retransmissions", 0)),
+                resets=int(tcp.get("resets", 0)),
+                zero_windows=int(tcp.get("zero_windows", 0)),
+                top_flows=[FlowStats(**x) for x in tcp.get("top_flows", [])],
+            ),
+            icmp_frag_needed=[
+                FragNeeded(from_=x["from"], to=x["to"], mtu=int(x["mtu"]), count=int(x["count"]))
+                for x in d.get("icmp_frag_needed", [])
+            ],
+            dhcp=DhcpStats(
+                discover_without_offer=[DhcpDiscover(**x) for x in dhcp.get("discover_without_offer", [])],
+                offers=[DhcpOffer(**x) for x in dhcp.get("offers", [])],
+            ),
+            dns=[DnsServer(**x) for x in (d.get("dns") or {}).get("servers", [])],
+            arp=ArpStats(
+                unanswered=[ArpUnanswered(**x) for x in arp.get("unanswered", [])],
+                duplicates=[
+                    ArpDuplicate(ip=x["ip"], macs=list(x["macs"])) for x in arp.get("duplicates", [])
+                ],
+            ),
+            vlan=VlanStats(
+                tags_seen=[int(t) for t in vlan.get("tags_seen", [])],
+                untagged_replies=int(vlan.get("untagged_replies", 0)),
+            ),
+            source=source,
+        )
+
+    def evidence(self) -> Evidence:
+        """This summary as the `pcap.summary` evidence of a bundle."""
+        return Evidence(
+            PCAP_SUMMARY,
+            Status.OK,
+            text=json.dumps(self.to_json(), ensure_ascii=False, indent=1),
+            source=self.source or f"netsleuth pcap {self.file}",
+            key=self.file,
+        )
+
+
+def _keyed_or_host(fs: FactStore, name: str) -> Evidence:
+    """The first piece of evidence `name` (any key) of this scope, else of the host scope."""
+    seen: list[Evidence] = []
+    for ns in dict.fromkeys([fs.netns, HOST]):
+        for ev in fs.bundle.items:
+            if ev.name == name and ev.netns == ns:
+                if ev.ok:
+                    return ev
+                seen.append(ev)
+    if seen:
+        ev = seen[0]
+        raise Unavailable(f"{name}: {ev.status.value}" + (f" ({ev.error})" if ev.error else ""))
+    raise Unavailable(f"{name}: not collected (run `netsleuth {name.split('.')[0]} ...`)")
+
+
+@provides(PcapSummary)
+def _pcap_summary(fs: FactStore) -> PcapSummary:
+    ev = _keyed_or_host(fs, PCAP_SUMMARY)
+    return PcapSummary.from_json(json.loads(ev.content()), source=ev.source)
+
+
+# --- multi-point trace -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """Whether one capture point saw the probe in one direction (request or reply)."""
+
+    seen: bool
+    ts: float | None = None  # epoch seconds of the first sighting
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class TracePoint:
+    """One capture point, in path order from the sender outwards."""
+
+    netns: str  # "" = the namespace netsleuth ran in
+    iface: str
+    role: str  # sender | bridge-port | bridge | vlan | vxlan | uplink | router | point
+    request: Sighting
+    reply: Sighting
+    error: str = ""  # could not capture here (and why)
+
+    @property
+    def label(self) -> str:
+        return f"{self.netns}:{self.iface}" if self.netns else self.iface
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A kernel drop of the probe seen by the skb:kfree_skb tracepoint."""
+
+    reason: str
+    location: str
+    iface: str = ""
+    netns_inode: int | None = None
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    """The `trace.result` JSON: the probe, every point's sightings, kernel drops, the outcome."""
+
+    dest: str
+    from_netns: str
+    proto: str  # icmp | tcp:PORT | udp:PORT
+    marker: str  # ICMP id or payload marker identifying the probe
+    points: list[TracePoint]
+    reply_received: bool
+    duration_s: float = 0.0
+    drops: list[Drop] = field(default_factory=list)
+    drops_note: str = ""  # why kernel drop reasons are not available, when they are not
+    source: str = field(default="", compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("source")
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any], source: str = "") -> TraceResult:
+        points = [
+            TracePoint(
+                netns=str(p.get("netns", "")),
+                iface=str(p["iface"]),
+                role=str(p.get("role", "point")),
+                request=Sighting(**p["request"]),
+                reply=Sighting(**p["reply"]),
+                error=str(p.get("error", "")),
+            )
+            for p in d["points"]
+        ]
+        return cls(
+            dest=str(d["dest"]),
+            from_netns=str(d.get("from_netns", "")),
+            proto=str(d.get("proto", "icmp")),
+            marker=str(d.get("marker", "")),
+            points=points,
+            reply_received=bool(d["reply_received"]),
+            duration_s=float(d.get("duration_s", 0.0)),
+            drops=[Drop(**x) for x in d.get("drops", [])],
+            drops_note=str(d.get("drops_note", "")),
+            source=source,
+        )
+
+    def evidence(self) -> Evidence:
+        return Evidence(
+            TRACE_RESULT,
+            Status.OK,
+            text=json.dumps(self.to_json(), ensure_ascii=False, indent=1),
+            source=self.source or f"netsleuth trace {self.dest}",
+            key=self.dest,
+            duration_s=self.duration_s,
+        )
+
+
+@provides(TraceResult)
+def _trace_result(fs: FactStore) -> TraceResult:
+    ev = _keyed_or_host(fs, TRACE_RESULT)
+    return TraceResult.from_json(json.loads(ev.content()), source=ev.source)
+
+
+# --- NICs on a USB bus (seed 004: a USB NIC's driver padded frames) ---------------------------
+
+
+@dataclass(frozen=True)
+class NicDriver:
+    iface: str
+    driver: str
+    bus_info: str
+    text: str
+    source: str
+
+    @property
+    def on_usb(self) -> bool:
+        return self.bus_info.startswith("usb-") or "usb" in self.driver.lower()
+
+
+@dataclass(frozen=True)
+class NicDrivers:
+    """`ethtool -i` of every physical NIC of a namespace."""
+
+    netns: str
+    nics: list[NicDriver]
+
+
+def parse_ethtool_info(text: str) -> dict[str, str]:
+    """Parse `ethtool -i IFACE` into its fields.
+
+    >>> d = parse_ethtool_info('''driver: r8152
+    ... version: v1.12.12
+    ... firmware-version: rtl8153a-4 v2 02/07/20
+    ... bus-info: usb-0000:00:14.0-2
+    ... supports-statistics: yes''')
+    >>> d["driver"], d["bus-info"]
+    ('r8152', 'usb-0000:00:14.0-2')
+    """
+    from netsleuth.errors import ParseError
+
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or " " in key.strip():
+            raise ParseError("not an `ethtool -i` line", line)
+        out[key.strip()] = value.strip()
+    if "driver" not in out:
+        raise ParseError("`ethtool -i` output without a driver line", text[:80])
+    return out
+
+
+@provides(NicDrivers)
+def _nic_drivers(fs: FactStore) -> NicDrivers:
+    evs = fs.bundle.keyed("ethtool.info", fs.netns)
+    if not evs:
+        raise Unavailable("ethtool.info: not collected")
+    nics = []
+    for ev in evs:
+        if not ev.ok:
+            continue
+        info = parse_ethtool_info(ev.content())
+        nics.append(NicDriver(ev.key, info["driver"], info.get("bus-info", ""), ev.content(), ev.source))
+    if not nics:
+        raise Unavailable("ethtool.info: no NIC answered")
+    return NicDrivers(fs.netns, nics)

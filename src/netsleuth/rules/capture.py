@@ -1,0 +1,310 @@
+"""What captures show: a NIC driver that pads frames (seed 004: 1519-byte frames with a 2-byte
+"vssmonitoring" trailer on a 1500 MTU, dropped by qvo), the hop where a traced probe disappears
+(seeds 002/003: seen leaving but no reply coming back is outside this host; not seen leaving is this
+host), and TCP that keeps retransmitting (seed 003: pca to its database over a 1350-byte uplink)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from netsleuth.facts.capture import NicDrivers, PcapSummary, TracePoint, TraceResult
+from netsleuth.facts.probes import MtuProbes
+from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+
+TRAILER_MAX = 8  # a driver pads a few bytes; more than this over MTU+header is offload (TSO/GRO)
+FCS_BYTES = 4  # a capture that keeps the FCS shows 4 extra bytes on every frame: not a trailer
+RETRANS_MIN = 3
+RETRANS_SHARE = 0.01
+RESETS_MIN = 20
+ZERO_WINDOWS_MIN = 10
+
+
+def _trailer_lines(pcap: PcapSummary) -> tuple[list[str], set[str]]:
+    lines: list[str] = []
+    macs: set[str] = set()
+    for t in pcap.trailer_frames:
+        if t.trailer_bytes == FCS_BYTES and not any(
+            o.src_mac == t.src_mac and o.len == t.len for o in pcap.oversize_frames
+        ):
+            continue
+        if t.trailer_bytes > TRAILER_MAX:
+            continue
+        lines.append(
+            f"{t.count} frame(s) from {t.src_mac}: {t.len} bytes, IP datagram {t.ip_total_len} bytes, "
+            f"{t.trailer_bytes}-byte Ethernet trailer"
+        )
+        macs.add(t.src_mac)
+    for o in pcap.oversize_frames:
+        if 0 < o.len - o.max_expected <= TRAILER_MAX:
+            lines.append(
+                f"{o.count} frame(s) {o.src_mac} > {o.dst_mac}: {o.len} bytes, more than "
+                f"{o.max_expected} (MTU {pcap.link_mtu} + header)"
+            )
+            macs.add(o.src_mac)
+    return lines, macs
+
+
+@rule(
+    "nic.driver_trailer",
+    needs=(),
+    optional=(PcapSummary, MtuProbes, NicDrivers),
+    seed="004",
+    severity=Severity.WARNING,
+    scope="host",
+)
+def driver_trailer(
+    pcap: PcapSummary | None, mtu: MtuProbes | None, drivers: NicDrivers | None
+) -> Iterator[Finding]:
+    """A NIC driver pads frames: a few bytes of trailer push full-size frames past MTU + header."""
+    if pcap is None and mtu is None and drivers is None:
+        raise Skip("needs a capture (`netsleuth pcap FILE`), a path-MTU probe or `ethtool -i` of the NICs")
+    seen: list[Seen] = []
+    evidence_of_padding = []
+    if pcap is not None:
+        lines, macs = _trailer_lines(pcap)
+        if lines:
+            seen.append(Seen(pcap.source or f"capture {pcap.file}", "\n".join(lines)))
+            evidence_of_padding.append(f"capture {pcap.file}: frames from {', '.join(sorted(macs))}")
+    if mtu is not None:
+        for probe, ev in mtu.items:
+            conf, ok = probe.configured_mtu, probe.largest_ok_mtu
+            if conf and ok and 1 <= conf - ok <= 4 and probe.icmp_frag_needed is None:
+                seen.append(
+                    Seen(
+                        ev.source or "probe.mtu",
+                        f"to {probe.target} via {probe.iface}: MTU {conf} configured, largest packet "
+                        f"that passes {ok}, no ICMP fragmentation-needed",
+                    )
+                )
+                evidence_of_padding.append(f"path MTU to {probe.target} is {conf - ok} byte(s) short")
+    usb = [n for n in drivers.nics if n.on_usb] if drivers is not None else []
+    for nic in usb:
+        seen.append(Seen(nic.source or f"ethtool -i {nic.iface}", nic.text.strip()))
+    if not evidence_of_padding and not usb:
+        return
+    subject = usb[0].iface if usb else (pcap.file if pcap is not None and seen else "path")
+    driver = usb[0].driver if usb else ""
+    yield Finding(
+        "nic.driver_trailer",
+        Severity.WARNING if evidence_of_padding else Severity.INFO,
+        subject=subject,
+        params={
+            "what": "; ".join(evidence_of_padding) or "no padded frame seen yet",
+            "nic": subject,
+            "driver": driver or "?",
+            "usb": ", ".join(f"{n.iface} ({n.driver}, {n.bus_info})" for n in usb) or "none found",
+        },
+        seen=seen,
+        now=[
+            f"ethtool -i {subject}   # driver and bus; update the driver from the vendor"
+            if usb
+            else "ethtool -i <uplink NIC>   # which driver pads? look for a USB bus-info",
+            "ping -M do -s 1472 <peer>   # full-size frames pass again after the driver update",
+        ],
+        persist=["install the vendor's current driver for the NIC (and blacklist the in-tree module)"],
+    )
+
+
+def _direction_loss(points: list[TracePoint], attr: str) -> tuple[TracePoint, TracePoint] | None:
+    """The first pair (seen, not seen) along `points` for this direction's sightings."""
+    usable = [p for p in points if not p.error]
+    last_seen: TracePoint | None = None
+    for p in usable:
+        if getattr(p, attr).seen:
+            last_seen = p
+        elif last_seen is not None:
+            return last_seen, p
+    return None
+
+
+def _ts(p: TracePoint, attr: str) -> str:
+    s = getattr(p, attr)
+    return f"{s.ts:.6f}" if s.seen and s.ts is not None else "-"
+
+
+@rule(
+    "path.loss_localized", needs=(TraceResult,), seed="002/003/004", severity=Severity.CRITICAL, scope="host"
+)
+def loss_localized(trace: TraceResult) -> Iterator[Finding]:
+    """A traced probe is seen at one capture point and not at the next: the hop and direction where
+    it is lost; or it left this host and no reply came back (look outside: switch, peer)."""
+    points = [p for p in trace.points if not p.error]
+    if not points:
+        raise Skip("no capture point could capture: " + "; ".join(p.error for p in trace.points))
+    table = "\n".join(
+        f"{p.label:32} {p.role:12} request {'seen' if p.request.seen else 'NOT seen':8} {_ts(p, 'request'):>18}"
+        f"   reply {'seen' if p.reply.seen else 'NOT seen':8} {_ts(p, 'reply'):>18}"
+        + (f"   ({p.error})" if p.error else "")
+        for p in trace.points
+    )
+    seen = [Seen(trace.source or f"netsleuth trace {trace.dest}", table)]
+    drops = "; ".join(
+        f"{d.reason} at {d.location}" + (f" on {d.iface}" if d.iface else "") + f" (x{d.count})"
+        for d in trace.drops
+    )
+    if drops:
+        seen.append(Seen("tracefs skb:kfree_skb", drops))
+    base = {
+        "dest": trace.dest,
+        "proto": trace.proto,
+        "drops": drops or trace.drops_note or "no kernel drop recorded",
+    }
+    first = points[0]
+    req = _direction_loss(points, "request")
+    if not first.request.seen:
+        hop = f"{first.label} (sender)"
+        yield _loss(
+            trace,
+            hop,
+            "request",
+            "at the sender: it never left",
+            f"发送端 {first.label}（未发出）",
+            first.label,
+            seen,
+            base,
+        )
+        return
+    if req is not None:
+        a, b = req
+        yield _loss(
+            trace,
+            f"{a.label} -> {b.label}",
+            "request",
+            f"between {a.label} and {b.label}",
+            f"{a.label} 与 {b.label} 之间",
+            b.label,
+            seen,
+            base,
+        )
+        return
+    rev = list(reversed(points))
+    rep = _direction_loss(rev, "reply")
+    if not any(p.reply.seen for p in points):
+        if trace.reply_received:
+            return  # the reply came back by a path not watched; the sender got it
+        last = points[-1]
+        yield Finding(
+            "path.loss_localized",
+            Severity.CRITICAL,
+            subject=f"beyond {last.label}",
+            params={
+                **base,
+                "hop": f"beyond {last.label}",
+                "direction": "reply",
+                "direction_zh": "应答",
+                "verdict": f"the request left this host at {last.label}; no reply came back: look outside "
+                "(switch, peer)",
+                "verdict_zh": f"请求已从本机 {last.label} 发出，没有应答回来：问题在本机之外（交换机、对端）",
+            },
+            seen=seen,
+            now=[
+                f"tcpdump -ni {last.iface} host {trace.dest}   # on the peer/switch side: does the request arrive?",
+                "check the switch port (VLAN, ACL) and the peer's firewall and routes back to this host",
+            ],
+        )
+        return
+    if rep is not None:
+        a, b = rep
+        yield _loss(
+            trace,
+            f"{a.label} -> {b.label}",
+            "reply",
+            f"between {a.label} and {b.label}",
+            f"{a.label} 与 {b.label} 之间",
+            b.label,
+            seen,
+            base,
+        )
+        return
+    if not trace.reply_received:
+        yield _loss(
+            trace,
+            f"{first.label} (sender)",
+            "reply",
+            "at the sender: it arrived but was not delivered",
+            f"发送端 {first.label}（已到达但未交给程序）",
+            first.label,
+            seen,
+            base,
+        )
+
+
+def _loss(
+    trace: TraceResult,
+    hop: str,
+    direction: str,
+    where_en: str,
+    where_zh: str,
+    at: str,
+    seen: list[Seen],
+    base: dict[str, str],
+) -> Finding:
+    ns, _, iface = at.rpartition(":")
+    nsx = f"ip netns exec {ns} " if ns else ""
+    return Finding(
+        "path.loss_localized",
+        Severity.CRITICAL,
+        subject=hop,
+        params={
+            **base,
+            "hop": hop,
+            "direction": direction,
+            "direction_zh": "请求" if direction == "request" else "应答",
+            "verdict": f"the {direction} is lost {where_en}",
+            "verdict_zh": f"{'请求' if direction == 'request' else '应答'}在 {where_zh} 丢失：问题在本机",
+        },
+        seen=seen,
+        now=[
+            f"{nsx}iptables-save -c | grep -v ' \\[0:0\\]'   # rules that matched packets on this hop",
+            f"{nsx}ip -s link show {iface}   # drops on the interface",
+            f"{nsx}ip route get {trace.dest}   # where the kernel sends it",
+        ],
+    )
+
+
+@rule(
+    "tcp.retransmissions",
+    needs=(PcapSummary,),
+    seed="003",
+    severity=Severity.WARNING,
+    scope="host",
+)
+def retransmissions(pcap: PcapSummary) -> Iterator[Finding]:
+    """A capture shows TCP retransmitting (or resetting, or stalled on zero windows): ping works,
+    the application times out (seed 003: pca to its database over a too-small MTU)."""
+    t = pcap.tcp
+    share = t.retransmissions / pcap.packets if pcap.packets else 0.0
+    bad_retrans = t.retransmissions >= RETRANS_MIN and share >= RETRANS_SHARE
+    if not (bad_retrans or t.resets >= RESETS_MIN or t.zero_windows >= ZERO_WINDOWS_MIN):
+        return
+    worst = t.top_flows[0].flow if t.top_flows else pcap.file
+    lines = [
+        f"{pcap.packets} packets, {t.flows} TCP connections: {t.retransmissions} retransmissions "
+        f"({share:.1%}), {t.resets} resets, {t.zero_windows} zero windows"
+    ]
+    lines += [
+        f"{f.flow}: {f.retransmissions} retransmissions, {f.resets} resets, {f.zero_windows} zero windows"
+        for f in t.top_flows[:5]
+    ]
+    frag = [
+        f"ICMP frag-needed from {f.from_} for {f.to}: MTU {f.mtu} (x{f.count})" for f in pcap.icmp_frag_needed
+    ]
+    yield Finding(
+        "tcp.retransmissions",
+        Severity.WARNING,
+        subject=worst,
+        params={
+            "file": pcap.file,
+            "retrans": t.retransmissions,
+            "share": f"{share:.1%}",
+            "resets": t.resets,
+            "zero_windows": t.zero_windows,
+            "flows": t.flows,
+            "worst": worst,
+        },
+        seen=[Seen(pcap.source or f"capture {pcap.file}", "\n".join(lines + frag))],
+        now=[
+            "ping -M do -s 1472 <peer>   # full-size packets pass? (MTU along the path)",
+            "ip -d link   # MTU of every hop (veth, bridge, uplink, tunnel)",
+        ],
+    )
