@@ -1,0 +1,23 @@
+"""Firewall faults (seeds 002/003): the host runs a service and its own firewall drops it."""
+
+from __future__ import annotations
+
+from netsleuth.lab.core import Lab
+from netsleuth.lab.scenario import Scenario, Vantage, scenario
+
+
+@scenario
+class DropsDhcpService(Scenario):
+    """dnsmasq serves DHCP on this host, and an iptables rule drops UDP 67 before it (seed 002)."""
+
+    name = "firewall-drops-service"
+    expect = "firewall.drops_service"
+    expect_subject = ("67", "dhcp", "bootps")
+    tools = ("ip", "dnsmasq", "iptables")
+
+    def build(self, lab: Lab) -> Vantage:
+        srv, cli = lab.netns("srv"), lab.netns("cli")
+        lab.veth(srv, "eth0", cli, "eth0", addr="10.99.12.1/24")
+        lab.dnsmasq(srv, "eth0", dhcp_range="10.99.12.50,10.99.12.60,255.255.255.0,1h", dns=False, tag="dhcp")
+        srv.iptables("-A", "INPUT", "-p", "udp", "--dport", "67", "-j", "DROP")
+        return Vantage(inside=srv.name)

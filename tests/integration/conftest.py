@@ -1,0 +1,182 @@
+"""The lab suite's shared set-up: build a scenario, diagnose it for real, judge, record accuracy.
+
+Every scenario run is recorded (scenario, expected id, found ids, live/offline, seconds, verdict)
+and docs/accuracy.md is written at the end of the session when any lab scenario ran.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netsleuth.lab import Lab, LabUnavailable
+from netsleuth.lab.scenario import Scenario, Vantage, all_scenarios, up
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCURACY = ROOT / "docs" / "accuracy.md"
+SCENARIOS = all_scenarios()
+FAULTS = sorted(n for n, c in SCENARIOS.items() if c.expect)
+BASELINES = sorted(n for n, c in SCENARIOS.items() if not c.expect)
+
+
+@dataclass
+class Row:
+    scenario: str
+    expect: str
+    mode: str  # live | offline (sos) | offline (bundle)
+    found: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    verdict: str = ""
+
+
+_ROWS: list[Row] = []
+_STARTED = time.monotonic()
+
+
+def registered_rules() -> set[str]:
+    """Rule ids the installed netsleuth knows (as the CLI reports them)."""
+    r = subprocess.run(
+        [sys.executable, "-m", "netsleuth.cli", "rules", "list", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert r.returncode == 0, f"`netsleuth rules list` failed: {r.stderr[-500:]}"
+    return {row["id"] for row in json.loads(r.stdout)}
+
+
+@pytest.fixture(scope="session")
+def rules() -> set[str]:
+    return registered_rules()
+
+
+def report_of(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The JSON report of a finished `netsleuth diagnose`; a crash is a failure, never a pass."""
+    why = f"diagnose could not run (exit {proc.returncode}): {proc.stderr[-800:]}"
+    assert proc.returncode in (0, 1, 2), why
+    try:
+        rep: dict[str, Any] = json.loads(proc.stdout)
+    except ValueError:
+        pytest.fail(why)
+    return rep
+
+
+def verdict(sc: type[Scenario], rep: dict[str, Any]) -> tuple[bool, str]:
+    from netsleuth.commands.lab import judge
+
+    return judge(sc.expect, tuple(sc.expect_subject), rep["findings"])
+
+
+def loud(rep: dict[str, Any]) -> list[str]:
+    return [
+        f"{f['id']} {f['severity']} {f.get('subject', '')} {f.get('netns', '')}"
+        for f in rep["findings"]
+        if f["severity"] in ("warning", "critical")
+    ]
+
+
+def record(row: Row) -> None:
+    _ROWS.append(row)
+
+
+def skip_unusable(sc: Scenario, rules: set[str]) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root (network namespaces)")
+    missing = sc.missing_tools()
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
+    if sc.expect and sc.expect not in rules:
+        record(Row(sc.name, sc.expect, "live", verdict="skipped: rule not implemented"))
+        pytest.skip(f"rule not implemented: {sc.expect}")
+
+
+@pytest.fixture
+def built(request: pytest.FixtureRequest, rules: set[str]) -> Iterator[tuple[Scenario, Lab, Vantage, float]]:
+    """Build the scenario named by the test's parameter; always torn down (also after failures)."""
+    sc = SCENARIOS[request.param]()
+    skip_unusable(sc, rules)
+    t0 = time.monotonic()
+    try:
+        lab, vantage = up(sc)
+    except LabUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield sc, lab, vantage, t0
+    finally:
+        problems = lab.down()
+        assert not problems, f"teardown problems: {problems}"
+        assert not any(n.startswith(lab.prefix) or f"-{lab.prefix}-" in n for n in netns_names())
+
+
+def netns_names() -> list[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
+    return [ln.split()[0] for ln in out.splitlines() if ln.strip()]
+
+
+def sos_capture(lab: Lab, dest: Path) -> Path:
+    """A real `sos report` of this machine, limited to the lab's namespaces; returns its directory."""
+    if shutil.which("sos") is None:
+        pytest.skip("needs sos")
+    dest.mkdir(parents=True, exist_ok=True)
+    argv = [
+        "sos", "report", "--batch", "--quiet", "--tmp-dir", str(dest), "--build",
+        "-o", "networking,kernel,host,openvswitch,process",
+        "-k", "networking.ethtool_namespaces=off",
+        "-k", f"networking.namespace_pattern={lab.prefix}* *-{lab.prefix}-*",
+    ]  # fmt: skip
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
+    assert r.returncode == 0, f"sos report failed: {r.stderr[-800:]}{r.stdout[-800:]}"
+    dirs = [p for p in dest.iterdir() if p.is_dir() and p.name.startswith("sosreport")]
+    assert dirs, f"no sosreport directory in {dest}: {r.stdout[-500:]}"
+    return dirs[0]
+
+
+def offline(source: Path, vantage: Vantage, *extra: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "netsleuth.cli", "diagnose", str(source), "--format", "json"]
+    for n in vantage.netns:
+        argv += ["--netns", n]
+    return subprocess.run(argv + list(extra), capture_output=True, text=True, timeout=120, check=False)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not _ROWS:
+        return
+    total = time.monotonic() - _STARTED
+    lines = [
+        "# Lab accuracy",
+        "",
+        "Written by the integration suite (`tests/integration/test_lab_*.py`) from real faults built by",
+        "`netsleuth lab` on this machine, diagnosed live and from real `sos report` captures / bundles.",
+        f"Last run: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, {os.cpu_count()} CPUs, "
+        f"kernel {os.uname().release}. Total time of the lab tests: {total:.0f} s.",
+        "",
+        "| scenario | expected id | found ids | mode | seconds | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in sorted(_ROWS, key=lambda r: (r.scenario, r.mode)):
+        found = ", ".join(sorted(set(r.found))) or "—"
+        lines.append(f"| {r.scenario} | {r.expect} | {found} | {r.mode} | {r.seconds:.1f} | {r.verdict} |")
+    detected = [r for r in _ROWS if r.expect != "baseline" and r.verdict.startswith("ok")]
+    tried = [r for r in _ROWS if r.expect != "baseline" and not r.verdict.startswith("skipped")]
+    quiet = [r for r in _ROWS if r.expect == "baseline"]
+    lines += [
+        "",
+        f"Faults detected: {len(detected)} of {len(tried)} runs with a registered rule "
+        f"({sum(1 for r in _ROWS if r.verdict.startswith('skipped'))} skipped: rule not implemented yet). "
+        f"Baseline runs: {len(quiet)}, false alarms: {sum(1 for r in quiet if not r.verdict.startswith('ok'))}.",
+        "",
+    ]
+    ACCURACY.parent.mkdir(exist_ok=True)
+    ACCURACY.write_text("\n".join(lines))

@@ -1,0 +1,79 @@
+"""The same faults, diagnosed offline: from a real `sos report` of the machine while the fault is up,
+and from a netsleuth bundle (`netsleuth collect -o`) that must give the live diagnosis back."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Row, loud, offline, record, report_of, sos_capture, verdict
+
+pytestmark = pytest.mark.root
+
+SOS_SCENARIOS = [  # the baseline first: the kernel log is global (see docs/accuracy.md)
+    "baseline-linux-bridge",
+    "mtu-bridged-uplink",  # issue 2: the MTU mismatch between namespaces, from a real sosreport
+    "mtu-vxlan-underlay",
+    "nic-no-carrier",
+    "conntrack-table-full",
+    "neutron-agent-down",
+]
+
+
+@pytest.mark.parametrize("built", SOS_SCENARIOS, indirect=True)
+def test_sosreport_of_the_fault(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sc, lab, vantage, t0 = built
+    sos_dir = sos_capture(lab, tmp_path / "sos")
+    if vantage.inside:  # a fault seen from inside a namespace: look into it in the sosreport
+        vantage.netns = [vantage.inside]
+    rep = report_of(offline(sos_dir, vantage))
+    found = [f["id"] for f in rep["findings"]]
+    if sc.expect is None:
+        noisy = loud(rep)
+        record(Row(sc.name, "baseline", "offline (sos)", found, time.monotonic() - t0,
+                   "ok: quiet" if not noisy else "FALSE ALARM: " + "; ".join(noisy)))  # fmt: skip
+        assert not noisy
+        return
+    ok, why = verdict(type(sc), rep)
+    record(Row(sc.name, sc.expect, "offline (sos)", found, time.monotonic() - t0,
+               ("ok: " if ok else "MISSED: ") + why))  # fmt: skip
+    assert ok, f"{sc.name} from sos: {why}\nchecks: {[c for c in rep['checks'] if c['id'] == sc.expect]}"
+
+
+def _key(rep: dict) -> set[tuple[str, str, str]]:  # type: ignore[type-arg]
+    return {(f["id"], f.get("subject", ""), f.get("netns", "")) for f in rep["findings"]}
+
+
+@pytest.mark.parametrize("built", ["mtu-bridged-uplink", "ovs-vswitchd-hung"], indirect=True)
+def test_bundle_gives_the_live_diagnosis(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sc, _lab, vantage, t0 = built
+    bundle = tmp_path / "lab.tar.gz"
+    live = report_of(vantage.run("--format", "json", "-q", "--save-bundle", str(bundle)))
+    collect_argv = vantage.argv(prog=(sys.executable, "-m", "netsleuth.cli"))
+    i = collect_argv.index("diagnose")
+    collect_argv[i:] = ["collect", "-q", "-o", str(tmp_path / "collected.tar.gz")] + [
+        a for pair in zip(["--netns"] * len(vantage.netns), vantage.netns, strict=True) for a in pair
+    ]
+    env_run = subprocess.run(collect_argv, capture_output=True, text=True, timeout=60, check=False,
+                             env={**os.environ, **vantage.env})  # fmt: skip
+    assert env_run.returncode == 0, env_run.stderr
+    for b in (bundle, tmp_path / "collected.tar.gz"):
+        off = report_of(
+            subprocess.run(
+                [sys.executable, "-m", "netsleuth.cli", "diagnose", str(b), "--format", "json"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        )
+        assert _key(off) == _key(live), f"{b.name}: offline {_key(off)} != live {_key(live)}"
+    ok, why = verdict(type(sc), live)
+    record(Row(sc.name, sc.expect or "baseline", "offline (bundle)", [f["id"] for f in live["findings"]],
+               time.monotonic() - t0, ("ok: " if ok else "MISSED: ") + why + "; bundle = live"))  # fmt: skip
+    assert ok, why

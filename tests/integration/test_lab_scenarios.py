@@ -1,0 +1,43 @@
+"""Every lab scenario, for real: build it, diagnose it from its vantage point with the real CLI,
+check the expected fault id is found AND names the right object; baselines stay quiet (exit 0)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.integration.conftest import BASELINES, FAULTS, Row, loud, record, report_of, verdict
+
+pytestmark = pytest.mark.root
+
+
+@pytest.mark.parametrize("built", BASELINES, indirect=True)
+def test_baseline_is_quiet(built) -> None:  # type: ignore[no-untyped-def]
+    sc, _lab, vantage, t0 = built
+    proc = vantage.run("--format", "json", "-q")
+    rep = report_of(proc)
+    noisy = loud(rep)
+    record(Row(sc.name, "baseline", "live", [f["id"] for f in rep["findings"]], time.monotonic() - t0,
+               "ok: quiet" if not noisy else "FALSE ALARM: " + "; ".join(noisy)))  # fmt: skip
+    assert not noisy, f"false alarms on healthy {sc.name}: {noisy}"
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("built", FAULTS, indirect=True)
+def test_fault_is_found_and_named(built) -> None:  # type: ignore[no-untyped-def]
+    sc, _lab, vantage, t0 = built
+    rep = report_of(vantage.run("--format", "json", "-q"))
+    ok, why = verdict(type(sc), rep)
+    record(Row(sc.name, sc.expect, "live", [f["id"] for f in rep["findings"]], time.monotonic() - t0,
+               ("ok: " if ok else "MISSED: ") + why))  # fmt: skip
+    assert ok, f"{sc.name}: {why}\nchecks: {[c for c in rep['checks'] if c['id'] == sc.expect]}"
+    assert (
+        rep["findings"]
+        and max(
+            {"info": 0, "warning": 1, "critical": 2}[f["severity"]]
+            for f in rep["findings"]
+            if f["id"] == sc.expect
+        )
+        >= 1
+    ), "the fault must be reported at warning or above"
