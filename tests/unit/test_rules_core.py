@@ -242,3 +242,51 @@ def test_garbage_in_one_evidence_file_does_not_stop_the_other_rules() -> None:
     assert "could not parse" in check(r, "mtu.mismatch")
     assert check(r, "nic.no_carrier").startswith("skipped")
     assert [f.id for f in r.findings] == ["conntrack.table_full"]
+
+
+def test_table_full_line_of_another_namespace_is_attributed_to_it_not_to_the_host() -> None:
+    """The kernel log is machine-wide; `in netns N` names the namespace by its inode."""
+    line = "[  812.123456] nf_conntrack: nf_conntrack: table full in netns 4026532301, dropping packet"
+    b = bundle(
+        ev("kernel.dmesg", line),
+        ev("proc.uptime", "815.0 1.0"),
+        ev("netns.inode", "net:[4026531833]\n"),  # the init namespace (fixed inode on kernels >= 6.x)
+        ev("netns.inode", "net:[4026532301]\n", netns="nslrouter"),
+        ev("netns.inode", "net:[4026532400]\n", netns="nslother"),
+        namespaces=["", "nslrouter", "nslother"],
+    )
+    found = findings(run(b, {"conntrack.table_full"}), "conntrack.table_full")
+    assert [(f.netns, f.severity) for f in found] == [("nslrouter", "critical")]
+
+
+def test_table_full_without_netns_in_the_line_belongs_to_the_init_namespace() -> None:
+    line = "[64802472.971773] nf_conntrack: table full, dropping packet"
+    b = bundle(
+        ev("kernel.dmesg", line),
+        ev("proc.uptime", "64802480.0 1.0"),
+        ev("netns.inode", "net:[4026532555]\n"),  # running inside some container's namespace
+        ev("netns.init_inode", "net:[4026531992]\n"),
+    )
+    assert findings(run(b, {"conntrack.table_full"}), "conntrack.table_full") == []
+
+
+def test_another_ovs_instance_does_not_make_an_idle_host_look_broken() -> None:
+    """A lab or a second OVS with its own run directory runs; the system one is not started."""
+    ps = (
+        PS_STOPPED.splitlines()[0]
+        + "\nroot 901 0.0 0.1 20000 8000 ? Ss 05:00 0:00 ovsdb-server /run/netsleuth-lab/x/conf.db"
+        " --remote=punix:/run/netsleuth-lab/x/db.sock --pidfile\n"
+    )
+    err = (
+        "ovs-vsctl: unix:/var/run/openvswitch/db.sock: database connection failed (No such file or directory)"
+    )
+    b = bundle(ev("ps", ps), ev("ovs.vsctl_show", status=Status.ERROR, error=err))
+    r = run(b, {"ovs.ovsdb_unreachable", "ovs.vswitchd_unresponsive"})
+    assert r.findings == []
+    assert "not running" in check(r, "ovs.ovsdb_unreachable")
+    # the same error while the system's own ovsdb-server runs is the fault
+    own = PS_STOPPED.splitlines()[0] + "\n" + PS_STOPPED.splitlines()[1] + "\n"
+    r = run(
+        bundle(ev("ps", own), ev("ovs.vsctl_show", status=Status.ERROR, error=err)), {"ovs.ovsdb_unreachable"}
+    )
+    assert [f.subject for f in r.findings] == ["ovsdb-server"]

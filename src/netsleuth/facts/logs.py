@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -21,6 +21,7 @@ from netsleuth.parsers.kernlog import LogLine, parse_line
 from netsleuth.parsers.ovs import parse_ovs_log
 
 SAMPLES = 5
+MAX_GROUPS = 256  # distinct namespaces/devices tracked per pattern
 
 
 @dataclass(frozen=True)
@@ -71,23 +72,50 @@ class LogEvent:
     match: dict[str, str]
 
 
+def _older(a: LogEvent, b: LogEvent) -> bool:
+    """Whether `a` happened before `b` (larger age = older; unknown ages sort first)."""
+    return (a.age_s if a.age_s is not None else float("inf")) > (
+        b.age_s if b.age_s is not None else float("inf")
+    )
+
+
 @dataclass
 class EventSet:
-    """All occurrences of one pattern: count, first/last and a few samples."""
+    """All occurrences of one pattern: count, first/last and a few samples; and the same per
+    value of the pattern's group (the namespace, the device), so a rule can keep only its own."""
 
     id: str
     count: int = 0
     first: LogEvent | None = None
     last: LogEvent | None = None
     samples: list[LogEvent] = field(default_factory=list)
+    by_group: dict[str, EventSet] = field(default_factory=dict)
 
-    def add(self, ev: LogEvent) -> None:
+    def add(self, ev: LogEvent, group: str | None = None) -> None:
         self.count += 1
         if self.first is None:
             self.first = ev
         self.last = ev
         if len(self.samples) < SAMPLES:
             self.samples.append(ev)
+        if group is not None and (group in self.by_group or len(self.by_group) < MAX_GROUPS):
+            self.by_group.setdefault(group, EventSet(self.id)).add(ev)
+
+    def select(self, keep: Callable[[str], bool]) -> EventSet:
+        """The events whose group value (\"\" when the line names none) passes `keep`."""
+        out = EventSet(self.id)
+        for value, part in self.by_group.items():
+            if not keep(value):
+                continue
+            out.count += part.count
+            for ev in part.samples:
+                if len(out.samples) < SAMPLES:
+                    out.samples.append(ev)
+            if part.first is not None and (out.first is None or _older(part.first, out.first)):
+                out.first = part.first
+            if part.last is not None and (out.last is None or _older(out.last, part.last)):
+                out.last = part.last
+        return out
 
     @property
     def newest_age_s(self) -> float | None:
@@ -152,7 +180,8 @@ def scan(
                     _age(line, host, boot_relative),
                     {k: v for k, v in m.groupdict().items() if v},
                 )
-                out.setdefault(p.id, EventSet(p.id)).add(ev)
+                group = ev.match.get(p.group, "") if p.group else None
+                out.setdefault(p.id, EventSet(p.id)).add(ev, group)
 
 
 def _ovs_line(raw: str) -> LogLine:

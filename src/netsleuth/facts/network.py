@@ -180,3 +180,41 @@ def _all_links(fs: FactStore) -> AllLinks:
     if fs.netns not in scopes:
         raise Unavailable(f"no interface list for namespace {fs.netns or 'host'}")
     return AllLinks(scopes, ids)
+
+
+PROC_NET_INIT_INO = 0xEFFFFFF9  # the init namespace's fixed inode on kernels >= 6.x
+_INODE = re.compile(r"net:\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class NetnsIdentity:
+    """Which network namespace a scope is: its inode (kernel log lines name namespaces by it)
+    and whether it is the init namespace (whose lines carry no `in netns N`)."""
+
+    netns: str
+    inode: int | None
+    is_init: bool | None  # None: cannot tell (sosreports, old kernels without /proc/1 access)
+
+    def owns(self, line_netns: str | None) -> bool:
+        """Whether a kernel-log line about namespace `line_netns` (None: no namespace named)
+        concerns this scope."""
+        if line_netns is None:
+            return self.is_init is True or (self.is_init is None and self.netns == HOST)
+        if self.inode is not None:
+            return str(self.inode) == line_netns
+        return self.netns == HOST  # offline: lines of namespaces we cannot map stay with the host
+
+
+def _inode(ev: Evidence | None) -> int | None:
+    m = _INODE.search(ev.text) if ev is not None and ev.ok else None
+    return int(m.group(1)) if m else None
+
+
+@provides(NetnsIdentity)
+def _identity(fs: FactStore) -> NetnsIdentity:
+    inode = _inode(fs.evidence("netns.inode"))
+    init = _inode(fs.evidence("netns.init_inode", host=True))
+    is_init: bool | None = None
+    if inode is not None:
+        is_init = inode == init if init is not None else (True if inode == PROC_NET_INIT_INO else None)
+    return NetnsIdentity(fs.netns, inode, is_init)

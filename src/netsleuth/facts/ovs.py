@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from netsleuth.evidence.model import Evidence, Status
@@ -60,6 +61,37 @@ class OvsState:
         return bool(self.vswitchd or self.ovsdb) or self.db_answers
 
 
+DEFAULT_SOCKET = "/run/openvswitch/db.sock"
+_ERR_SOCK = re.compile(r"unix:(/\S+?):")
+_PROC_SOCK = re.compile(r"(?:--remote=)?p?unix:(/\S+)")
+
+
+def _norm(path: str) -> str:
+    return path[len("/var") :] if path.startswith("/var/run/") else path
+
+
+def _error_socket(error: str) -> str | None:
+    """The database socket named in an ovs-vsctl error ("unix:/var/run/openvswitch/db.sock: ...").
+
+    >>> _error_socket("ovs-vsctl: unix:/var/run/openvswitch/db.sock: database connection failed (No such file or directory)")
+    '/run/openvswitch/db.sock'
+    """
+    m = _ERR_SOCK.search(error)
+    return _norm(m.group(1)) if m else None
+
+
+def _daemon_socket(proc: Process) -> str:
+    """The database socket a daemon serves (ovsdb-server) or uses (ovs-vswitchd).
+
+    >>> _daemon_socket(Process(1, "root", "S", "ovsdb-server /etc/openvswitch/conf.db --remote=punix:/run/lab/db.sock"))
+    '/run/lab/db.sock'
+    >>> _daemon_socket(Process(2, "root", "S", "ovs-vswitchd --pidfile --detach"))
+    '/run/openvswitch/db.sock'
+    """
+    m = _PROC_SOCK.search(proc.command)
+    return _norm(m.group(1)) if m else DEFAULT_SOCKET
+
+
 @provides(OvsState)
 def _ovs(fs: FactStore) -> OvsState:
     vsctl = fs.evidence("ovs.vsctl_show", host=True)
@@ -75,8 +107,10 @@ def _ovs(fs: FactStore) -> OvsState:
             calls.append(ev)
     state = OvsState(vsctl, calls, processes_known=procs is not None)
     if procs is not None:
-        state.vswitchd = procs.named("ovs-vswitchd")
-        state.ovsdb = procs.named("ovsdb-server")
+        # daemons of another instance (own run directory) are not the ones ovs-vsctl talked to
+        sock = _error_socket(vsctl.error)
+        state.vswitchd = [p for p in procs.named("ovs-vswitchd") if sock is None or _daemon_socket(p) == sock]
+        state.ovsdb = [p for p in procs.named("ovsdb-server") if sock is None or _daemon_socket(p) == sock]
     for name, attr in (("ovs.interface", "interfaces"), ("ovs.port", "ports"), ("ovs.bridge", "bridges")):
         ev = fs.evidence(name, host=True)
         if ev is not None and ev.ok:

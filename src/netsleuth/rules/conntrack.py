@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netsleuth.evidence.model import HOST
 from netsleuth.facts.conntrack import Conntrack
 from netsleuth.facts.host import HostInfo, Memory
-from netsleuth.facts.logs import EventSet, LogEvents
+from netsleuth.facts.logs import EventSet, LogEvents, age_words
+from netsleuth.facts.network import NetnsIdentity
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 from netsleuth.rules.persist import sysctl_persist
 
@@ -79,34 +79,27 @@ def _state_seen(ct: Conntrack) -> list[Seen]:
     return seen
 
 
-def _age_words(events: EventSet) -> str:
-    age = events.newest_age_s
-    if age is None:
-        return "at an unknown time"
-    if age < 120:
-        return f"{age:.0f} s ago"
-    if age < 7200:
-        return f"{age / 60:.0f} min ago"
-    if age < 172800:
-        return f"{age / 3600:.1f} h ago"
-    return f"{age / 86400:.0f} days ago"
-
-
 @rule(
     "conntrack.table_full",
+    needs=(NetnsIdentity,),
     optional=(Conntrack, LogEvents, HostInfo, Memory),
-    needs=(),
     seed="001",
     severity=Severity.CRITICAL,
 )
 def table_full(
-    ct: Conntrack | None, logs: LogEvents | None, host: HostInfo | None, mem: Memory | None
+    ident: NetnsIdentity,
+    ct: Conntrack | None,
+    logs: LogEvents | None,
+    host: HostInfo | None,
+    mem: Memory | None,
 ) -> Iterator[Finding]:
     """The conntrack table is (or was) full and the kernel drops new connections' packets."""
     if ct is None and logs is None:
         raise Skip("needs the conntrack count/max (sysctl) or a kernel log")
-    netns = ct.sysctl.evidence.netns if ct is not None else HOST
-    events = logs.get("conntrack_table_full") if logs is not None and netns == HOST else EventSet("")
+    # the kernel log is machine-wide: keep the lines about this namespace (`in netns <inode>`)
+    events = EventSet("conntrack_table_full")
+    if logs is not None:
+        events = logs.get("conntrack_table_full").select(lambda inode: ident.owns(inode or None))
     full_now = ct is not None and ct.max > 0 and ct.fill >= FULL
     recent = events.count > 0 and events.recent(RECENT_S)
     if not full_now and events.count == 0:
@@ -126,7 +119,7 @@ def table_full(
             "max": ct.max if ct else "?",
             "pct": f"{ct.fill * 100:.0f}" if ct else "?",
             "log_count": events.count,
-            "log_age": _age_words(events),
+            "log_age": age_words(events.newest_age_s),
             "dominant": hist[0] if hist else "?",
             "dominant_count": hist[1] if hist else "?",
             "state": "full now" if full_now else ("was full recently" if recent else "was full, not now"),
@@ -161,6 +154,57 @@ def near_limit(ct: Conntrack, host: HostInfo | None, mem: Memory | None) -> Iter
             "pct": f"{ct.fill * 100:.0f}",
             "dominant": hist[0] if hist else "?",
             "dominant_count": hist[1] if hist else "?",
+        },
+        seen=_state_seen(ct),
+        now=now,
+        persist=persist,
+        seed="001",
+    )
+
+
+LONG_ESTABLISHED_S = 86400  # the kernel default is 432000 (5 days)
+DOMINANT = 0.5
+BUSY_FILL = 0.2  # a table this full, or ...
+BUSY_ESTABLISHED = 100_000  # ... this many ESTABLISHED entries, is worth tuning
+
+
+@rule(
+    "conntrack.timeouts_long",
+    needs=(Conntrack,),
+    optional=(HostInfo, Memory),
+    seed="001",
+    severity=Severity.INFO,
+)
+def timeouts_long(ct: Conntrack, host: HostInfo | None, mem: Memory | None) -> Iterator[Finding]:
+    """ESTABLISHED entries dominate a busy conntrack table and live the default five days."""
+    timeout = ct.sysctl.int("net.netfilter.nf_conntrack_tcp_timeout_established")
+    if timeout is None:
+        raise Skip("net.netfilter.nf_conntrack_tcp_timeout_established not in sysctl")
+    if ct.histogram is None or not ct.histogram.counts:
+        raise Skip("needs the conntrack state histogram (/proc/net/nf_conntrack or conntrack -L)")
+    total = sum(ct.histogram.counts.values())
+    est = ct.histogram.counts.get("ESTABLISHED", 0)
+    if timeout < LONG_ESTABLISHED_S or total == 0 or est / total < DOMINANT:
+        return
+    if ct.fill < BUSY_FILL and est < BUSY_ESTABLISHED:
+        return
+    now, persist = remedies(ct, host, mem)
+    modern = host is not None and host.kernel_version >= (4, 8)
+    yield Finding(
+        "conntrack.timeouts_long",
+        Severity.INFO,
+        subject="nf_conntrack_tcp_timeout_established",
+        params={
+            "timeout": timeout,
+            "days": f"{timeout / 86400:g}",
+            "established": est,
+            "total": total,
+            "pct": f"{est * 100 / total:.0f}",
+            "count": ct.count,
+            "max": ct.max,
+            "buckets_how": "sysctl net.netfilter.nf_conntrack_buckets"
+            if modern
+            else "/sys/module/nf_conntrack/parameters/hashsize (the sysctl is read-only before kernel 4.8)",
         },
         seen=_state_seen(ct),
         now=now,
