@@ -290,3 +290,24 @@ def test_another_ovs_instance_does_not_make_an_idle_host_look_broken() -> None:
         bundle(ev("ps", own), ev("ovs.vsctl_show", status=Status.ERROR, error=err)), {"ovs.ovsdb_unreachable"}
     )
     assert [f.subject for f in r.findings] == ["ovsdb-server"]
+
+
+def test_table_full_line_older_than_the_namespace_that_now_has_its_inode_is_not_its() -> None:
+    """Inode numbers are reused once a namespace is gone: the lab saw a new namespace inherit the
+    inode of one whose table had been full half an hour earlier."""
+    from datetime import datetime
+
+    taken = datetime.fromisoformat("2026-11-21T10:00:00+00:00").timestamp()
+    line = "[ 1000.000000] nf_conntrack: nf_conntrack: table full in netns 4026532301, dropping packet"
+
+    def diagnose(ns_age_s: float) -> list[str]:
+        b = bundle(
+            ev("kernel.dmesg", line),
+            ev("proc.uptime", "2800.0 1.0"),  # the line is 1800 s old
+            ev("netns.inode", f"4026532301 {int(taken - ns_age_s)}\n", netns="nslnode"),
+            namespaces=["nslnode"],
+        )
+        return [f.severity for f in findings(run(b, {"conntrack.table_full"}), "conntrack.table_full")]
+
+    assert diagnose(ns_age_s=60) == []  # created a minute ago: not the writer
+    assert diagnose(ns_age_s=7200) == ["critical"]  # two hours old: its own table was full

@@ -101,11 +101,11 @@ class EventSet:
         if group is not None and (group in self.by_group or len(self.by_group) < MAX_GROUPS):
             self.by_group.setdefault(group, EventSet(self.id)).add(ev)
 
-    def select(self, keep: Callable[[str], bool]) -> EventSet:
+    def select(self, keep: Callable[[str, EventSet], bool]) -> EventSet:
         """The events whose group value (\"\" when the line names none) passes `keep`."""
         out = EventSet(self.id)
         for value, part in self.by_group.items():
-            if not keep(value):
+            if not keep(value, part):
                 continue
             out.count += part.count
             for ev in part.samples:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from netsleuth.evidence.model import HOST, Evidence
 from netsleuth.facts.store import FactStore, Unavailable, provides
@@ -194,10 +195,14 @@ class NetnsIdentity:
     netns: str
     inode: int | None
     is_init: bool | None  # None: cannot tell (sosreports, old kernels without /proc/1 access)
+    age_s: float | None = None  # how old the namespace was when the evidence was taken
 
-    def owns(self, line_netns: str | None) -> bool:
-        """Whether a kernel-log line about namespace `line_netns` (None: no namespace named)
-        concerns this scope."""
+    def owns(self, line_netns: str | None, line_age_s: float | None = None) -> bool:
+        """Whether a kernel-log line about namespace `line_netns` (None: no namespace named),
+        logged `line_age_s` ago, concerns this scope. Inode numbers are reused once a namespace
+        is gone: a namespace younger than the line cannot have written it."""
+        if line_age_s is not None and self.age_s is not None and line_age_s > self.age_s + 2:
+            return False
         if line_netns is None:
             return self.is_init is True or (self.is_init is None and self.netns == HOST)
         if self.inode is not None:
@@ -206,15 +211,33 @@ class NetnsIdentity:
 
 
 def _inode(ev: Evidence | None) -> int | None:
-    m = _INODE.search(ev.text) if ev is not None and ev.ok else None
-    return int(m.group(1)) if m else None
+    """The inode from `readlink` ("net:[4026531833]") or `stat -c '%i %Y'` ("4026531833 1795240660")."""
+    if ev is None or not ev.ok:
+        return None
+    m = _INODE.search(ev.text)
+    if m:
+        return int(m.group(1))
+    parts = ev.text.split()
+    return int(parts[0]) if parts and parts[0].isdigit() else None
+
+
+def _created(ev: Evidence | None) -> float | None:
+    """Creation time (epoch) of the namespace: the mtime of its nsfs inode, from `stat -c '%i %Y'`."""
+    parts = ev.text.split() if ev is not None and ev.ok else []
+    return float(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
 
 
 @provides(NetnsIdentity)
 def _identity(fs: FactStore) -> NetnsIdentity:
-    inode = _inode(fs.evidence("netns.inode"))
+    own = fs.evidence("netns.inode")
+    inode = _inode(own)
     init = _inode(fs.evidence("netns.init_inode", host=True))
+    created = _created(own)
+    age: float | None = None
+    if created is not None and fs.bundle.collected_at:
+        taken = datetime.fromisoformat(fs.bundle.collected_at)
+        age = max(0.0, taken.timestamp() - created)
     is_init: bool | None = None
     if inode is not None:
         is_init = inode == init if init is not None else (True if inode == PROC_NET_INIT_INO else None)
-    return NetnsIdentity(fs.netns, inode, is_init)
+    return NetnsIdentity(fs.netns, inode, is_init, age)

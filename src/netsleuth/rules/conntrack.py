@@ -99,7 +99,9 @@ def table_full(
     # the kernel log is machine-wide: keep the lines about this namespace (`in netns <inode>`)
     events = EventSet("conntrack_table_full")
     if logs is not None:
-        events = logs.get("conntrack_table_full").select(lambda inode: ident.owns(inode or None))
+        events = logs.get("conntrack_table_full").select(
+            lambda inode, part: ident.owns(inode or None, part.newest_age_s)
+        )
     full_now = ct is not None and ct.max > 0 and ct.fill >= FULL
     recent = events.count > 0 and events.recent(RECENT_S)
     if not full_now and events.count == 0:
