@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -29,6 +30,17 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
     Reads /proc/net/nf_conntrack (`conntrack -L` when the proc file is absent) line by line.
     """
     start = time.monotonic()
+
+    def done(counts: Counter[str], source: str) -> Evidence:
+        return Evidence(
+            name,
+            Status.OK,
+            text=format_histogram(counts),
+            source=source,
+            duration_s=time.monotonic() - start,
+            netns=netns,
+        )
+
     for argv, source in (
         (["cat", "/proc/net/nf_conntrack"], "/proc/net/nf_conntrack"),
         (["conntrack", "-L"], "conntrack -L"),
@@ -41,14 +53,7 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
                 continue
             except PermissionError:
                 return Evidence(name, Status.DENIED, source=source, error=f"{source}: permission denied")
-            return Evidence(
-                name,
-                Status.OK,
-                text=format_histogram(counts),
-                source=source,
-                duration_s=time.monotonic() - start,
-                netns=netns,
-            )
+            return done(counts, source)
         try:
             proc = subprocess.Popen(
                 in_netns(argv, netns),
@@ -81,14 +86,7 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
         rc = proc.wait()
         if rc != 0 and not counts:
             continue
-        return Evidence(
-            name,
-            Status.OK,
-            text=format_histogram(counts),
-            source=source,
-            duration_s=time.monotonic() - start,
-            netns=netns,
-        )
+        return done(counts, source)
     return Evidence(
         name,
         Status.MISSING,
