@@ -1,7 +1,9 @@
 """Stream a capture into a `PcapSummary`: one pass, bounded memory, minimal work per frame.
 
 Frames are dispatched on raw ethertype / protocol bytes; only the fields a check needs are read
-(no dpkt objects per packet). Tables (flows, pending DNS/DHCP/ARP) are capped, so memory stays
+(no dpkt objects per packet). Classic pcap files of Ethernet frames take `Analyser.run_pcap`, a
+loop over the file's records with the common frame (IPv4 + TCP) read at fixed offsets and its
+in-order case accounted inline; everything else goes through the general `Analyser._frame`. Tables (flows, pending DNS/DHCP/ARP) are capped, so memory stays
 bounded whatever the file size."""
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from pathlib import Path
 from struct import Struct
 
 from netsleuth.capture.reader import (
-    CHUNK,
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
     LINKTYPE_LINUX_SLL,
@@ -24,7 +25,7 @@ from netsleuth.capture.reader import (
     open_capture,
     pcap_records,
 )
-from netsleuth.capture.tcpflow import Half
+from netsleuth.capture.tcpflow import Half, Stamp, ToSeconds, same
 from netsleuth.errors import ParseError
 from netsleuth.facts.capture import (
     ArpDuplicate,
@@ -43,18 +44,21 @@ from netsleuth.facts.capture import (
     VlanStats,
 )
 
+CHUNK = 1 << 18  # read size of the pcap fast path (fits a core's L2 cache)
 MAX_FLOWS = 500_000  # oldest flows are forgotten beyond this (their counts are kept)
 MAX_PENDING = 200_000
 TOP_FLOWS = 10
 MIN_FRAME = 60  # Ethernet minimum without FCS: shorter IP packets are padded, not trailered
 
 _TCP = Struct("!4xIIBBH")  # seq, ack, data offset, flags, window
-_REC_LE = Struct("<IIII")  # pcap record header: seconds, fraction, captured length, length
-_REC_BE = Struct(">IIII")
-# From an Ethernet frame's ethertype on, assuming IPv4 without options then TCP: ethertype,
-# version/IHL, total length, flags/fragment offset, protocol, addresses + ports (the flow key),
-# seq, ack, data offset, flags, window.
-_ETH_IP4_TCP = Struct("!HBxH2xHxB2x12sIIBBH")
+# pcap record header: both timestamp fields as one integer (the stamp), captured length
+_REC_LE = Struct("<QI4x")
+_REC_BE = Struct(">QI4x")
+# From a pcap record's start (16-byte record header, then the frame), assuming Ethernet + IPv4
+# without options + TCP: ethertype + version/IHL + TOS, total length, flags/fragment offset + TTL +
+# protocol, addresses + ports (the flow key), seq, ack, data offset + flags, window. Fields are
+# merged so that one mask tests them.
+_ETH_IP4_TCP = Struct("!28xIH2xI2x12sIIHH")
 _ntop4 = socket.inet_ntoa
 
 
@@ -102,11 +106,13 @@ class Analyser:
         self.tags: set[int] = set()
         self.tagged_targets: set[bytes] = set()
         self.untagged_replies = 0
+        self.secs: ToSeconds = same  # the timestamps of the capture being read, in seconds
 
     # --- the per-frame hot path ------------------------------------------------------------
 
     def run(self, frames: Iterable[tuple[float, bytes]]) -> None:
-        """Consume an iterator of (timestamp, frame)."""
+        """Consume an iterator of (timestamp in seconds, frame)."""
+        self.secs = same
         frame = self._frame
         n = 0
         try:
@@ -117,21 +123,41 @@ class Analyser:
             self.packets += n
 
     def run_pcap(self, fh: BufferedReader, little: bool = True, nano: bool = False) -> None:
-        """Consume the records of a classic pcap file (`fh` just after its 24-byte file header).
+        r"""Consume the records of a classic pcap file (`fh` just after its 24-byte file header).
 
         The hot loop of `netsleuth pcap`: records are walked in place in large chunks (no object
         per record) and the common frame, Ethernet + IPv4 without options + TCP that is neither
         oversize nor trailered, is read with a single unpack at fixed offsets, its flow looked up
         by the raw addresses and ports and its in-order case (`Half.segment`'s first branch)
         accounted inline. Every other frame goes through `_frame`, with the same result. A record
-        cut short at the end of the file is ignored; an impossible length raises ParseError."""
+        cut short at the end of the file is ignored; an impossible length raises ParseError.
+
+        Same summary as the general path (`run` over `pcap_records`), here with a retransmission,
+        a trailered frame and a VLAN-tagged one:
+
+        >>> import io, struct
+        >>> def rec(ts, seq, flags, n, tail=b"", tag=b""):
+        ...     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + n, 0, 0x4000, 64, 6, 0,
+        ...                      b"\x0a\0\0\1", b"\x0a\0\0\2")
+        ...     tcp = struct.pack("!HHIIBBHHH", 1000, 80, seq, 7, 0x50, flags, 500, 0, 0)
+        ...     f = bytes(12) + tag + b"\x08\x00" + ip + tcp + bytes(n) + tail
+        ...     return struct.pack("<IIII", 1, ts, len(f), len(f)) + f
+        >>> data = b"".join([rec(0, 1, 0x02, 0), rec(10, 2, 0x18, 100), rec(20, 102, 0x18, 100),
+        ...                  rec(900_000, 2, 0x18, 100), rec(900_010, 202, 0x18, 10, b"\0\0"),
+        ...                  rec(900_020, 212, 0x18, 10, tag=b"\x81\x00\x00\x05")])
+        >>> fast, general = Analyser(), Analyser()
+        >>> fast.run_pcap(io.BufferedReader(io.BytesIO(data)))
+        >>> general.run(pcap_records(io.BytesIO(data), True, False))
+        >>> fast.summary("f") == general.summary("f"), fast.summary("f").tcp.retransmissions
+        (True, 1)
+        """
         if self.linktype != LINKTYPE_ETHERNET:
             self.run(pcap_records(fh, little, nano))
             return
-        hdr = (_REC_LE if little else _REC_BE).unpack_from
+        rec = (_REC_LE if little else _REC_BE).unpack_from
         pkt = _ETH_IP4_TCP.unpack_from
-        div = 1e9 if nano else 1e6
-        get = self.flows.get
+        self.secs = secs = _pcap_seconds(little, nano)
+        flows = self.flows
         new_flow = self._new_flow
         frame = self._frame
         big = self.link_mtu + 14  # longer: oversize (slow path)
@@ -160,54 +186,54 @@ class Analyser:
                 n += got
                 last = n - 16
                 while pos <= last:
-                    sec, frac, caplen, _ = hdr(buf, pos)
-                    p = pos + 16
-                    end = p + caplen
+                    ts, caplen = rec(buf, pos)
+                    end = pos + caplen + 16
                     if end > n:
                         if caplen > MAX_RECORD:
                             raise ParseError(f"impossible record length {caplen} at offset {24 + base + pos}")
                         break
-                    pos = end
                     count += 1
                     if 54 <= caplen <= big:
-                        et, vihl, tot, frag, proto, key, seq, ack, doff, flags, win = pkt(buf, p + 12)
+                        ev, tot, fp, key, seq, ack, df, win = pkt(buf, pos)
+                        # IPv4 (ethertype 0x0800, no options), TCP, not a non-first fragment, no
+                        # trailer (frames of up to 60 bytes are padded, not trailered)
                         if (
-                            et == 0x0800
-                            and vihl == 0x45
-                            and proto == 6
-                            and not frag & 0x1FFF
-                            and (caplen <= tot + 14 or caplen <= MIN_FRAME)
+                            ev >> 8 == 0x080045
+                            and fp & 0x1FFF00FF == 6
+                            and (caplen <= tot + 14 or caplen <= 60)
                         ):
-                            ts = sec + frac / div
-                            half = get(key)
-                            if half is None:
+                            pos = end
+                            try:
+                                half = flows[key]
+                            except KeyError:
                                 half = new_flow(key, 4)
-                            seglen = tot - 20 - ((doff >> 4) << 2)
-                            if seq == half.nextseq and win and not flags & 0x07:
+                            seglen = tot - 20 - ((df >> 12) << 2)
+                            if seq == half.nextseq and win and not df & 0x07:
                                 # Half.segment's common case, inline (keep the two in step)
                                 if seglen:
                                     half.nextseq = (seq + seglen) & 0xFFFFFFFF
                                     half.nextseqtime = ts
-                                if flags & 0x10:
+                                if df & 0x10:
                                     if ack != half.lastack:
                                         half.lastack = ack
                                         half.lastacktime = ts
                                         half.dupacks = 0
                                         if half.syn_ts and not half.rtt:
-                                            half.rtt = ts - half.syn_ts
+                                            half.rtt = secs(ts) - secs(half.syn_ts)
                                     elif not seglen and win == half.lastwin:
                                         half.dupacks += 1
                                 half.lastwin = win
                             else:
-                                half.segment(ts, seq, ack, flags, win, seglen)
+                                half.segment(ts, seq, ack, df & 0xFF, win, seglen, secs)
                             continue
-                    frame(sec + frac / div, bytes(view[p:end]))
+                    frame(ts, bytes(view[pos + 16 : end]))
+                    pos = end
         finally:
             view.release()
             self.packets += count
 
-    def _frame(self, ts: float, buf: bytes) -> None:
-        """Account one frame of any link type (the general path)."""
+    def _frame(self, ts: Stamp, buf: bytes) -> None:
+        """Account one frame of any link type (the general path); `ts` as `self.secs` reads it."""
         lt = self.linktype
         eth = lt == LINKTYPE_ETHERNET
         mtu = self.link_mtu
@@ -257,7 +283,7 @@ class Analyser:
                 if half is None:
                     half = self._new_flow(key, 4)
                 seq, ack, doff, flags, win = _TCP.unpack_from(buf, l4)
-                half.segment(ts, seq, ack, flags, win, tot - ihl - ((doff >> 4) << 2))
+                half.segment(ts, seq, ack, flags, win, tot - ihl - ((doff >> 4) << 2), self.secs)
             elif proto == 17:
                 if flen >= l4 + 8:
                     self._udp(buf, l4, end, buf[off + 12 : off + 16], buf[off + 16 : off + 20], tag)
@@ -280,7 +306,7 @@ class Analyser:
                 if half is None:
                     half = self._new_flow(key, 16)
                 seq, ack, doff, flags, win = _TCP.unpack_from(buf, l4)
-                half.segment(ts, seq, ack, flags, win, plen - ((doff >> 4) << 2))
+                half.segment(ts, seq, ack, flags, win, plen - ((doff >> 4) << 2), self.secs)
             elif nh == 17:
                 if len(buf) >= l4 + 8:
                     self._udp(buf, l4, end, buf[off + 8 : off + 24], buf[off + 24 : off + 40], tag)
@@ -454,6 +480,19 @@ class Analyser:
             ),
             vlan=VlanStats(tags_seen=sorted(self.tags), untagged_replies=self.untagged_replies),
         )
+
+
+def _pcap_seconds(little: bool, nano: bool) -> ToSeconds:
+    """Seconds of the stamp `_REC_LE`/`_REC_BE` read: exactly the float `sec + frac / 1e6` (1e9)."""
+    div = 1e9 if nano else 1e6
+
+    def le(ts: int) -> float:  # fraction in the high half
+        return (ts & 0xFFFFFFFF) + (ts >> 32) / div
+
+    def be(ts: int) -> float:
+        return (ts >> 32) + (ts & 0xFFFFFFFF) / div
+
+    return le if little else be
 
 
 def _flow_weight(f: FlowStats) -> tuple[int, str]:

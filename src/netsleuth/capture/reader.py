@@ -57,9 +57,9 @@ CHUNK = 1 << 22
 def pcap_records(fh: BinaryIO, little: bool, nano: bool) -> Iterator[tuple[float, bytes]]:
     """The records of a classic pcap file after its 24-byte header, read in large chunks.
 
-    dpkt's reader builds an object per record header; this loop only slices, which is what
-    makes a million-frame file take about a second. A record cut short at the end of the file
-    (tcpdump killed mid-write) is ignored; an impossible length raises ParseError.
+    The general path (timestamps in seconds); `Analyser.run_pcap` walks the records itself. A
+    record cut short at the end of the file (tcpdump killed mid-write) is ignored; an impossible
+    length raises ParseError.
     """
     unpack = Struct("<IIII" if little else ">IIII").unpack_from
     div = 1e9 if nano else 1e6

@@ -1,8 +1,15 @@
 """Per-direction TCP sequence state, to tell retransmissions the way Wireshark's
 `tcp.analysis.retransmission` does (plain and fast retransmissions; out-of-order segments, keep-alives
-and spurious retransmissions are not counted)."""
+and spurious retransmissions are not counted).
+
+Timestamps are kept as the capture reader gives them (`Stamp`: seconds as a float, or the raw
+integer of a pcap record's timestamp fields) and turned into seconds only when one is compared;
+`segment` takes the function that does it. A raw stamp is 0 exactly when its time is 0.0."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 M32 = 0xFFFFFFFF
 HALF = 0x80000000
@@ -10,6 +17,14 @@ FAST_RETRANS_WINDOW_S = 0.020  # Wireshark: within 20 ms of the last duplicate A
 DEFAULT_OOO_S = 0.003  # Wireshark: out-of-order threshold without a measured first RTT
 
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
+
+Stamp = float  # seconds, or a raw integer timestamp (int is a float for the type checker)
+ToSeconds = Callable[[Any], float]
+
+
+def same(ts: float) -> float:
+    """The `ToSeconds` of stamps that are already seconds."""
+    return ts
 
 
 class Half:
@@ -34,20 +49,22 @@ class Half:
     def __init__(self, label: bytes) -> None:
         self.label = label  # raw addresses and ports of this direction
         self.nextseq = 0  # 0: unknown (as in Wireshark)
-        self.nextseqtime = 0.0
+        self.nextseqtime: Stamp = 0
         self.lastack = 0
-        self.lastacktime = 0.0
+        self.lastacktime: Stamp = 0
         self.lastwin = -1
         self.dupacks = 0
         self.retrans = 0
         self.resets = 0
         self.zero_windows = 0
-        self.syn_ts = 0.0
+        self.syn_ts: Stamp = 0
         self.rtt = 0.0  # first RTT of the connection (shared through the SYN side)
         self.rev: Half = self
 
-    def segment(self, ts: float, seq: int, ack: int, flags: int, win: int, seglen: int) -> None:
-        """Account one segment sent in this direction."""
+    def segment(
+        self, ts: Stamp, seq: int, ack: int, flags: int, win: int, seglen: int, secs: ToSeconds = same
+    ) -> None:
+        """Account one segment sent in this direction (`secs`: a stamp in seconds)."""
         nextseq = self.nextseq
         if seq == nextseq and win and not flags & 0x07:
             # the common case: in order, no SYN/FIN/RST, window open
@@ -60,7 +77,7 @@ class Half:
                     self.lastacktime = ts
                     self.dupacks = 0
                     if self.syn_ts and not self.rtt:
-                        self.rtt = ts - self.syn_ts  # the SYN's sender acknowledges: first RTT
+                        self.rtt = secs(ts) - secs(self.syn_ts)  # the SYN's sender acknowledges: first RTT
                 elif not seglen and win == self.lastwin:
                     self.dupacks += 1
             self.lastwin = win
@@ -81,13 +98,13 @@ class Half:
                     if (
                         rev.dupacks >= 2
                         and rev.lastack == seq
-                        and ts - rev.lastacktime < FAST_RETRANS_WINDOW_S
+                        and secs(ts) - secs(rev.lastacktime) < FAST_RETRANS_WINDOW_S
                     ):
                         self.retrans += 1  # fast retransmission
                     else:
                         rtt = self.rtt or rev.rtt or DEFAULT_OOO_S
                         end = (seq + seglen + synfin) & M32
-                        if ts - self.nextseqtime < rtt and nextseq != end:
+                        if secs(ts) - secs(self.nextseqtime) < rtt and nextseq != end:
                             pass  # out of order
                         elif seglen and rev.lastack and ((rev.lastack - (seq + seglen)) & M32) < HALF:
                             pass  # spurious: the data was already acknowledged
@@ -111,5 +128,5 @@ class Half:
                 self.lastacktime = ts
                 self.dupacks = 0
                 if self.syn_ts and not self.rtt and not flags & SYN:
-                    self.rtt = ts - self.syn_ts  # the SYN's sender acknowledges: first RTT
+                    self.rtt = secs(ts) - secs(self.syn_ts)  # the SYN's sender acknowledges: first RTT
         self.lastwin = win
