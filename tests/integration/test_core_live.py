@@ -9,6 +9,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,3 +160,33 @@ def test_without_privileges_the_diagnosis_says_what_it_could_not_read() -> None:
         "mtu.mismatch",
         "nic.no_carrier",
     }
+
+
+def test_one_netns_exec_per_namespace_keeps_each_commands_status_and_timeout(
+    mtu_fault: tuple[str, str],
+) -> None:
+    """Batching a namespace's commands must not blur them: each keeps its own status and bound."""
+    from netsleuth.evidence.batch import Item, run_batch
+    from netsleuth.evidence.model import Status
+
+    host, _ = mtu_fault
+    items = [
+        Item("ip.link", ["ip", "-j", "link", "show"], "ip -j link show"),
+        Item(
+            "etc.resolv_conf", ["cat", "/nonexistent/resolv.conf"], "/nonexistent/resolv.conf", is_file=True
+        ),
+        Item("hang", ["sh", "-c", "sleep 30 & sleep 30"], "sleep"),
+        Item("tool", ["netsleuth-no-such-tool"], "netsleuth-no-such-tool"),
+    ]
+    t0 = time.monotonic()
+    got = {ev.name: ev for ev in run_batch(items, 1.0, host)}
+    assert time.monotonic() - t0 < 6
+    assert got["ip.link"].status is Status.OK and '"ifname":"uplink"' in got["ip.link"].text
+    assert got["etc.resolv_conf"].status is Status.MISSING
+    assert got["hang"].status is Status.TIMEOUT and got["hang"].duration_s < 3
+    assert got["tool"].status is Status.MISSING
+    assert all(ev.netns == host for ev in got.values())
+    leftover = subprocess.run(
+        ["ip", "netns", "pids", host], capture_output=True, text=True, timeout=10
+    ).stdout.split()
+    assert leftover == [], f"processes left in {host}: {leftover}"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 
-from netsleuth.evidence import collectors
+from netsleuth.evidence import batch, collectors
 from netsleuth.evidence.catalogue import Spec, catalogue
 from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
 from netsleuth.evidence.runner import read_file, run
@@ -64,6 +64,13 @@ def _read_glob(spec: Spec, timeout: float, netns: str) -> list[Evidence]:
         for p in listing.text.split()
         if p and "*" not in p
     ]
+
+
+def _batchable(spec: Spec) -> bool:
+    """Plain commands and single files: what the per-namespace batch can run."""
+    return (
+        not spec.collector and not spec.fallback and ("*" not in spec.file) and bool(spec.live or spec.file)
+    )
 
 
 class LiveCollector:
@@ -134,25 +141,60 @@ class LiveCollector:
             for s in per_br:
                 self._submit(partial(self._job, s, HOST, key=br, bridge=br))
 
+    def _batch_job(self, netns: str, specs: list[Spec]) -> None:
+        """All plain commands and files of one other namespace in one `ip netns exec`."""
+        items = [
+            batch.Item(s.name, ["cat", s.files()[0]], s.files()[0], is_file=True)
+            if s.file
+            else batch.Item(s.name, s.argv(), s.live)
+            for s in specs
+        ]
+        t0 = time.monotonic()
+        first = batch.run_batch(items, self.opts.timeout, netns)
+        links = [ev for ev in first if ev.name == "ip.link"]
+        if links:
+            self._expand_nics(netns, links)
+        again = [
+            (it, ev) for it, ev in zip(items, first, strict=True) if ev.ok and catalogue()[it.name].sampled
+        ]
+        if again:
+            time.sleep(max(0.0, t0 + self.opts.interval - time.monotonic()))
+            t1 = time.monotonic()
+            second = batch.run_batch([it for it, _ in again], self.opts.timeout, netns)
+            for (_, ev), later in zip(again, second, strict=True):
+                if later.ok:
+                    ev.later, ev.interval_s = later.text, round(t1 - t0, 3)
+        self._store(first)
+
     def collect(self) -> Bundle:
         started = datetime.now(UTC)
+        batched = batch.available()
         try:
             for spec in catalogue().values():
                 if spec.per:
                     continue  # expanded once the links / bridges are known
                 scopes = (HOST,) if spec.scope == "host" else self.opts.scopes
                 for netns in scopes:
+                    if batched and netns != HOST and _batchable(spec):
+                        continue  # collected by the namespace's batch below
                     self._submit(partial(self._job, spec, netns))
+            if batched:
+                plain = [
+                    s for s in catalogue().values() if s.scope == "netns" and not s.per and _batchable(s)
+                ]
+                for netns in self.opts.scopes:
+                    if netns != HOST:
+                        self._submit(partial(self._batch_job, netns, plain))
             # wait for everything, including jobs submitted by expansions
             done = 0
             while True:
                 with self._lock:
-                    batch = self._pending[done:]
-                if not batch:
+                    waiting = self._pending[done:]
+                if not waiting:
                     break
-                for fut in batch:
+                for fut in waiting:
                     fut.result()
-                done += len(batch)
+                done += len(waiting)
         finally:
             self._pool.shutdown(wait=True)
         b = self.bundle
