@@ -311,3 +311,72 @@ def test_table_full_line_older_than_the_namespace_that_now_has_its_inode_is_not_
 
     assert diagnose(ns_age_s=60) == []  # created a minute ago: not the writer
     assert diagnose(ns_age_s=7200) == ["critical"]  # two hours old: its own table was full
+
+
+def test_zombie_ovs_daemons_are_not_running_ovs() -> None:
+    """A killed, not yet reaped daemon (`[ovsdb-server] <defunct>`) is no Open vSwitch here."""
+    ps = (
+        PS_STOPPED.splitlines()[0]
+        + "\n"
+        + (
+            "root   701  0.0  0.0      0     0 ?        Zs   05:00   0:00 [ovsdb-server] <defunct>\n"
+            "root   812  0.0  0.0      0     0 ?        Zs   05:01   0:00 [ovs-vswitchd] <defunct>\n"
+        )
+    )
+    b = bundle(
+        ev("ps", ps),
+        ev("ovs.vsctl_show", status=Status.ERROR, source="ovs-vsctl show",
+           error="ovs-vsctl: unix:/var/run/openvswitch/db.sock: database connection failed (No such file or directory)"),
+    )  # fmt: skip
+    r = run(b, {"ovs.ovsdb_unreachable"})
+    assert not r.findings and "not running" in check(r, "ovs.ovsdb_unreachable")
+
+
+# --- MTU through tunnels: route to the remote, and Neutron's OVS tunnel ports ----------------------
+
+T = "core/ovs_tunnel/"
+
+
+def _tunnel_bundle(vm_mtu: int | None = None) -> list:
+    iface = fixture(T + "list_interface.json")
+    if vm_mtu is not None:  # the same real rows, the VM port set to the MTU Neutron would give it
+        import json
+
+        doc = json.loads(iface)
+        i_name, i_mtu = doc["headings"].index("name"), doc["headings"].index("mtu")
+        for row in doc["data"]:
+            if row[i_name] == "qvo1a2b3c4d-5e":
+                row[i_mtu] = vm_mtu
+        iface = json.dumps(doc)
+    return [
+        ev("ip.link", fixture(T + "ip_link.json")),
+        ev("ip.route", fixture(T + "ip_route.json"), source="ip -j -d route show table all"),
+        ev("ovs.vsctl_show", fixture(T + "vsctl_show.txt")),
+        ev("ovs.bridge", fixture(T + "list_bridge.json")),
+        ev("ovs.port", fixture(T + "list_port.json")),
+        ev("ovs.interface", iface),
+    ]
+
+
+def test_ovs_vxlan_port_without_room_for_the_vm_port_mtu_names_the_vm_port() -> None:
+    found = findings(run(bundle(*_tunnel_bundle()), {"mtu.mismatch"}), "mtu.mismatch")
+    tun = [f for f in found if "OVS vxlan" in f.summary]
+    assert len(tun) == 1
+    f = tun[0]
+    assert f.subject == "qvo1a2b3c4d-5e" and "eth1" in f.summary and "1451" in f.summary
+    assert "mtu 1450" in f.remedy.now[0]
+    assert any("10.77.1.2 via eth1" in e.excerpt for e in f.evidence)
+
+
+def test_ovs_vxlan_with_vm_ports_at_1450_is_quiet() -> None:
+    found = findings(run(bundle(*_tunnel_bundle(vm_mtu=1450)), {"mtu.mismatch"}), "mtu.mismatch")
+    assert [f for f in found if "OVS vxlan" in f.summary] == []
+
+
+def test_kernel_vxlan_without_dev_or_local_finds_its_underlay_by_the_route() -> None:
+    b = bundle(
+        ev("ip.link", fixture(T + "vxlan_by_route.ip_link.json")),
+        ev("ip.route", fixture(T + "vxlan_by_route.ip_route.json")),
+    )
+    found = [f for f in findings(run(b, {"mtu.mismatch"}), "mtu.mismatch") if f.subject == "vxlan7"]
+    assert len(found) == 1 and "eth1" in found[0].summary and "1451" in found[0].summary

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from netsleuth.evidence.model import HOST, Evidence
 from netsleuth.facts.store import FactStore, Unavailable, provides
-from netsleuth.parsers.iproute import Link, parse_links
+from netsleuth.parsers.iproute import Link, Route, parse_links, parse_routes, route_dev
 
 
 @dataclass(frozen=True)
@@ -241,3 +241,20 @@ def _identity(fs: FactStore) -> NetnsIdentity:
     if inode is not None:
         is_init = inode == init if init is not None else (True if inode == PROC_NET_INIT_INO else None)
     return NetnsIdentity(fs.netns, inode, is_init, age)
+
+
+@dataclass(frozen=True)
+class Routes:
+    """The routing tables of one namespace."""
+
+    routes: list[Route]
+    evidence: Evidence
+
+    def dev_for(self, address: str) -> str | None:
+        return route_dev(self.routes, address)
+
+
+@provides(Routes)
+def _routes(fs: FactStore) -> Routes:
+    ev = fs.require("ip.route")
+    return Routes(parse_routes(ev.content()), ev)

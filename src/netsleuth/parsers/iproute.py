@@ -124,7 +124,7 @@ def _link_from_json(d: dict[str, Any]) -> Link:
     )
     if kind == "vlan":
         link.vlan_id = _int(data.get("id"))
-    if kind == "vxlan":
+    if kind in ("vxlan", "geneve"):
         link.vxlan = Vxlan(
             vni=_int(data.get("id")),
             remote=data.get("remote", "") or data.get("remote6", ""),
@@ -271,7 +271,7 @@ def parse_links_text(text: str) -> list[Link]:
             if first == "vlan":
                 vid = _kv(toks, "id")
                 cur.vlan_id = int(vid) if vid.isdigit() else None
-            elif first == "vxlan":
+            elif first in ("vxlan", "geneve"):
                 port = _kv(toks, "dstport")
                 vni = _kv(toks, "id")
                 cur.vxlan = Vxlan(
@@ -335,4 +335,101 @@ SAMPLE_IP_S_D_LINK = """\
                      0      0       0       0       0
     TX:  bytes packets errors dropped carrier collsns
         117979    1108      0       0       0       0
+"""
+
+
+@dataclass(frozen=True)
+class Route:
+    dst: str  # "default" or a prefix ("10.0.0.0/24", "10.0.0.5")
+    dev: str
+    table: str = "main"
+    type: str = "unicast"
+
+
+_ROUTE_TYPES = {
+    "unicast",
+    "local",
+    "broadcast",
+    "multicast",
+    "unreachable",
+    "prohibit",
+    "blackhole",
+    "throw",
+    "nat",
+    "anycast",
+}
+
+
+def parse_routes(text: str) -> list[Route]:
+    """Parse `ip -j route show table all` (JSON) or its text form (sosreports).
+
+    >>> rs = parse_routes(SAMPLE_ROUTES)
+    >>> [(r.dst, r.dev, r.table, r.type) for r in rs][:3]
+    [('default', 'eth0', 'main', 'unicast'), ('192.0.2.0/24', 'eth0', 'main', 'unicast'), ('127.0.0.0/8', 'lo', 'local', 'local')]
+    """
+    s = text.lstrip()
+    if s.startswith("["):
+        try:
+            data = json.loads(s)
+        except json.JSONDecodeError as exc:
+            raise ParseError(f"ip -j route: invalid JSON ({exc.msg})") from None
+        return [
+            Route(
+                str(d.get("dst", "")),
+                str(d.get("dev", "")),
+                str(d.get("table", "main")),
+                str(d.get("type", "unicast")),
+            )
+            for d in data
+            if isinstance(d, dict) and d.get("dev")
+        ]
+    routes: list[Route] = []
+    for line in text.splitlines():
+        toks = line.split()
+        if not toks or "dev" not in toks:
+            continue
+        kind = "unicast"
+        if toks[0] in _ROUTE_TYPES:
+            kind, toks = toks[0], toks[1:]
+        routes.append(Route(toks[0], _kv(toks, "dev"), _kv(toks, "table") or "main", kind))
+    return routes
+
+
+def route_dev(routes: list[Route], address: str) -> str | None:
+    """The device the main table sends `address` out of (longest prefix match).
+
+    >>> route_dev(parse_routes(SAMPLE_ROUTES), "192.0.2.77"), route_dev(parse_routes(SAMPLE_ROUTES), "8.8.8.8")
+    ('eth0', 'eth0')
+    """
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    best: tuple[int, str] | None = None
+    for r in routes:
+        if r.table != "main" or r.type != "unicast":
+            continue
+        try:
+            net = ipaddress.ip_network(
+                "0.0.0.0/0"
+                if r.dst == "default" and ip.version == 4
+                else "::/0"
+                if r.dst == "default"
+                else r.dst,
+                strict=False,
+            )
+        except ValueError:
+            continue
+        if net.version == ip.version and ip in net and (best is None or net.prefixlen > best[0]):
+            best = (net.prefixlen, r.dev)
+    return best[1] if best else None
+
+
+SAMPLE_ROUTES = """\
+default via 192.0.2.1 dev eth0
+192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.2
+local 127.0.0.0/8 dev lo table local proto kernel scope host src 127.0.0.1
+broadcast 192.0.2.255 dev eth0 table local proto kernel scope link src 192.0.2.2
 """

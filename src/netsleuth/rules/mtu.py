@@ -8,15 +8,16 @@ from collections.abc import Iterator
 
 from netsleuth.evidence.model import HOST
 from netsleuth.facts.host import HostInfo
-from netsleuth.facts.network import AllLinks, Links, link_line
+from netsleuth.facts.network import AllLinks, Links, Routes, link_line
 from netsleuth.facts.ovs import OvsState
 from netsleuth.parsers.iproute import Link
+from netsleuth.parsers.ovs import Row
 from netsleuth.rules.base import Finding, Seen, Severity, rule
 from netsleuth.rules.persist import mtu_persist
 
-VXLAN_OVERHEAD_V4 = 50  # outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
-VXLAN_OVERHEAD_V6 = 70
-GENEVE_OVERHEAD_V4 = 54
+# outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN/Geneve 8 (Geneve options come on top); IPv6: +20
+TUNNEL_OVERHEAD = {"vxlan": 50, "geneve": 50, "gre": 38, "gretap": 38, "stt": 72}
+TUNNEL_KINDS = ("vxlan", "geneve")
 PORT_IGNORED = {"openvswitch", "bridge"}
 
 
@@ -67,15 +68,104 @@ def _bridge_ports(links: Links) -> Iterator[tuple[str, list[Link]]]:
             yield br, ports
 
 
+def _underlay(link: Link, links: Links, routes: Routes | None) -> Link | None:
+    """The device a tunnel's packets leave by: its `dev`, the owner of its `local` address, or
+    the route to its remote."""
+    assert link.vxlan is not None
+    if link.vxlan.dev:
+        return links.get(link.vxlan.dev)
+    if link.vxlan.local:
+        owner = next(
+            (u for u in links.links if any(a.split("/")[0] == link.vxlan.local for a in u.addresses)), None
+        )
+        if owner is not None:
+            return owner
+    remote = link.vxlan.remote or link.vxlan.group
+    dev = routes.dev_for(remote) if routes is not None and remote else None
+    return links.get(dev) if dev else None
+
+
+def _patched(rows: dict[str, list[Row]]) -> dict[str, set[str]]:
+    """Bridges joined by OVS patch ports (br-tun <-> br-int in Neutron)."""
+    owner = {str(r.get("name")): br for br, rs in rows.items() for r in rs}
+    out: dict[str, set[str]] = {}
+    for br, rs in rows.items():
+        for r in rs:
+            raw = r.get("options")
+            opts = raw if isinstance(raw, dict) else {}
+            peer = owner.get(str(opts.get("peer", ""))) if r.get("type") == "patch" else None
+            if peer:
+                out.setdefault(br, set()).add(peer)
+    return out
+
+
+def _ovs_tunnels(ovs: OvsState, links: Links, routes: Routes, host: HostInfo | None) -> Iterator[Finding]:
+    """Neutron's tunnels are OVS ports on br-tun: the VM ports on the bridges patched to it (br-int)
+    must leave room for the tunnel headers on the underlay that the route to the remote leaves by."""
+    rows = ovs.bridge_interfaces()
+    patched = _patched(rows)
+    for br, rs in rows.items():
+        for tun in rs:
+            kind = str(tun.get("type", ""))
+            raw = tun.get("options")
+            opts = raw if isinstance(raw, dict) else {}
+            remote = str(opts.get("remote_ip", ""))
+            dev = routes.dev_for(remote) if kind in TUNNEL_OVERHEAD and remote else None
+            under = links.get(dev) if dev else None
+            if under is None:
+                continue
+            overhead = TUNNEL_OVERHEAD[kind] + (20 if ":" in remote else 0)
+            room = under.mtu - overhead
+            ports = [
+                (str(r["name"]), int(r["mtu"]))
+                for b in {br, *patched.get(br, set())}
+                for r in rows.get(b, [])
+                if r.get("type") in ("", "system")
+                and isinstance(r.get("mtu"), int)
+                and str(r["name"]) != under.name
+            ]
+            if not ports:
+                continue
+            name, mtu = max(ports, key=lambda p: p[1])
+            if mtu <= room:
+                continue
+            port = links.get(name) or Link(0, name, frozenset(), mtu)
+            f = _finding(
+                under,
+                links.netns,
+                port,
+                links.netns,
+                f"OVS {kind} port {tun.get('name')} ({br}) to {remote} over {under.name} (+{overhead} bytes)",
+                links.source(),
+                host,
+                fails=room + 1,
+                fix_mtu=room,
+            )
+            f.subject = name
+            f.params["overhead"] = overhead
+            f.seen = [
+                Seen(
+                    "ovs-vsctl list Interface",
+                    f"name={tun.get('name')} type={kind} options:remote_ip={remote}\nname={name} mtu={mtu}",
+                ),
+                Seen(routes.evidence.source, f"{remote} via {under.name}; " + link_line(under)),
+            ]
+            f.now = [
+                f"ip link set dev {name} mtu {room}   # and give the network MTU {room} in Neutron "
+                f"(global_physnet_mtu / path_mtu), or raise {under.name} to {mtu + overhead}"
+            ]
+            yield f
+
+
 @rule(
     "mtu.mismatch",
     needs=(Links,),
-    optional=(AllLinks, OvsState, HostInfo),
+    optional=(AllLinks, OvsState, HostInfo, Routes),
     seed="003/004",
     severity=Severity.CRITICAL,
 )
 def mismatch(
-    links: Links, every: AllLinks | None, ovs: OvsState | None, host: HostInfo | None
+    links: Links, every: AllLinks | None, ovs: OvsState | None, host: HostInfo | None, routes: Routes | None
 ) -> Iterator[Finding]:
     """MTUs along a path disagree, so full-size frames are dropped at the smaller hop."""
     ns, src = links.netns, links.source()
@@ -101,16 +191,11 @@ def mismatch(
             yield _finding(link, ns, peer, peer_ns, f"veth {peer.name} -> {link.name}", src, host)
     # 3. tunnels and VLANs over their underlay
     for link in links.links:
-        if link.kind == "vxlan" and link.vxlan is not None:
-            under = links.get(link.vxlan.dev) if link.vxlan.dev else None
-            if under is None and link.vxlan.local:
-                under = next(
-                    (u for u in links.links if any(a.split("/")[0] == link.vxlan.local for a in u.addresses)),
-                    None,
-                )
+        if link.kind in TUNNEL_KINDS and link.vxlan is not None:
+            under = _underlay(link, links, routes)
             if under is None:
                 continue
-            overhead = VXLAN_OVERHEAD_V6 if link.vxlan.ipv6 else VXLAN_OVERHEAD_V4
+            overhead = TUNNEL_OVERHEAD[link.kind] + (20 if link.vxlan.ipv6 else 0)
             room = under.mtu - overhead
             if link.mtu > room:
                 f = _finding(
@@ -118,7 +203,7 @@ def mismatch(
                     ns,
                     link,
                     ns,
-                    f"vxlan {link.name} over {under.name} (+{overhead} bytes)",
+                    f"{link.kind} {link.name} over {under.name} (+{overhead} bytes)",
                     src,
                     host,
                     fails=room + 1,
@@ -154,3 +239,6 @@ def mismatch(
                     Seen("ovs-vsctl list Interface", f"name={bname} mtu={bmtu}\nname={sname} mtu={smtu}")
                 ]
                 yield f
+    # 5. Open vSwitch tunnel ports (Neutron's br-tun) over their underlay
+    if ovs is not None and ns == HOST and routes is not None:
+        yield from _ovs_tunnels(ovs, links, routes, host)
