@@ -190,3 +190,45 @@ def test_sosreport_link_leading_outside_is_not_followed(tmp_path: Path) -> None:
     with open_source(root) as b:
         rc = b.get("etc.resolv_conf")
         assert rc is not None and rc.status is Status.MISSING
+
+
+def test_conntrack_and_hung_vswitchd_found_through_a_sosreport(tmp_path: Path) -> None:
+    """Seed 001 and seed 000 as a customer's sosreport would carry them."""
+    sysctl = (
+        "net.netfilter.nf_conntrack_buckets = 65536\nnet.netfilter.nf_conntrack_count = 2097152\n"
+        "net.netfilter.nf_conntrack_max = 2097152\nnet.nf_conntrack_max = 2097152\n"
+    )
+    ps = (
+        "USER PID %CPU %MEM VSZ RSS TTY STAT START TIME COMMAND\n"
+        "root 701 0.0 0.1 20000 8000 ? Ss 05:00 0:00 ovsdb-server /etc/openvswitch/conf.db"
+        " --remote=punix:/var/run/openvswitch/db.sock --pidfile --detach\n"
+        "root 812 0.2 0.1 300000 40000 ? Tsl 05:01 0:09 ovs-vswitchd unix:/var/run/openvswitch/db.sock --pidfile\n"
+    )
+    sos_tree(
+        tmp_path / "sosreport-compute1",
+        {
+            "sos_commands/kernel/sysctl_-a": sysctl,
+            "sos_commands/kernel/dmesg": fixture("seeds/seed001_dmesg_conntrack.txt"),
+            "sos_commands/host/uptime": " 10:01:02 up 750 days,  0:03,  2 users,  load average: 9.00, 8.00, 7.00\n",
+            "proc/net/nf_conntrack": "ipv4     2 tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=1 dport=22\n",
+            "sos_commands/openvswitch/ovs-vsctl_-t_5_show": "b1c0e7a4\n    Bridge br-int\n",
+            "sos_commands/openvswitch/ovs-vsctl_-t_5_list-br": "br-int\n",
+            "sos_commands/openvswitch/ovs-ofctl_dump-flows_br-int": "",
+            "sos_commands/process/ps_auxwww": ps,
+            "var/log/openvswitch/ovsdb-server.log": fixture("seeds/seed000_ovsdb_server.log"),
+        },
+        {
+            "sysctl -a": ("sos_commands/kernel/sysctl_-a", 0),
+            "dmesg": ("sos_commands/kernel/dmesg", 0),
+            "uptime": ("sos_commands/host/uptime", 0),
+            "ovs-vsctl -t 5 show": ("sos_commands/openvswitch/ovs-vsctl_-t_5_show", 0),
+            "ovs-vsctl -t 5 list-br": ("sos_commands/openvswitch/ovs-vsctl_-t_5_list-br", 0),
+            "ovs-ofctl dump-flows br-int": ("sos_commands/openvswitch/ovs-ofctl_dump-flows_br-int", 124),
+            "ps auxwww": ("sos_commands/process/ps_auxwww", 0),
+        },
+    )
+    with open_source(tmp_path) as b:
+        report = analyse(b, "en", {"conntrack.table_full", "ovs.vswitchd_unresponsive"})
+    got = {(f.id, f.subject, f.severity) for f in report.findings}
+    assert ("conntrack.table_full", "nf_conntrack", "critical") in got  # full now: count = max
+    assert ("ovs.vswitchd_unresponsive", "ovs-vswitchd", "critical") in got
