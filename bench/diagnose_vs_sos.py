@@ -74,8 +74,8 @@ def bench_hung_ovs(timeout: float, interval: float) -> None:
         print("hung ovs-vswitchd: skipped (netsleuth.lab not available)")
         return
     with Lab() as lab:
-        ovs = lab.ovs()
-        ovs.add_bridge("br-int")
+        ovs = lab.ovs(netns=lab.netns("hv"))  # its bridges' devices live in a lab namespace
+        ovs.bridge("br-int")
         ovs.pause_vswitchd()
         env = {**os.environ, **ovs.env}
         ours, rc = timed(
