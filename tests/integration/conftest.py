@@ -143,9 +143,15 @@ def sos_capture(lab: Lab, dest: Path) -> Path:
     return dirs[0]
 
 
-def offline(source: Path, vantage: Vantage, *extra: str) -> subprocess.CompletedProcess[str]:
+def offline(
+    source: Path, vantage: Vantage, *extra: str, host_wide: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Diagnose a capture from the vantage's namespaces; `host_wide` evidence (the kernel log, whose
+    `netns N` inodes a sosreport cannot map to names) needs the host scope too: --all-netns."""
     argv = [sys.executable, "-m", "netsleuth.cli", "diagnose", str(source), "--format", "json"]
-    for n in vantage.netns:
+    if host_wide:
+        argv.append("--all-netns")
+    for n in [] if host_wide else vantage.netns:
         argv += ["--netns", n]
     return subprocess.run(argv + list(extra), capture_output=True, text=True, timeout=120, check=False)
 

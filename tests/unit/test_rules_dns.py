@@ -91,6 +91,36 @@ def test_rotate_with_disagreeing_servers() -> None:
     )
     (f,) = findings(run(b), "dns.rotate_inconsistent")
     assert "10.0.0.2" in f.summary
+    assert f.subject == "10.0.0.2"  # the server that disagrees, not resolv.conf
+
+
+def test_rotate_names_the_failing_server() -> None:
+    b = bundle(
+        ev("etc.resolv_conf", "options rotate\nnameserver 10.0.0.1\nnameserver 10.0.0.2\n"),
+        dns(
+            DnsServer("10.0.0.1", False, ANSWER, TCP_OK, None),
+            DnsServer("10.0.0.2", False, TIMEOUT, TCP_TIMEOUT, True),
+            rotate=True,
+        ),
+    )
+    (f,) = findings(run(b), "dns.rotate_inconsistent")
+    assert f.subject == "10.0.0.2" and "failing: 10.0.0.2" in f.summary
+
+
+def test_rotate_majority_names_the_odd_server() -> None:
+    other = DnsQuery("udp", "answer", 2.0, addresses=["10.9.9.9"])
+    b = bundle(
+        dns(
+            DnsServer(
+                "10.0.0.1", False, DnsQuery("udp", "answer", 2.0, addresses=["10.9.9.9"]), TCP_OK, None
+            ),
+            DnsServer("10.0.0.2", False, ANSWER, TCP_OK, None),
+            DnsServer("10.0.0.3", False, other, TCP_OK, None),
+            rotate=True,
+        )
+    )
+    (f,) = findings(run(b), "dns.rotate_inconsistent")
+    assert f.subject == "10.0.0.2"
 
 
 def test_no_rotate_no_finding() -> None:

@@ -31,7 +31,7 @@ def test_one_mac_quiet_and_missing_skipped() -> None:
 def test_vlan_tagged_arp_without_reply() -> None:
     p = ArpProbe("10.100.2.1", "bond0", 3, [], vlan=1011)
     (f,) = findings(run(bundle(ev("probe.arp", to_json(p), key=p.target))), "vlan.no_reply")
-    assert f.subject == "vlan 1011"
+    assert f.subject == "vlan 1011 on bond0"
 
 
 def test_vxlan_underlay_ok_overlay_dead() -> None:

@@ -108,9 +108,16 @@ def _ovs(fs: FactStore) -> OvsState:
     state = OvsState(vsctl, calls, processes_known=procs is not None)
     if procs is not None:
         # daemons of another instance (own run directory) are not the ones ovs-vsctl talked to
+        # and a zombie (`[ovsdb-server] <defunct>`, killed, not yet reaped) runs nothing
         sock = _error_socket(vsctl.error)
-        state.vswitchd = [p for p in procs.named("ovs-vswitchd") if sock is None or _daemon_socket(p) == sock]
-        state.ovsdb = [p for p in procs.named("ovsdb-server") if sock is None or _daemon_socket(p) == sock]
+        state.vswitchd, state.ovsdb = (
+            [
+                p
+                for p in procs.named(name)
+                if not p.stat.startswith("Z") and (sock is None or _daemon_socket(p) == sock)
+            ]
+            for name in ("ovs-vswitchd", "ovsdb-server")
+        )
     for name, attr in (("ovs.interface", "interfaces"), ("ovs.port", "ports"), ("ovs.bridge", "bridges")):
         ev = fs.evidence(name, host=True)
         if ev is not None and ev.ok:

@@ -5,7 +5,8 @@ Building blocks (for scenarios here and for other engineers' integration tests):
     from netsleuth.lab import Lab, LabUnavailable
 
     with Lab("my-test") as lab:                    # root needed, else LabUnavailable (skip on it)
-        a = lab.netns("a")                          # namespace "nsl<4 hex>-a", lo up
+        a = lab.netns("a")                          # namespace "nsl<4 hex>-a", lo up, and its own
+                                                    #   /etc/netns/NAME/resolv.conf naming no server
         b = lab.netns("b")
         q = lab.netns("qdhcp", f"qdhcp-{lab.prefix}-net1")   # Neutron-like names carry the prefix
         br = a.bridge("br0", mtu=None, addr="10.9.0.1/24")   # Linux bridge, STP off, up

@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from netsleuth.lab.core import Lab
 
 
+# Every lab namespace gets its own /etc/netns/NAME/resolv.conf, so that nothing run inside it (a
+# DHCP client, `diagnose`'s DNS probe) ever sees or queries the machine's resolvers through the
+# inherited /etc/resolv.conf. By default it names no server (the lab has no DNS unless a scenario
+# starts one and writes its own with `resolv_conf`).
+NO_RESOLVER = "# netsleuth lab namespace: no name server (a scenario writes its own when it runs one)\n"
+
+
 @dataclass
 class Netns:
     """A network namespace of the lab, with loopback up."""
@@ -38,6 +45,7 @@ class Netns:
         sh(["ip", "netns", "add", full])
         ns = cls(lab, full, role)
         ns.ip("link", "set", "lo", "up")
+        ns.resolv_conf(NO_RESOLVER)
         return ns
 
     def __str__(self) -> str:

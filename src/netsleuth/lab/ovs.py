@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from netsleuth.lab.core import check_ifname, kill_pid
-from netsleuth.lab.shell import LabError, LabUnavailable, proc_start_time, read_pidfile, sh
+from netsleuth.lab.shell import LabError, LabUnavailable, proc_start_time, sh
 
 if TYPE_CHECKING:
     from netsleuth.lab.blocks import Netns
@@ -62,7 +62,6 @@ class Ovs:
                 "--remote=db:Open_vSwitch,Open_vSwitch,manager_options",
                 f"--pidfile={d}/ovsdb-server.pid",
                 f"--log-file={d}/ovsdb-server.log",
-                "--detach",
             ],
             None,
         )
@@ -74,7 +73,6 @@ class Ovs:
                 f"unix:{d}/db.sock",
                 f"--pidfile={d}/ovs-vswitchd.pid",
                 f"--log-file={d}/ovs-vswitchd.log",
-                "--detach",
             ],
             netns,
         )
@@ -82,13 +80,21 @@ class Ovs:
         return ovs
 
     def _daemon(self, name: str, argv: list[str], netns: Netns | None) -> None:
-        pidfile = self.dir / f"{name}.pid"
-        r = sh(argv, netns=netns.name if netns else None, env=self.env, timeout=20, check=False)
-        pid = read_pidfile(str(pidfile))
-        if pid is None:
-            raise LabError(f"{name} did not start: {(r.stderr or r.stdout).strip()[-300:]}")
-        self.pids[name] = (pid, proc_start_time(pid))
-        self.lab.journal(kind="pid", pid=pid, start=proc_start_time(pid), what=name)
+        """Start a daemon as our own child (no --detach), so that `down` reaps it: a detached
+        daemon, once killed, stays a zombie until init reaps it, and `ps` still lists
+        `[ovsdb-server] <defunct>` to the next diagnosis on this machine."""
+        proc = self.lab.spawn(argv, netns=netns, log=self.dir / f"{name}.out", env=self.env)
+        ready = [self.dir / f"{name}.{proc.pid}.ctl"]
+        if name == "ovsdb-server":
+            ready.append(self.dir / "db.sock")
+        deadline = time.monotonic() + 20
+        while not all(f.exists() for f in ready):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = self.dir / f"{name}.out"
+                text = out.read_text(errors="replace").strip()[-300:] if out.exists() else ""
+                raise LabError(f"{name} did not start: {text}")
+            time.sleep(0.05)
+        self.pids[name] = (proc.pid, proc_start_time(proc.pid))
 
     # ---- configuration --------------------------------------------------------------------
     def vsctl(self, *args: str, timeout: float = 10) -> str:

@@ -7,6 +7,10 @@ Two vantage points:
 - `netns = ("role", ...)`: diagnose from the default namespace with `--no-probes --netns NS ...`,
   the way an engineer looks into qrouter-/qdhcp- namespaces; host-wide evidence (kernel log,
   processes, OVS via `ovs_env`) comes from the machine.
+
+`command` replaces `diagnose` when diagnose cannot know the target and the documented way is a
+probe the engineer names (`probe arp IP --vlan N --iface TRUNK`): the suite judges its report,
+which has the same JSON schema.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from typing import Any, ClassVar
 
 from netsleuth.lab.core import Lab
 
+DIAGNOSE_ONLY = frozenset({"-q", "--quiet"})
+
 
 @dataclass
 class Vantage:
@@ -32,10 +38,16 @@ class Vantage:
     peers: list[str] = field(default_factory=list)
     umask: int | None = None
     wrap: list[str] = field(default_factory=list)  # a prefix command (e.g. a private mount namespace)
+    command: list[str] = field(default_factory=list)  # instead of diagnose, e.g. ["probe", "arp", ...]
 
     def argv(self, *extra: str, prog: Sequence[str] = ()) -> list[str]:
         """The full command line, e.g. for `lab up` to print or for the tests to run."""
-        cmd = [*(prog or (sys.executable, "-m", "netsleuth.cli")), "diagnose"]
+        base = [*(prog or (sys.executable, "-m", "netsleuth.cli"))]
+        if self.command:  # a probe: diagnose's own options (-q, --netns, --peer) do not apply
+            cmd = [*base, *self.command, *(e for e in extra if e not in DIAGNOSE_ONLY)]
+            cmd = ["ip", "netns", "exec", self.inside, *cmd] if self.inside else cmd
+            return [*self.wrap, *cmd]
+        cmd = [*base, "diagnose"]
         if not self.probes or self.inside is None:
             cmd.append("--no-probes")  # never probe from the default namespace
         for n in self.netns:
@@ -84,6 +96,7 @@ class Vantage:
             "peers": self.peers,
             "umask": self.umask,
             "wrap": self.wrap,
+            "command": self.command,
         }
 
     @classmethod
@@ -100,6 +113,8 @@ class Scenario:
     - `build(lab)`: make the network and inject the fault; return the Vantage to diagnose from.
     - `tools`: programs it needs (missing: skipped with the reason).
     - `sos`: worth capturing with a real `sos report` (the fault is visible there).
+    - `host_wide`: the evidence is machine-wide (the kernel log): offline, the diagnosis must
+      include the host scope (`--all-netns`), not only the namespace it was seen from.
     """
 
     name: ClassVar[str] = ""
@@ -107,6 +122,7 @@ class Scenario:
     expect_subject: ClassVar[tuple[str, ...]] = ()
     tools: ClassVar[tuple[str, ...]] = ("ip",)
     sos: ClassVar[bool] = False
+    host_wide: ClassVar[bool] = False
 
     @classmethod
     def summary(cls) -> str:
@@ -149,11 +165,39 @@ def up(sc: Scenario, *, keep: bool = False) -> tuple[Lab, Vantage]:
     lab.__enter__()
     try:
         vantage = sc.build(lab)
+        settle(lab)
         lab.note(vantage=vantage.to_dict(), expect=sc.expect, expect_subject=list(sc.expect_subject))
     except BaseException:
         lab.__exit__(*sys.exc_info())
         raise
     return lab, vantage
+
+
+def settle(lab: Lab, timeout: float = 3.0) -> None:
+    """Wait until the kernel has caught up with the links just made: a link that has its carrier
+    (LOWER_UP) keeps operstate DOWN (`NO-CARRIER`) until the kernel's link watcher runs, up to a
+    second or more later on a busy machine. Diagnosing in that window would see a fault the
+    scenario did not make. Links without a carrier (a peer left down on purpose) are not waited on."""
+    import json
+    import time
+
+    from netsleuth.lab.shell import sh
+
+    deadline = time.monotonic() + timeout
+    pending = list(lab.namespaces())
+    while pending and time.monotonic() < deadline:
+        still = []
+        for ns in pending:
+            out = sh(["ip", "-n", ns, "-j", "link", "show"], check=False).stdout
+            try:
+                links = json.loads(out or "[]")
+            except ValueError:
+                links = []
+            if any("LOWER_UP" in ln.get("flags", []) and ln.get("operstate") == "DOWN" for ln in links):
+                still.append(ns)
+        pending = still
+        if pending:
+            time.sleep(0.1)
 
 
 def names(items: Sequence[Any]) -> list[str]:

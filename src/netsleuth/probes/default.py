@@ -1,7 +1,9 @@
 """The probes diagnose runs by itself: cheap ones by default (each resolver of resolv.conf, DAD for
-this host's own addresses, the VXLAN remotes it is configured with) and, with --peer, ICMP, path
-MTU and underlay-versus-overlay reachability toward each named peer. Every target comes from the
-user or from this host's own configuration; the whole run is bounded in time."""
+this host's own addresses, the VXLAN remotes it is configured with, a DHCP DISCOVER on each
+interface a DHCP client of this network namespace runs for) and, with --peer, ICMP, path MTU,
+ARP (every MAC that answers, when the peer is on a directly connected network) and
+underlay-versus-overlay reachability toward each named peer. Every target comes from the user or
+from this host's own configuration; the whole run is bounded in time."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from netsleuth.evidence.model import Bundle, Evidence
@@ -23,6 +26,9 @@ from netsleuth.probes.icmp import Kind, ping
 
 BUDGET_S = 12.0
 MAX_DAD = 4
+MAX_DHCP = 2
+DHCP_WAIT_S = 4.0  # dnsmasq pings a new address for up to 3 s before it offers it
+DHCP_CLIENTS = frozenset({"dhclient", "dhcpcd", "udhcpc", "dhcpcd5"})
 
 
 def _ip_json(*args: str) -> Any:
@@ -83,6 +89,51 @@ def vxlan_remote(link: Link) -> str:
     return ""
 
 
+def dhcp_client_ifaces(names: Iterable[str], proc: Path = Path("/proc")) -> list[str]:
+    """Interfaces (of `names`) that a DHCP client process of THIS network namespace runs for.
+
+    The process list is machine-wide and interface names repeat across namespaces (every
+    container has an eth0), so a client counts only when /proc/PID/ns/net is our own namespace."""
+    known = set(names)
+    try:
+        mine = os.readlink(proc / "self" / "ns" / "net")
+    except OSError:
+        return []
+    found: list[str] = []
+    for d in proc.iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            if (d / "comm").read_text().strip() not in DHCP_CLIENTS:
+                continue
+            if os.readlink(d / "ns" / "net") != mine:
+                continue
+            args = (d / "cmdline").read_bytes().split(b"\0")[1:]
+        except OSError:
+            continue
+        for a in args:
+            name = a.decode(errors="replace")
+            if name in known and name not in found:
+                found.append(name)
+    return found
+
+
+def onlink_peer(peer: str) -> str | None:
+    """The interface toward `peer` when it is on a directly connected IPv4 network (no gateway):
+    then ARP shows every MAC that answers for it (two: a duplicate address)."""
+    from netsleuth.probes.route import route_to
+
+    try:
+        if ipaddress.ip_address(peer).version != 4:
+            return None
+    except ValueError:
+        return None
+    r = route_to(peer)
+    if r is None or r.gateway or not r.dev or r.dev == "lo":
+        return None
+    return r.dev
+
+
 def _alive(target: str, wait_s: float = 1.0) -> bool:
     return any(o.kind is Kind.REPLY for o in ping(target, count=2, wait_s=wait_s))
 
@@ -126,10 +177,14 @@ def add_probes(bundle: Bundle, peers: tuple[str, ...] = (), budget_s: float = BU
     ]
     all_links = links()
     if root:
-        from netsleuth.probes.frames import probe_arp
+        from netsleuth.probes.frames import probe_arp, probe_dhcp
 
-        for addr, dev in list(own_addresses().items())[:MAX_DAD]:
+        own = own_addresses()
+        for addr, dev in list(own.items())[:MAX_DAD]:
             jobs.append(("arp", addr, partial(probe_arp, addr, dev, count=1, wait_s=0.7, own=True)))
+        up = [lnk.name for lnk in all_links if lnk.admin_up and lnk.name != "lo"]
+        for dev in dhcp_client_ifaces(up)[:MAX_DHCP]:  # DISCOVER only: no lease is taken
+            jobs.append(("dhcp", dev, partial(probe_dhcp, dev, wait_s=DHCP_WAIT_S, count=2)))
         for lnk in all_links:
             if lnk.kind == "vxlan" and lnk.admin_up:
                 overlay = vxlan_overlay(lnk.name)
@@ -137,6 +192,9 @@ def add_probes(bundle: Bundle, peers: tuple[str, ...] = (), budget_s: float = BU
                     jobs.append(("vxlan", lnk.name, partial(probe_vxlan, lnk, overlay[0])))
         for peer in peers:
             jobs.append(("mtu", peer, partial(probe_mtu, peer, wait_s=0.5, retries=2)))
+            on_link = onlink_peer(peer) if peer not in own else None
+            if on_link is not None:
+                jobs.append(("arp", peer, partial(probe_arp, peer, on_link, count=2, wait_s=0.7)))
             tunnel = _tunnel_for(peer, all_links)
             if tunnel is not None:
                 jobs.append(("vxlan", peer, partial(probe_vxlan, tunnel, peer)))

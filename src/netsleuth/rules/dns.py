@@ -121,6 +121,18 @@ def server_unreachable(probes: DnsProbes) -> Iterator[Finding]:
             )
 
 
+def _odd_ones(servers: list[DnsServer]) -> list[str]:
+    """Servers that all answer but disagree: those whose answer differs from the majority (on a
+    tie, from the first server that gives the most common answer, as resolv.conf lists them)."""
+    views = [(s.server, (tuple(sorted(s.udp.addresses)), s.udp.outcome)) for s in servers]
+    counts: dict[tuple[tuple[str, ...], str], int] = {}
+    for _srv, v in views:
+        counts[v] = counts.get(v, 0) + 1
+    top = max(counts.values())
+    reference = next(v for _srv, v in views if counts[v] == top)
+    return [srv for srv, v in views if v != reference]
+
+
 @rule(
     "dns.rotate_inconsistent", needs=(DnsProbes,), optional=(Resolver,), seed="003", severity=Severity.WARNING
 )
@@ -131,12 +143,13 @@ def rotate_inconsistent(probes: DnsProbes, res: Resolver | None) -> Iterator[Fin
         if not rotate or len(p.servers) < 2:
             continue
         views = {s.server: (tuple(s.udp.addresses), s.udp.outcome) for s in p.servers}
-        failing = [
-            s.server for s in p.servers if not answered(s.udp) or s.udp.outcome in ("servfail", "refused")
-        ]
+        # asked for the root (no name given), any answer, even REFUSED, shows the server works
+        refusals = ("servfail", "refused") if p.name != "." else ()
+        failing = [s.server for s in p.servers if not answered(s.udp) or s.udp.outcome in refusals]
         distinct = {v for v in views.values()}
         if not failing and len(distinct) < 2:
             continue
+        suspects = failing or _odd_ones(p.servers)
         seen = [_probe_seen(ev, p, p.servers)]
         if res is not None:
             seen.insert(
@@ -153,10 +166,11 @@ def rotate_inconsistent(probes: DnsProbes, res: Resolver | None) -> Iterator[Fin
         yield Finding(
             "dns.rotate_inconsistent",
             Severity.WARNING,
-            subject="resolv.conf",
+            subject=", ".join(suspects),  # the server(s) at fault, not the file that lists them
             params={
                 "servers": ", ".join(views),
                 "failing": ", ".join(failing) or "none",
+                "suspects": ", ".join(suspects),
                 "name": p.name,
             },
             seen=seen,

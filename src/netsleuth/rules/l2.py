@@ -90,7 +90,7 @@ def vlan_no_reply(probes: ArpProbes) -> Iterator[Finding]:
         yield Finding(
             "vlan.no_reply",
             Severity.CRITICAL,
-            subject=f"vlan {p.vlan}",
+            subject=f"vlan {p.vlan} on {p.iface}",
             params={"vlan": p.vlan, "target": p.target, "iface": p.iface},
             seen=[
                 Seen(

@@ -16,8 +16,7 @@ def dhcp_lan(lab: Lab, clients: int, dhcp_range: str) -> tuple[Netns, list[Netns
     lab.veth(sw, "psrv", srv, "eth0", master="br0", peer_addr="10.99.10.1/24")
     cls = []
     for i in range(clients):
-        c = lab.netns(f"c{i + 1}")
-        c.resolv_conf("nameserver 10.99.10.1\n")  # dhclient runs here: never the machine's resolv.conf
+        c = lab.netns(f"c{i + 1}")  # its own resolv.conf (no server: dnsmasq here serves no DNS)
         lab.veth(sw, f"pc{i + 1}", c, "eth0", master="br0")
         cls.append(c)
     lab.dnsmasq(srv, "eth0", dhcp_range=dhcp_range, dns=False, tag="dhcp")
@@ -40,6 +39,22 @@ def dhclient_once(lab: Lab, ns: Netns) -> bool:
     return r.returncode == 0
 
 
+def dhclient_waiting(lab: Lab, ns: Netns) -> None:
+    """A DHCP client that keeps asking (in the foreground, stopped by pid on `down`), as on a VM
+    that boots and waits for its address."""
+    conf = lab.path(f"dhclient-{ns.role}.conf")
+    conf.write_text(DHCLIENT_CONF)
+    lab.spawn(
+        [
+            "dhclient", "-d", "-sf", "/bin/true", "-cf", str(conf),
+            "-lf", str(lab.path(f"dhclient-{ns.role}.leases")),
+            "-pf", str(lab.path(f"dhclient-{ns.role}.pid")), "eth0",
+        ],
+        netns=ns,
+        log=lab.path(f"dhclient-{ns.role}.out"),
+    )  # fmt: skip
+
+
 def private_varlog(lab: Lab, logs: dict[str, str]) -> list[str]:
     """A command prefix: a private mount namespace whose /var/log holds these lab logs
     (name under /var/log -> lab file), as they lie on a real host."""
@@ -51,7 +66,10 @@ def private_varlog(lab: Lab, logs: dict[str, str]) -> list[str]:
 
 @scenario
 class NoOffer(Scenario):
-    """DISCOVERs get no OFFER: a firewall on the DHCP server drops UDP 67 (seed 002)."""
+    """DISCOVERs get no OFFER: a firewall on the DHCP server drops UDP 67 (seed 002).
+
+    Diagnosed from the client, whose dhclient keeps asking: diagnose's default probes send a
+    DISCOVER on the interface a DHCP client of that namespace runs for."""
 
     name = "dhcp-no-offer"
     expect = "dhcp.no_offer"
@@ -61,6 +79,7 @@ class NoOffer(Scenario):
     def build(self, lab: Lab) -> Vantage:
         srv, (c1,) = dhcp_lan(lab, 1, "10.99.10.50,10.99.10.60,255.255.255.0,1h")
         srv.iptables("-A", "INPUT", "-p", "udp", "--dport", "67", "-j", "DROP")
+        dhclient_waiting(lab, c1)
         return Vantage(inside=c1.name, probes=True)
 
 

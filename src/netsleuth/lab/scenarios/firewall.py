@@ -14,6 +14,7 @@ class DropsDhcpService(Scenario):
     expect = "firewall.drops_service"
     expect_subject = ("67", "dhcp", "bootps")
     tools = ("ip", "dnsmasq", "iptables")
+    sos = True  # sos runs `ip netns exec NS iptables-save` and netstat in every namespace
 
     def build(self, lab: Lab) -> Vantage:
         srv, cli = lab.netns("srv"), lab.netns("cli")

@@ -59,6 +59,7 @@ class NeutronAgentDown(Scenario):
     name = "neutron-agent-down"
     expect = "neutron.agent_down"
     expect_subject = ("dhcp", "l3")
+    sos = True  # sos's process list and `ip netns` show the namespaces without their agents
 
     def build(self, lab: Lab) -> Vantage:
         return neutron_node(lab, agents=False)

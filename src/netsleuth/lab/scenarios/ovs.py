@@ -92,7 +92,11 @@ class OvsBondMemberDown(Scenario):
 
 @scenario
 class VlanNotCarried(Scenario):
-    """A VM port tagged 1011 on a trunk whose far side does not carry 1011: no reply (seed 003)."""
+    """A VM port tagged 1011 on a trunk whose far side does not carry 1011: no reply (seed 003).
+
+    diagnose cannot know which VLAN and which address to ask for, so the engineer asks, on the
+    node, the documented way: `netsleuth probe arp 10.99.11.1 --vlan 1011 --iface trunk0`: ARP
+    tagged 1011 leaves the trunk and nothing comes back (the far side only has untagged 10.99.11.1)."""
 
     name = "vlan-no-reply"
     expect = "vlan.no_reply"
@@ -108,4 +112,5 @@ class VlanNotCarried(Scenario):
         lab.veth(node, "trunk0", tor, "eth0", peer_addr="10.99.11.1/24")
         ovs.port("br-int", "trunk0")  # a trunk; the far side has no VLAN 1011 (untagged only)
         vm.run(["ping", "-c", "1", "-W", "1", "10.99.11.1"], check=False)  # ARP leaves tagged, no reply
-        return Vantage(inside=node.name, env=ovs.env, probes=True, peers=["10.99.11.1"])
+        probe = ["probe", "arp", "10.99.11.1", "--vlan", "1011", "--iface", "trunk0", "--wait", "1"]
+        return Vantage(inside=node.name, env=ovs.env, command=probe)
