@@ -380,3 +380,18 @@ def test_kernel_vxlan_without_dev_or_local_finds_its_underlay_by_the_route() -> 
     )
     found = [f for f in findings(run(b, {"mtu.mismatch"}), "mtu.mismatch") if f.subject == "vxlan7"]
     assert len(found) == 1 and "eth1" in found[0].summary and "1451" in found[0].summary
+
+
+def test_no_carrier_needs_the_link_down_in_both_samples() -> None:
+    """A veth just brought up reads state DOWN for a moment: the second sample settles it."""
+    fault, healthy = fixture("core/ns_host_fault.ip_link.json"), fixture("core/ns_host_healthy.ip_link.json")
+    still_down = bundle(ev("ip.link", fault, later=fault, interval_s=1.0, netns=H), namespaces=[H])
+    assert [f.subject for f in findings(run(still_down, {"nic.no_carrier"}), "nic.no_carrier")] == ["vethd"]
+    # vethd is gone in the healthy capture; a link that is up in the second sample is not reported
+    came_up = fault.replace(
+        '"ifname":"vethd","flags":["NO-CARRIER","BROADCAST","MULTICAST","UP"]',
+        '"ifname":"vethd","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"]',
+    )
+    assert came_up != fault and healthy
+    settled = bundle(ev("ip.link", fault, later=came_up, interval_s=1.0, netns=H), namespaces=[H])
+    assert findings(run(settled, {"nic.no_carrier"}), "nic.no_carrier") == []

@@ -61,6 +61,9 @@ def no_carrier(links: Links, ovs: OvsState | None) -> Iterator[Finding]:
     for link in links.links:
         if not link.admin_up or link.carrier or link.is_loopback or link.kind in IGNORED_KINDS:
             continue
+        later = links.later.get(link.name)
+        if later is not None and later.carrier:
+            continue  # came up between the two samples: a link settling, not a cable out
         used = carries_traffic(link)
         if not used and not link.is_physical:
             continue
