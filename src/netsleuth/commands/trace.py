@@ -51,6 +51,7 @@ def command(
     import socket
 
     from netsleuth.analysis import analyse
+    from netsleuth.capture.hostview import Host
     from netsleuth.capture.pcapng import write_pcapng
     from netsleuth.capture.trace import Point, derive_path, parse_proto, run_trace
     from netsleuth.errors import NetsleuthError
@@ -65,6 +66,7 @@ def command(
         raise click.UsageError(str(exc)) from None
     if os.geteuid() != 0:
         raise NetsleuthError("trace needs root (AF_PACKET capture and raw probes)")
+    notes: list[str] = []
     if points:
         chosen = []
         for spec in points.split(","):
@@ -75,15 +77,28 @@ def command(
         if chosen:
             chosen[0].role = "sender"
     else:
-        chosen = derive_path(dest, from_netns)
-        if not chosen:
-            raise NetsleuthError(f"no path to {dest} found from namespace {from_netns or 'host'}")
+        host = Host()
+        notes = host.notes
+        chosen = derive_path(dest, from_netns, host)
+        if not [p for p in chosen if not p.error]:
+            raise NetsleuthError(
+                f"no path to {dest} found from namespace {from_netns or 'host'}"
+                + (f" ({'; '.join(host.notes)})" if host.notes else "")
+                + ": pass --points NS:IF,..."
+            )
+        for note in host.notes:
+            click.echo(
+                f"netsleuth trace: path not fully derived: {note}; pass --points to complete it", err=True
+            )
     result, caps = run_trace(dest, from_netns, chosen, proto, timeout)
     if save is not None:
         frames = [(i, ts, f) for i, c in enumerate(caps) for ts, f, _ in c.frames]
         write_pcapng(save, [c.point.label for c in caps], frames)
     bundle = Bundle(source=f"trace:{dest}", hostname=socket.gethostname(), kernel=os.uname().release)
     bundle.add(result.evidence())
+    bundle.notes.extend(
+        f"trace path not fully derived: {note}; pass --points to complete it" for note in notes
+    )
     report = analyse(bundle, lang, {"path.loss_localized"})
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     out = render(report, fmt, color=color)
