@@ -76,6 +76,9 @@ def test_no_carrier_bridge_port_whose_peer_is_down() -> None:
     found = findings(report, "nic.no_carrier")
     assert [(f.subject, f.netns, f.severity) for f in found] == [("vethd", H, "critical")]
     assert "NO-CARRIER" in found[0].evidence[0].excerpt and "br0" in found[0].summary
+    # the other end lives in the container namespace: named, with the command that fixes it
+    assert found[0].remedy.now == [f"ip -n {C} link set eth1 up"]
+    assert "eth1" in found[0].evidence[1].excerpt and C in found[0].evidence[1].source
 
 
 def test_no_carrier_ignores_virbr0_from_seed_002() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 
 from rich.console import Console
 from rich.table import Table
@@ -27,15 +28,16 @@ def _ns(f: FindingOut) -> str:
     return f" [netns {f.netns}]" if f.netns else ""
 
 
-def text(report: Report, color: bool | None = None, verbose: bool = False, width: int = 110) -> str:
+def text(report: Report, color: bool | None = None, verbose: bool = False, width: int | None = None) -> str:
+    """On a terminal: wrapped to its width, in colour. Piped: one line per line, for grep."""
     buf = io.StringIO()
     con = Console(
         file=buf,
         force_terminal=bool(color),
         no_color=not color,
-        width=width,
+        width=width or (shutil.get_terminal_size((110, 40)).columns if color else 200),
         highlight=False,
-        soft_wrap=False,
+        soft_wrap=not color,
     )
     lang = report.lang
     h = report.host
@@ -76,17 +78,23 @@ def text(report: Report, color: bool | None = None, verbose: bool = False, width
         if f.remedy.notes:
             con.print(f"  {f.remedy.notes}")
         con.print(Text(f"  {ui(lang, 'seed')}: {f.seed}", style="dim"))
-    skipped = [c for c in report.checks if c.status in ("skipped", "error")]
-    if skipped:
+    errors = [c for c in report.checks if c.status == "error"]
+    skipped = [c for c in report.checks if c.status == "skipped"]
+    listed = errors + (skipped if verbose else [])
+    if listed:
         con.print()
         table = Table(title=f"{ui(lang, 'skipped')} / {ui(lang, 'errors')}", show_lines=False, expand=False)
         table.add_column("check")
         table.add_column("netns")
         table.add_column("status")
         table.add_column("reason", overflow="fold")
-        for c in skipped:
+        for c in listed:
             table.add_row(c.id, c.netns or "host", c.status, c.reason)
         con.print(table)
+    if skipped and not verbose:
+        con.print(
+            Text(f"{len(skipped)} checks skipped for want of evidence (-v lists them and why)", style="dim")
+        )
     bad = [e for e in report.evidence if e.status != "ok"]
     if bad and verbose:
         table = Table(title=ui(lang, "evidence"))

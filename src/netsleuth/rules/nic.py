@@ -12,7 +12,7 @@ from netsleuth.evidence.model import HOST
 from netsleuth.facts.conntrack import Sysctl
 from netsleuth.facts.host import HostInfo
 from netsleuth.facts.logs import LogEvent, LogEvents, age_words
-from netsleuth.facts.network import Links, Rate, link_line
+from netsleuth.facts.network import AllLinks, Links, Rate, link_line
 from netsleuth.facts.nic import (
     CSUM_STATS,
     ETHTOOL_RING_STATS,
@@ -55,8 +55,24 @@ def _why(link: Link) -> str:
     return "physical NIC" if link.is_physical else f"{link.kind or 'device'}"
 
 
-@rule("nic.no_carrier", needs=(Links,), optional=(OvsState,), seed="003", severity=Severity.CRITICAL)
-def no_carrier(links: Links, ovs: OvsState | None) -> Iterator[Finding]:
+def _peer_and_fix(link: Link, links: Links, every: AllLinks | None) -> tuple[str, list[str]]:
+    """What to look at, and the command: for a veth, its other end by name (in its namespace)."""
+    if link.kind != "veth":
+        return "the cable / switch port", [
+            f"ethtool {link.name}   # Link detected?",
+            f"ip -d link show {link.name}",
+        ]
+    found = every.peer(links.netns, link) if every is not None else None
+    if found is None:
+        name = link.peer or f"if{link.peer_ifindex}"
+        return f"veth peer {name}", [f"bring up the other end of {link.name} (veth peer {name})"]
+    ns, other = found
+    where = f" in netns {ns}" if ns else ""
+    return f"veth peer {other.name}{where}", [f"ip {'-n ' + ns + ' ' if ns else ''}link set {other.name} up"]
+
+
+@rule("nic.no_carrier", needs=(Links,), optional=(OvsState, AllLinks), seed="003", severity=Severity.CRITICAL)
+def no_carrier(links: Links, ovs: OvsState | None, every: AllLinks | None) -> Iterator[Finding]:
     """An interface that carries traffic is up but has no carrier (cable out, peer down)."""
     for link in links.links:
         if not link.admin_up or link.carrier or link.is_loopback or link.kind in IGNORED_KINDS:
@@ -72,24 +88,16 @@ def no_carrier(links: Links, ovs: OvsState | None) -> Iterator[Finding]:
             healthy = [m for m in links.members(link.master) if m.name != link.name and m.carrier]
             if healthy:
                 severity = Severity.WARNING  # the bond still has a working member
-        peer = (
-            f"veth peer {link.peer or ('if' + str(link.peer_ifindex))}"
-            if link.kind == "veth"
-            else "the cable / switch port"
-        )
-        fix = [f"ethtool {link.name}   # Link detected?", f"ip -d link show {link.name}"]
-        if link.kind == "veth":
-            fix = [
-                f"ip link set {link.peer} up"
-                if link.peer
-                else f"bring up the other end of {link.name} ({peer})"
-            ]
+        peer, fix = _peer_and_fix(link, links, every)
+        found = every.peer(links.netns, link) if every is not None and link.kind == "veth" else None
+        peer_src = f"{links.source()} (netns {found[0]})" if found and found[0] else links.source()
+        peer_line = link_line(found[1]) if found else ""
         yield Finding(
             "nic.no_carrier",
             severity,
             subject=link.name,
             params={"iface": link.name, "role": _why(link), "peer": peer, "operstate": link.operstate},
-            seen=[Seen(links.source(), link_line(link))],
+            seen=[Seen(links.source(), link_line(link))] + ([Seen(peer_src, peer_line)] if peer_line else []),
             now=fix,
             persist=[],
             seed="003",
