@@ -142,7 +142,11 @@ def app() -> None:
 @click.argument("source", required=False, type=click.Path(path_type=Path))
 @_apply(common_scope)
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown", "html"]),
+    default="text",
+    show_default=True,
 )
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE."

@@ -114,3 +114,12 @@ def test_live_passive_diagnosis_of_this_host_runs_and_reports_every_evidence() -
     assert {"ip.link", "ip.addr", "sysctl.net", "kernel.dmesg", "ps", "ovs.vsctl_show"} <= names
     link = next(e for e in r["evidence"] if e["name"] == "ip.link")
     assert link["status"] == "ok"
+
+
+def test_html_report_is_one_escaped_page(critical_bundle: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    p = cli("diagnose", str(critical_bundle), "--format", "html", "-o", str(out))
+    page = out.read_text()
+    assert p.returncode == 2 and page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
+    assert "<code>mtu.mismatch</code>" in page and "<script" not in page
+    assert "&lt;NO-CARRIER" in page or "&lt;BROADCAST" in page  # excerpts are escaped, not markup

@@ -12,7 +12,7 @@ from rich.text import Text
 from netsleuth.messages import ui
 from netsleuth.report.model import FindingOut, Report
 
-FORMATS = ("text", "json", "markdown")
+FORMATS = ("text", "json", "markdown", "html")
 SEV_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 
@@ -21,6 +21,8 @@ def render(report: Report, fmt: str, color: bool | None = None, verbose: bool = 
         return report.to_json() + "\n"
     if fmt == "markdown":
         return markdown(report)
+    if fmt == "html":
+        return html(report)
     return text(report, color=color, verbose=verbose)
 
 
@@ -170,4 +172,59 @@ def markdown(report: Report) -> str:
             f"{e.error.replace('|', '/')} |"
             for e in bad
         ]
+    return "\n".join(out) + "\n"
+
+
+_SEV_COLOUR = {"critical": "#b00020", "warning": "#a15c00", "info": "#00639b"}
+
+
+def html(report: Report) -> str:
+    """A self-contained page (no script, no external resource), every value escaped."""
+    from html import escape as e
+
+    lang = report.lang
+    h = report.host
+    out = [
+        "<!doctype html>",
+        f'<html lang="{e(lang)}"><head><meta charset="utf-8"><title>netsleuth — {e(h.hostname)}</title>',
+        "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}pre{background:#f4f4f4;padding:.5em;"
+        "overflow-x:auto}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}table{border-collapse:collapse}"
+        "</style></head><body>",
+        f"<h1>netsleuth report — {e(h.hostname)}</h1>",
+        f"<p>source <code>{e(h.source)}</code> · kernel <code>{e(h.kernel)}</code> · taken {e(report.started_at)} · "
+        f"namespaces {e(', '.join(report.namespaces))}</p>",
+        f"<h2>{e(ui(lang, 'findings'))}</h2>",
+    ]
+    if not report.findings:
+        out.append(f"<p>{e(ui(lang, 'no_findings'))}</p>")
+    for f in report.findings:
+        colour = _SEV_COLOUR.get(f.severity, "#333")
+        ns = f" [netns {e(f.netns)}]" if f.netns else ""
+        out.append(
+            f'<h3><span style="color:{colour}">{e(f.severity.upper())}</span> <code>{e(f.id)}</code> — '
+            f"{e(f.title)}{ns}</h3><p>{e(f.summary)}</p>"
+        )
+        for ev in f.evidence:
+            out.append(
+                f"<p><em>{e(ui(lang, 'seen'))}</em> — <code>{e(ev.source)}</code></p><pre>{e(ev.excerpt)}</pre>"
+            )
+        if f.why:
+            out.append(f"<p><strong>{e(ui(lang, 'why'))}</strong>: {e(f.why)}</p>")
+        if f.remedy.now:
+            out.append(
+                f"<p><strong>{e(ui(lang, 'now'))}</strong>:</p><pre>{e(chr(10).join(f.remedy.now))}</pre>"
+            )
+        if f.remedy.persist:
+            items = "".join(f"<li><code>{e(p)}</code></li>" for p in f.remedy.persist)
+            out.append(f"<p><strong>{e(ui(lang, 'persist'))}</strong>:</p><ul>{items}</ul>")
+        out.append(f"<p>{e(ui(lang, 'seed'))}: {e(f.seed)}</p>")
+    out.append(
+        f"<h2>{e(ui(lang, 'checks'))}</h2><table><tr><th>check</th><th>netns</th><th>status</th>"
+        "<th>reason</th></tr>"
+    )
+    out += [
+        f"<tr><td>{e(c.id)}</td><td>{e(c.netns or 'host')}</td><td>{e(c.status)}</td><td>{e(c.reason)}</td></tr>"
+        for c in report.checks
+    ]
+    out.append("</table></body></html>")
     return "\n".join(out) + "\n"
