@@ -198,12 +198,13 @@ def diagnose(
 
     Live, cheap probes run too (each resolver of resolv.conf, duplicate-address detection of this
     host's addresses, its VXLAN remotes; --peer adds ICMP and path MTU toward a peer), bounded in
-    time; --no-probes sends nothing.
+    time; with --netns/--all-netns they run inside each analysed namespace; --no-probes sends
+    nothing.
     """
     from netsleuth.analysis import analyse
     from netsleuth.evidence.bundle import write_bundle
     from netsleuth.evidence.source import open_source
-    from netsleuth.probes.default import add_probes
+    from netsleuth.probes.default import add_netns_probes, add_probes
     from netsleuth.report.render import render
     from netsleuth.rules.base import all_rules
 
@@ -216,7 +217,10 @@ def diagnose(
         bundle = _collect_live(netns, all_netns, timeout, interval, lang, quiet or fmt != "text")
         _add_user_inputs(bundle, extra)
         if not no_probes:
-            add_probes(bundle, peers)
+            if bundle.scopes() == [HOST]:
+                add_probes(bundle, peers)
+            else:  # each analysed namespace probes from inside itself, into its own scope
+                add_netns_probes(bundle, bundle.scopes(), peers)
         if save_bundle:
             write_bundle(bundle, save_bundle)
         report = analyse(bundle, lang, set(only) or None)

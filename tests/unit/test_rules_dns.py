@@ -77,7 +77,7 @@ def test_loopback_missing_evidence_skips() -> None:
     r = run(bundle(ev("etc.resolv_conf", "nameserver 127.0.0.1\n")), only={"dns.loopback_resolver_dead"})
     assert check(r, "dns.loopback_resolver_dead").startswith("skipped")
     r = run(bundle(), only={"dns.udp53_blocked"})
-    assert check(r, "dns.udp53_blocked").startswith("skipped: probe.dns: not run")
+    assert check(r, "dns.udp53_blocked").startswith("skipped: no DNS probe (probe.dns) and no capture")
 
 
 def test_rotate_with_disagreeing_servers() -> None:

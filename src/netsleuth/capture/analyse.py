@@ -42,6 +42,7 @@ from netsleuth.facts.capture import (
     TcpStats,
     TrailerFrame,
     VlanStats,
+    VlanTag,
 )
 
 CHUNK = 1 << 18  # read size of the pcap fast path (fits a core's L2 cache)
@@ -106,6 +107,9 @@ class Analyser:
         self.tags: set[int] = set()
         self.tagged_targets: set[bytes] = set()
         self.untagged_replies = 0
+        self.vlan_req: Counter[int] = Counter()  # ARP/ICMP echo requests per VLAN tag
+        self.vlan_rep: Counter[int] = Counter()  # ARP/ICMP echo replies per VLAN tag
+        self.icmp_from: set[bytes] = set()  # IPv4 sources of any ICMP message
         self.secs: ToSeconds = same  # the timestamps of the capture being read, in seconds
 
     # --- the per-frame hot path ------------------------------------------------------------
@@ -363,6 +367,10 @@ class Analyser:
         if len(buf) < l4 + 8:
             return
         typ, code = buf[l4], buf[l4 + 1]
+        if len(self.icmp_from) < MAX_PENDING:
+            self.icmp_from.add(buf[off + 12 : off + 16])
+        if tag and typ in (0, 8):
+            (self.vlan_req if typ == 8 else self.vlan_rep)[tag] += 1
         if typ == 3 and code == 4:
             mtu = (buf[l4 + 6] << 8) | buf[l4 + 7]
             inner = l4 + 8
@@ -410,6 +418,8 @@ class Analyser:
         op = buf[off + 7]
         sha, spa = buf[off + 8 : off + 14], buf[off + 14 : off + 18]
         tpa = buf[off + 24 : off + 28]
+        if tag and op in (1, 2):
+            (self.vlan_req if op == 1 else self.vlan_rep)[tag] += 1
         if op == 1:
             if spa != b"\0\0\0\0" and spa != tpa and len(self.arp_req) < MAX_PENDING:
                 self.arp_req[tpa] += 1
@@ -433,12 +443,7 @@ class Analyser:
             if h.retrans or h.resets or h.zero_windows:
                 per_conn[id(h)] = FlowStats(_flow_label(h.label), h.retrans, h.resets, h.zero_windows)
         top = sorted([*per_conn.values(), *self.forgotten_top], key=_flow_weight)[:TOP_FLOWS]
-        servers: list[DnsServer] = []
-        unanswered = Counter(k[0] for k in self.dns_pending)
-        for (srv, proto), q in sorted(self.dns_q.items()):
-            servers.append(
-                DnsServer(_ip(srv), proto, q, self.dns_r.get((srv, proto), 0), unanswered.get(srv, 0))
-            )
+        servers = self._dns_servers(halves)
         return PcapSummary(
             file=file,
             packets=self.packets,
@@ -478,8 +483,46 @@ class Analyser:
                     if len(macs) > 1
                 ],
             ),
-            vlan=VlanStats(tags_seen=sorted(self.tags), untagged_replies=self.untagged_replies),
+            vlan=VlanStats(
+                tags_seen=sorted(self.tags),
+                untagged_replies=self.untagged_replies,
+                per_tag=[
+                    VlanTag(t, self.vlan_req.get(t, 0), self.vlan_rep.get(t, 0))
+                    for t in sorted({*self.vlan_req, *self.vlan_rep})
+                ],
+            ),
         )
+
+    def _dns_servers(self, halves: list[Half]) -> list[DnsServer]:
+        """Per name server and transport: queries, responses, unanswered. UDP from the DNS
+        messages; TCP per connection to port 53 (a response: the server's side answered without a
+        reset). `other_packets` counts what else came from the server: TCP segments of any
+        connection, ICMP messages, an ARP reply."""
+        unanswered = Counter(k[0] for k in self.dns_pending)
+        tcp_q: Counter[bytes] = Counter()
+        tcp_r: Counter[bytes] = Counter()
+        tcp_from: Counter[bytes] = Counter()
+        for h in halves:
+            if h.lastwin == -1:
+                continue  # nothing was seen in this direction
+            n = 4 if len(h.label) == 12 else 16
+            tcp_from[h.label[:n]] += 1
+            if h.label[2 * n + 2 : 2 * n + 4] == b"\x005":
+                dst = h.label[n : 2 * n]
+                tcp_q[dst] += 1
+                if h.rev.lastwin != -1 and not h.rev.resets:
+                    tcp_r[dst] += 1
+        servers: list[DnsServer] = []
+        keys = {*self.dns_q, *((srv, "tcp") for srv in tcp_q)}
+        for srv, proto in sorted(keys):
+            other = tcp_from.get(srv, 0) + (srv in self.icmp_from) + (srv in self.arp_answered)
+            if proto == "udp":
+                q, r, u = self.dns_q[(srv, proto)], self.dns_r.get((srv, proto), 0), unanswered.get(srv, 0)
+            else:
+                q, r = tcp_q[srv], tcp_r[srv]
+                u = q - r
+            servers.append(DnsServer(_ip(srv), proto, q, r, u, other))
+        return servers
 
 
 def _pcap_seconds(little: bool, nano: bool) -> ToSeconds:

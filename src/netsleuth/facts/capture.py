@@ -88,6 +88,7 @@ class DnsServer:
     queries: int
     responses: int
     unanswered: int
+    other_packets: int = 0  # anything else from the server: TCP segments, ICMP, an ARP reply
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,19 @@ class ArpStats:
 
 
 @dataclass(frozen=True)
+class VlanTag:
+    """ARP and ICMP echo requests and replies that carried one VLAN tag."""
+
+    tag: int
+    requests: int
+    replies: int
+
+
+@dataclass(frozen=True)
 class VlanStats:
     tags_seen: list[int] = field(default_factory=list)
     untagged_replies: int = 0
+    per_tag: list[VlanTag] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -179,6 +190,7 @@ class PcapSummary:
             vlan=VlanStats(
                 tags_seen=[int(t) for t in vlan.get("tags_seen", [])],
                 untagged_replies=int(vlan.get("untagged_replies", 0)),
+                per_tag=[VlanTag(**x) for x in vlan.get("per_tag", [])],
             ),
             source=source,
         )

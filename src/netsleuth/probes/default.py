@@ -11,6 +11,7 @@ import ipaddress
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -18,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from netsleuth.evidence.model import Bundle, Evidence
+from netsleuth.evidence.model import HOST, Bundle, Evidence
 from netsleuth.facts.probes import EchoProbe
 from netsleuth.parsers.iproute import Link, parse_links
 from netsleuth.probes import run
@@ -234,3 +235,123 @@ def add_probes(bundle: Bundle, peers: tuple[str, ...] = (), budget_s: float = BU
                     error=f"over the {budget_s:g} s probe budget",
                 )
             )
+
+
+MAX_NETNS_PARALLEL = 8
+NETNS_BUDGET_S = 9.0  # the probes inside one namespace; the child process gets a little more
+
+
+def _evidence_json(ev: Evidence) -> dict[str, Any]:
+    return {
+        "name": ev.name,
+        "status": ev.status.value,
+        "text": ev.text,
+        "source": ev.source,
+        "key": ev.key,
+        "error": ev.error,
+        "duration_s": ev.duration_s,
+    }
+
+
+def _probe_netns(ns: str, peers: tuple[str, ...], budget_s: float) -> tuple[list[Evidence], list[str]]:
+    """Run the default probes inside namespace `ns` (`ip netns exec`: its own links, addresses and
+    /etc/netns/NS/resolv.conf) in a child process, killed at the deadline; evidence scoped to ns."""
+    cmd = ["ip", "netns", "exec", ns, sys.executable, "-m", "netsleuth.probes.default"]
+    cmd += ["--budget", f"{budget_s:g}", *(a for p in peers for a in ("--peer", p))]
+    source = f"netsleuth diagnose (probe in netns {ns})"
+    try:
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+    except OSError as exc:
+        failed = run.skipped("netns", ns, f"cannot start the probes: {exc.strerror}", source)
+        failed.netns = ns
+        return [failed], []
+    try:
+        out, err = proc.communicate(timeout=budget_s + 2.5)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.communicate()
+        return [
+            Evidence(
+                "probe.netns", run.Status.TIMEOUT, source=source, key=ns, netns=ns, error="probes over budget"
+            )
+        ], []
+    try:
+        data = json.loads(out)
+        items = [
+            Evidence(
+                str(d["name"]),
+                run.Status(d["status"]),
+                text=str(d["text"]),
+                source=source,
+                key=str(d["key"]),
+                error=str(d["error"]),
+                duration_s=float(d["duration_s"]),
+                netns=ns,
+            )
+            for d in data["evidence"]
+        ]
+        return items, [f"[{ns}] {n}" for n in data["notes"]]
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        why = (err.strip().splitlines() or ["no output"])[-1]
+        return [
+            Evidence("probe.netns", run.Status.ERROR, source=source, key=ns, netns=ns, error=why[:200])
+        ], []
+
+
+def add_netns_probes(
+    bundle: Bundle,
+    namespaces: Iterable[str],
+    peers: tuple[str, ...] = (),
+    budget_s: float = BUDGET_S,
+) -> None:
+    """The default probes of each analysed namespace, run inside it; evidence in its scope.
+
+    HOST (the namespace netsleuth runs in) probes here, every other one in a child process under
+    `ip netns exec` (at most MAX_NETNS_PARALLEL at once, all within `budget_s`)."""
+    names = [ns for ns in namespaces if ns]
+    deadline = time.monotonic() + budget_s
+    inner = min(NETNS_BUDGET_S, budget_s - 2.5)
+    pool = ThreadPoolExecutor(max_workers=MAX_NETNS_PARALLEL)
+    try:
+        futures = {pool.submit(_probe_netns, ns, peers, inner): ns for ns in names}
+        if HOST in namespaces:
+            add_probes(bundle, peers, budget_s=inner)
+        _done, pending = wait(futures, timeout=max(0.1, deadline - time.monotonic()))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a late child is killed by its own timeout
+    for fut, ns in futures.items():
+        if fut in pending:
+            bundle.add(
+                Evidence(
+                    "probe.netns",
+                    run.Status.TIMEOUT,
+                    source=f"netsleuth diagnose (probe in netns {ns})",
+                    key=ns,
+                    netns=ns,
+                    error=f"not done within the {budget_s:g} s probe budget",
+                )
+            )
+            continue
+        items, notes = fut.result()
+        for ev in items:
+            bundle.add(ev)
+        bundle.notes.extend(notes)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Child side of add_netns_probes: probe this namespace, print the evidence as JSON."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="netsleuth.probes.default")
+    ap.add_argument("--budget", type=float, default=NETNS_BUDGET_S)
+    ap.add_argument("--peer", action="append", default=[])
+    args = ap.parse_args(argv)
+    b = Bundle(source="probe")
+    add_probes(b, tuple(args.peer), budget_s=args.budget)
+    json.dump({"evidence": [_evidence_json(ev) for ev in b.items], "notes": b.notes}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

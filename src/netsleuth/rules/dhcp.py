@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from netsleuth.facts.capture import DhcpDiscover, PcapSummary
 from netsleuth.facts.dhcp import RECENT_S, Dhclient, DhcpLog, QdhcpNamespaces
 from netsleuth.facts.probes import DhcpProbes
 from netsleuth.parsers.dhclient import DEFAULT_TIMEOUT
@@ -13,6 +14,7 @@ from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
 MIN_DISCOVERS = 3  # a client retries; one unanswered DISCOVER in a log is no fault
 RECOMMENDED_TIMEOUT = 300  # seed 000: `timeout 300;`
+MIN_CAPTURED_DISCOVERS = 2  # a client retries; one DISCOVER at the end of a capture is no fault
 
 
 def _recent(age: float | None) -> bool:
@@ -22,15 +24,19 @@ def _recent(age: float | None) -> bool:
 @rule(
     "dhcp.no_offer",
     needs=(),
-    optional=(DhcpProbes, DhcpLog),
+    optional=(DhcpProbes, DhcpLog, PcapSummary),
     seed="002",
     severity=Severity.CRITICAL,
     scope="host",
 )
-def no_offer(probes: DhcpProbes | None, log: DhcpLog | None) -> Iterator[Finding]:
+def no_offer(probes: DhcpProbes | None, log: DhcpLog | None, pcap: PcapSummary | None) -> Iterator[Finding]:
     """DISCOVERs get no OFFER: the DHCP server is down or the path drops UDP 67/68."""
-    if probes is None and log is None:
-        raise Skip("no DHCP probe and no dnsmasq/system log (probe.dhcp, log.dnsmasq, log.kernel)")
+    if probes is None and log is None and pcap is None:
+        raise Skip(
+            "no DHCP probe, no dnsmasq/system log and no capture (probe.dhcp, log.dnsmasq, log.kernel, pcap.summary)"
+        )
+    if pcap is not None:
+        yield from _no_offer_pcap(pcap)
     for p, ev in probes.items if probes else []:
         if p.offers:
             continue
@@ -62,6 +68,37 @@ def no_offer(probes: DhcpProbes | None, log: DhcpLog | None) -> Iterator[Finding
             params={"iface": h.iface, "count": h.discovers, "wait": "", "where": "log", "mac": mac},
             seen=[Seen(h.source, h.last_discover)],
             now=[f"tcpdump -ni {h.iface} -e 'udp port 67 or udp port 68'", "ps aux | grep [d]nsmasq"],
+            seed="002",
+        )
+
+
+def _no_offer_pcap(pcap: PcapSummary) -> Iterator[Finding]:
+    """Clients whose DISCOVERs (retried: at least two) got no OFFER at all in the capture."""
+    offered = {o.client_mac for o in pcap.dhcp.offers}
+    per_mac: dict[str, list[DhcpDiscover]] = {}
+    for d in pcap.dhcp.discover_without_offer:
+        if d.client_mac not in offered:
+            per_mac.setdefault(d.client_mac, []).append(d)
+    for mac, ds in sorted(per_mac.items()):
+        count = sum(d.count for d in ds)
+        if count < MIN_CAPTURED_DISCOVERS:
+            continue
+        yield Finding(
+            "dhcp.no_offer",
+            Severity.CRITICAL,
+            subject=mac,
+            params={"iface": pcap.file, "count": count, "wait": "", "where": "capture", "mac": mac},
+            seen=[
+                Seen(
+                    pcap.source,
+                    "\n".join(f"{d.count} DHCPDISCOVER from {mac} (xid 0x{d.xid}), no DHCPOFFER" for d in ds),
+                )
+            ],
+            now=[
+                "tcpdump -ni IFACE -e 'udp port 67 or udp port 68'   # on the server's side: does the DISCOVER arrive?",
+                "ps aux | grep [d]nsmasq   # is a DHCP server running for this network?",
+                "iptables-save | grep -E -- '--dport (67|68)'",
+            ],
             seed="002",
         )
 

@@ -5,9 +5,12 @@ resolv.conf rewritten at every boot by dhclient; sshd waiting on reverse lookups
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 
 from netsleuth.evidence.model import Evidence
+from netsleuth.facts.capture import DnsServer as CapturedServer
+from netsleuth.facts.capture import PcapSummary
 from netsleuth.facts.dns import Listeners, Resolver, ResolvOwners, SshdDns
 from netsleuth.facts.probes import DnsProbe, DnsProbes, DnsServer
 from netsleuth.probes.dns import answered
@@ -80,10 +83,45 @@ def loopback_resolver_dead(
         )
 
 
-@rule("dns.udp53_blocked", needs=(DnsProbes,), seed="003", severity=Severity.CRITICAL)
-def udp53_blocked(probes: DnsProbes) -> Iterator[Finding]:
-    """A name server that is reachable (ping or TCP 53 answers) but whose UDP 53 queries time out."""
-    for p, ev in probes.items:
+MIN_DNS_QUERIES = 2  # a retried query: one unanswered at the end of a capture is no fault
+
+
+def _silent_udp_servers(pcap: PcapSummary) -> Iterator[tuple[CapturedServer, CapturedServer | None]]:
+    """Servers queried over UDP (at least twice) that sent no UDP response at all in the capture,
+    with their TCP entry when the capture has one."""
+    tcp = {s.server: s for s in pcap.dns if s.proto == "tcp"}
+    for s in pcap.dns:
+        if s.proto != "udp" or s.responses or s.queries < MIN_DNS_QUERIES:
+            continue
+        try:
+            if ipaddress.ip_address(s.server).is_loopback:
+                continue  # dns.loopback_resolver_dead's case
+        except ValueError:
+            continue
+        yield s, tcp.get(s.server)
+
+
+def _capture_lines(s: CapturedServer, t: CapturedServer | None) -> str:
+    lines = [f"server {s.server} — udp: {s.queries} queries, {s.responses} responses"]
+    if t is not None:
+        lines.append(f"server {s.server} — tcp: {t.queries} connections to port 53, {t.responses} answered")
+    lines.append(f"other packets from {s.server} (TCP, ICMP, ARP): {s.other_packets}")
+    return "\n".join(lines)
+
+
+@rule(
+    "dns.udp53_blocked",
+    needs=(),
+    optional=(DnsProbes, PcapSummary),
+    seed="003",
+    severity=Severity.CRITICAL,
+)
+def udp53_blocked(probes: DnsProbes | None, pcap: PcapSummary | None) -> Iterator[Finding]:
+    """A name server that is reachable (ping or TCP 53 answers, or anything else from it in a
+    capture) but whose UDP 53 queries time out."""
+    if probes is None and pcap is None:
+        raise Skip("no DNS probe (probe.dns) and no capture (pcap.summary)")
+    for p, ev in probes.items if probes else []:
         for s in p.servers:
             if s.loopback or answered(s.udp) or s.udp.outcome != "timeout":
                 continue
@@ -101,12 +139,41 @@ def udp53_blocked(probes: DnsProbes) -> Iterator[Finding]:
                 ],
                 seed="003",
             )
+    for cs, ct in _silent_udp_servers(pcap) if pcap is not None else []:
+        assert pcap is not None
+        tcp_ok = ct is not None and ct.responses > 0
+        if not (tcp_ok or cs.other_packets):
+            continue
+        yield Finding(
+            "dns.udp53_blocked",
+            Severity.CRITICAL,
+            subject=cs.server,
+            params={
+                "server": cs.server,
+                "via": "TCP 53 (in the capture)" if tcp_ok else "other packets seen from it in the capture",
+            },
+            seen=[Seen(pcap.source, _capture_lines(cs, ct))],
+            now=[
+                f"dig @{cs.server} . NS +tcp   # works: the server is fine",
+                f"iptables-save | grep -n -- '--dport 53'   # here, then on every firewall toward {cs.server}",
+            ],
+            seed="003",
+        )
 
 
-@rule("dns.server_unreachable", needs=(DnsProbes,), seed="002/003", severity=Severity.CRITICAL)
-def server_unreachable(probes: DnsProbes) -> Iterator[Finding]:
-    """A configured name server answers neither over UDP nor over TCP, nor to ping."""
-    for p, ev in probes.items:
+@rule(
+    "dns.server_unreachable",
+    needs=(),
+    optional=(DnsProbes, PcapSummary),
+    seed="002/003",
+    severity=Severity.CRITICAL,
+)
+def server_unreachable(probes: DnsProbes | None, pcap: PcapSummary | None) -> Iterator[Finding]:
+    """A configured name server answers neither over UDP nor over TCP, nor to ping (or, in a
+    capture, sends nothing back at all)."""
+    if probes is None and pcap is None:
+        raise Skip("no DNS probe (probe.dns) and no capture (pcap.summary)")
+    for p, ev in probes.items if probes else []:
         for s in p.servers:
             if s.loopback or not _dead(s) or s.ping:
                 continue
@@ -114,11 +181,24 @@ def server_unreachable(probes: DnsProbes) -> Iterator[Finding]:
                 "dns.server_unreachable",
                 Severity.CRITICAL,
                 subject=s.server,
-                params={"server": s.server},
+                params={"server": s.server, "how": "neither UDP nor TCP queries nor ping"},
                 seen=[_probe_seen(ev, p, [s])],
                 now=[f"ip route get {s.server}", f"ping -c 3 {s.server}"],
                 seed="003",
             )
+    for cs, ct in _silent_udp_servers(pcap) if pcap is not None else []:
+        assert pcap is not None
+        if (ct is not None and ct.responses > 0) or cs.other_packets:
+            continue
+        yield Finding(
+            "dns.server_unreachable",
+            Severity.CRITICAL,
+            subject=cs.server,
+            params={"server": cs.server, "how": f"none of {cs.queries} UDP queries in the capture"},
+            seen=[Seen(pcap.source, _capture_lines(cs, ct))],
+            now=[f"ip route get {cs.server}", f"ping -c 3 {cs.server}"],
+            seed="003",
+        )
 
 
 def _odd_ones(servers: list[DnsServer]) -> list[str]:

@@ -6,16 +6,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from netsleuth.facts.capture import PcapSummary
 from netsleuth.facts.probes import ArpProbes, EchoProbes
+from netsleuth.facts.vlan import VlanPorts
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
 VXLAN_PORTS = {4789, 8472}  # IANA, and the Linux kernel's historical default
+MIN_VLAN_REQUESTS = 2  # a retried request: one unanswered at the end of a capture is no fault
 
 
-@rule("arp.duplicate_ip", needs=(ArpProbes,), seed="003", severity=Severity.CRITICAL)
-def duplicate_ip(probes: ArpProbes) -> Iterator[Finding]:
+@rule("arp.duplicate_ip", needs=(), optional=(ArpProbes, PcapSummary), seed="003", severity=Severity.CRITICAL)
+def duplicate_ip(probes: ArpProbes | None, pcap: PcapSummary | None) -> Iterator[Finding]:
     """Two MAC addresses answer ARP for one IP (or someone else answers for our own address)."""
-    for p, ev in probes.items:
+    if probes is None and pcap is None:
+        raise Skip("no ARP probe (probe.arp) and no capture (pcap.summary)")
+    for p, ev in probes.items if probes else []:
         if len(p.macs) < 2 and not (p.own and p.macs):
             continue
         what = "our own address" if p.own else p.target
@@ -38,6 +43,28 @@ def duplicate_ip(probes: ArpProbes) -> Iterator[Finding]:
             ],
             now=[
                 f"arping -D -I {p.iface} -c 3 {p.target}   # duplicate address detection by hand",
+                "find the second holder by its MAC in the switch's MAC table, and give one of them another address",
+            ],
+            seed="003",
+        )
+    for d in pcap.arp.duplicates if pcap is not None else []:
+        assert pcap is not None
+        if len(d.macs) < 2:
+            continue
+        yield Finding(
+            "arp.duplicate_ip",
+            Severity.CRITICAL,
+            subject=d.ip,
+            params={"ip": d.ip, "macs": ", ".join(d.macs), "iface": f"the capture {pcap.file}", "own": "no"},
+            seen=[
+                Seen(
+                    pcap.source,
+                    f"ARP replies or announcements for {d.ip} from {len(d.macs)} MAC addresses:\n"
+                    + "\n".join(f"{mac} {d.ip}" for mac in d.macs),
+                )
+            ],
+            now=[
+                f"arping -c 3 {d.ip}   # on the captured link: more than one MAC answers",
                 "find the second holder by its MAC in the switch's MAC table, and give one of them another address",
             ],
             seed="003",
@@ -78,20 +105,15 @@ def udp_blocked(probes: EchoProbes) -> Iterator[Finding]:
         )
 
 
-@rule("vlan.no_reply", needs=(ArpProbes,), seed="003", severity=Severity.CRITICAL)
-def vlan_no_reply(probes: ArpProbes) -> Iterator[Finding]:
-    """ARP leaves tagged with VLAN N and nothing answers: the switch port does not carry that VLAN."""
-    tagged = [(p, ev) for p, ev in probes.items if p.vlan is not None]
-    if not tagged:
-        raise Skip("no ARP probe sent with a VLAN tag (`netsleuth probe arp IP --vlan N`)")
-    for p, ev in tagged:
-        if p.macs:
+def _vlan_probe(probes: ArpProbes) -> Iterator[Finding]:
+    for p, ev in probes.items:
+        if p.vlan is None or p.macs:
             continue
         yield Finding(
             "vlan.no_reply",
             Severity.CRITICAL,
             subject=f"vlan {p.vlan} on {p.iface}",
-            params={"vlan": p.vlan, "target": p.target, "iface": p.iface},
+            params={"vlan": p.vlan, "target": p.target, "iface": p.iface, "where": "ARP probe"},
             seen=[
                 Seen(
                     f"netsleuth probe arp {p.target} --vlan {p.vlan} ({ev.source})",
@@ -104,3 +126,121 @@ def vlan_no_reply(probes: ArpProbes) -> Iterator[Finding]:
             ],
             seed="003",
         )
+
+
+def _vlan_pcap(pcap: PcapSummary) -> Iterator[Finding]:
+    name = pcap.file.rsplit("/", 1)[-1]
+    for t in pcap.vlan.per_tag:
+        if t.requests < MIN_VLAN_REQUESTS or t.replies:
+            continue
+        untagged = (
+            f"\n{pcap.vlan.untagged_replies} replies came back untagged (the far side is not in VLAN {t.tag})"
+            if pcap.vlan.untagged_replies
+            else ""
+        )
+        yield Finding(
+            "vlan.no_reply",
+            Severity.CRITICAL,
+            subject=f"vlan {t.tag} on {name}",
+            params={"vlan": t.tag, "target": "its addresses", "iface": name, "where": "capture"},
+            seen=[
+                Seen(
+                    pcap.source,
+                    f"{t.requests} ARP/ICMP echo requests tagged {t.tag}, 0 replies tagged {t.tag}{untagged}",
+                )
+            ],
+            now=[
+                f"tcpdump -eni IFACE vlan {t.tag} and arp   # on the link of the capture: requests leave, nothing returns",
+                f"ask the network team: does the switch port carry VLAN {t.tag}?",
+            ],
+            seed="003",
+        )
+
+
+def _vlan_passive(vp: VlanPorts) -> Iterator[Finding]:
+    """OVS access ports and VLAN sub-interfaces: requests go into VLAN N, nothing comes back.
+
+    The host's own interface in the VLAN (an OVS internal port, eth0.N): its neighbour entries
+    are INCOMPLETE/FAILED and none resolved, and it sent in the interval (or ever). A port toward a
+    VM: between the two samples the VM sent (rx rose) and nothing was delivered back to it (tx
+    flat), while a trunk of the bridge that carries N transmitted (the requests left)."""
+    interval = vp.links.interval_s
+    for port in vp.ports:
+        c = port.counters
+        seen: list[Seen] = []
+        targets: list[str] = []
+        if port.own:
+            neigh = vp.neighbours.on(port.name) if vp.neighbours else []
+            failed = [n for n in neigh if n.failed]
+            if not failed or any(n.resolved for n in neigh) or c is None:
+                continue
+            sent = port.sent if port.sent is not None else c.tx
+            if not sent:
+                continue
+            targets = [n.dst for n in failed]
+            assert vp.neighbours is not None
+            seen.append(Seen(vp.neighbours.evidence.source, "\n".join(n.line for n in failed)))
+        else:
+            if not port.sent or port.came_back != 0:
+                continue
+            left = [(u, uc) for u, uc in port.uplinks if uc is not None and uc.tx_delta]
+            if not left:
+                continue
+            targets = []
+        if c is not None:
+            seen.append(Seen(vp.links.source(), f"{port.name}: {c.describe(interval)}"))
+        for u, uc in port.uplinks:
+            if uc is not None:
+                seen.append(
+                    Seen(vp.links.source(), f"{u} (carries vlan {port.vlan}): {uc.describe(interval)}")
+                )
+        tag_line = (
+            f"Port {port.name}: tag {port.vlan} (bridge {port.bridge})"
+            if port.source.startswith("ovs")
+            else f"{port.name}: vlan id {port.vlan} on {port.bridge}"
+        )
+        seen.insert(0, Seen(port.source, tag_line))
+        via = ", ".join(u for u, _ in port.uplinks) or port.bridge or "?"
+        yield Finding(
+            "vlan.no_reply",
+            Severity.CRITICAL,
+            subject=f"vlan {port.vlan} on {port.name}",
+            params={
+                "vlan": port.vlan,
+                "target": ", ".join(targets) or f"the addresses the VM behind {port.name} asks for",
+                "iface": f"{port.name} (via {via})",
+                "where": "neighbour table and counters" if port.own else "interface counters",
+            },
+            seen=seen,
+            now=[
+                f"tcpdump -eni {via.split(',')[0]} vlan {port.vlan}   # requests leave tagged {port.vlan}, nothing returns",
+                f"ask the network team: does the switch port of {via} carry VLAN {port.vlan}?",
+            ],
+            seed="003",
+        )
+
+
+@rule(
+    "vlan.no_reply",
+    needs=(),
+    optional=(ArpProbes, PcapSummary, VlanPorts),
+    seed="003",
+    severity=Severity.CRITICAL,
+)
+def vlan_no_reply(
+    probes: ArpProbes | None, pcap: PcapSummary | None, vp: VlanPorts | None
+) -> Iterator[Finding]:
+    """Requests leave tagged with VLAN N and nothing comes back tagged N: the switch port does not
+    carry that VLAN (ARP probe per VLAN, a capture, or OVS access ports with neighbours/counters)."""
+    tagged = probes is not None and any(p.vlan is not None for p, _ in probes.items)
+    if not tagged and pcap is None and vp is None:
+        raise Skip(
+            "no ARP probe sent with a VLAN tag (`netsleuth probe arp IP --vlan N`), no capture, "
+            "no OVS access port or VLAN sub-interface"
+        )
+    if probes is not None:
+        yield from _vlan_probe(probes)
+    if pcap is not None:
+        yield from _vlan_pcap(pcap)
+    if vp is not None:
+        yield from _vlan_passive(vp)

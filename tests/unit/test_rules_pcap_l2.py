@@ -1,0 +1,211 @@
+"""Captures feed arp.duplicate_ip, dhcp.no_offer, dns.udp53_blocked/server_unreachable and
+vlan.no_reply: captures written here with each fault and a healthy counterpart, read by
+`netsleuth pcap` (the same Bundle: one `pcap.summary` evidence) and judged by the same rules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from scapy.all import (  # type: ignore[import-untyped]
+    ARP,
+    BOOTP,
+    DHCP,
+    DNS,
+    DNSQR,
+    ICMP,
+    IP,
+    TCP,
+    UDP,
+    Dot1Q,
+    Ether,
+    wrpcap,
+)
+
+NETSLEUTH = [sys.executable, "-m", "netsleuth.cli"]
+VM = "fa:16:3e:a9:6e:f2"
+PEER = "fa:16:3e:07:ee:2c"
+OTHER = "8c:dc:d4:b3:af:14"
+RULES = ("arp.duplicate_ip", "dhcp.no_offer", "dns.udp53_blocked", "dns.server_unreachable", "vlan.no_reply")
+
+
+def pcap(tmp: Path, name: str, pkts: list[Any]) -> dict[str, Any]:
+    """`netsleuth pcap FILE --format json` on the frames, as a user runs it."""
+    p = tmp / name
+    wrpcap(str(p), pkts)
+    out = subprocess.run(
+        [*NETSLEUTH, "pcap", str(p), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.stdout, out.stderr
+    return dict(json.loads(out.stdout))
+
+
+def found(report: dict[str, Any], rule: str) -> list[dict[str, Any]]:
+    return [f for f in report["findings"] if f["id"] == rule]
+
+
+def status(report: dict[str, Any], rule: str) -> str:
+    return next(c["status"] for c in report["checks"] if c["id"] == rule)
+
+
+def _arp_reply(mac: str, ip: str) -> Any:
+    return Ether(src=mac, dst=VM) / ARP(op=2, hwsrc=mac, psrc=ip, hwdst=VM, pdst="10.1.0.5")
+
+
+def _who_has(ip: str, vlan: int | None = None) -> Any:
+    eth = Ether(src=VM, dst="ff:ff:ff:ff:ff:ff")
+    arp = ARP(op=1, hwsrc=VM, psrc="10.1.0.5", pdst=ip)
+    return eth / Dot1Q(vlan=vlan) / arp if vlan is not None else eth / arp
+
+
+def test_duplicate_ip_in_a_capture_names_the_ip_and_both_macs(tmp_path: Path) -> None:
+    r = pcap(
+        tmp_path,
+        "dup.pcap",
+        [_who_has("10.1.0.7"), _arp_reply(PEER, "10.1.0.7"), _arp_reply(OTHER, "10.1.0.7")],
+    )
+    (f,) = found(r, "arp.duplicate_ip")
+    assert f["subject"] == "10.1.0.7"
+    assert f["evidence"][0]["source"] == "netsleuth pcap dup.pcap"
+    assert f"{OTHER} 10.1.0.7\n{PEER} 10.1.0.7" in f["evidence"][0]["excerpt"]
+    assert r["host"]["source"].startswith("pcap:")
+
+
+def test_one_mac_per_ip_is_quiet(tmp_path: Path) -> None:
+    r = pcap(
+        tmp_path,
+        "arp.pcap",
+        [_who_has("10.1.0.7"), _arp_reply(PEER, "10.1.0.7"), _arp_reply(PEER, "10.1.0.7")],
+    )
+    assert not found(r, "arp.duplicate_ip") and status(r, "arp.duplicate_ip") == "pass"
+
+
+def _discover(mac: str, xid: int) -> Any:
+    return (
+        Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
+        / IP(src="0.0.0.0", dst="255.255.255.255")
+        / UDP(sport=68, dport=67)
+        / BOOTP(chaddr=bytes.fromhex(mac.replace(":", "")), xid=xid)
+        / DHCP(options=[("message-type", "discover"), "end"])
+    )
+
+
+def _offer(mac: str, xid: int) -> Any:
+    return (
+        Ether(src=PEER, dst=mac)
+        / IP(src="10.84.0.1", dst="10.84.0.58")
+        / UDP(sport=67, dport=68)
+        / BOOTP(op=2, yiaddr="10.84.0.58", chaddr=bytes.fromhex(mac.replace(":", "")), xid=xid)
+        / DHCP(options=[("message-type", "offer"), ("server_id", "10.84.0.1"), "end"])
+    )
+
+
+def test_discover_without_offer_names_the_client_mac(tmp_path: Path) -> None:
+    served = "fa:16:3e:00:00:02"
+    frames = [_discover(VM, 0x1234), _discover(VM, 0x1234), _discover(VM, 0x1234)]
+    frames += [_discover(served, 0x99), _offer(served, 0x99)]
+    r = pcap(tmp_path, "dhcp.pcap", frames)
+    (f,) = found(r, "dhcp.no_offer")
+    assert f["subject"] == VM and "3 DHCPDISCOVER" in f["summary"]
+    assert "xid 0x00001234" in f["evidence"][0]["excerpt"]
+
+
+def test_discover_answered_is_quiet(tmp_path: Path) -> None:
+    r = pcap(tmp_path, "dhcp-ok.pcap", [_discover(VM, 7), _discover(VM, 7), _offer(VM, 7)])
+    assert not found(r, "dhcp.no_offer") and status(r, "dhcp.no_offer") == "pass"
+
+
+def _query(server: str, txid: int, sport: int = 40000) -> Any:
+    return (
+        Ether()
+        / IP(src="10.1.0.5", dst=server)
+        / UDP(sport=sport, dport=53)
+        / DNS(id=txid, qd=DNSQR(qname="db."))
+    )
+
+
+def _answer(server: str, txid: int, dport: int = 40000) -> Any:
+    return (
+        Ether()
+        / IP(src=server, dst="10.1.0.5")
+        / UDP(sport=53, dport=dport)
+        / DNS(id=txid, qr=1, qd=DNSQR(qname="db."))
+    )
+
+
+def _tcp53(server: str) -> list[Any]:
+    """A DNS-over-TCP exchange the server accepts (SYN, SYN-ACK, query, answer)."""
+    c, s = IP(src="10.1.0.5", dst=server), IP(src=server, dst="10.1.0.5")
+    return [
+        Ether() / c / TCP(sport=41000, dport=53, flags="S", seq=100),
+        Ether() / s / TCP(sport=53, dport=41000, flags="SA", seq=500, ack=101),
+        Ether() / c / TCP(sport=41000, dport=53, flags="PA", seq=101, ack=501) / (b"\x00\x15" + bytes(21)),
+        Ether() / s / TCP(sport=53, dport=41000, flags="PA", seq=501, ack=124) / (b"\x00\x15" + bytes(21)),
+    ]
+
+
+def test_udp_silent_but_tcp_answers_is_udp53_blocked(tmp_path: Path) -> None:
+    r = pcap(tmp_path, "dns-tcp.pcap", [_query("10.1.0.53", 1), _query("10.1.0.53", 2), *_tcp53("10.1.0.53")])
+    (f,) = found(r, "dns.udp53_blocked")
+    assert f["subject"] == "10.1.0.53" and "TCP 53" in f["summary"]
+    assert "udp: 2 queries, 0 responses" in f["evidence"][0]["excerpt"]
+    assert not found(r, "dns.server_unreachable")
+
+
+def test_udp_silent_and_icmp_from_the_server_is_udp53_blocked(tmp_path: Path) -> None:
+    echo = Ether() / IP(src="10.1.0.53", dst="10.1.0.5") / ICMP(type=0, id=1, seq=1)
+    r = pcap(tmp_path, "dns-icmp.pcap", [_query("10.1.0.53", 1), _query("10.1.0.53", 2), echo])
+    assert [f["subject"] for f in found(r, "dns.udp53_blocked")] == ["10.1.0.53"]
+    assert not found(r, "dns.server_unreachable")
+
+
+def test_nothing_at_all_from_the_server_is_server_unreachable(tmp_path: Path) -> None:
+    frames = [_query("10.1.0.54", 1), _query("10.1.0.54", 2), _query("10.1.0.54", 3)]
+    frames += [_query("10.1.0.53", 9, 40001), _answer("10.1.0.53", 9, 40001)]  # another one is fine
+    r = pcap(tmp_path, "dns-dead.pcap", frames)
+    (f,) = found(r, "dns.server_unreachable")
+    assert f["subject"] == "10.1.0.54" and "none of 3 UDP queries" in f["summary"]
+    assert not found(r, "dns.udp53_blocked")
+
+
+def test_answered_dns_is_quiet(tmp_path: Path) -> None:
+    r = pcap(
+        tmp_path, "dns-ok.pcap", [_query("10.1.0.53", 1), _answer("10.1.0.53", 1), _query("10.1.0.53", 2)]
+    )
+    assert not found(r, "dns.udp53_blocked") and not found(r, "dns.server_unreachable")
+    assert status(r, "dns.server_unreachable") == "pass"
+
+
+def test_tagged_requests_without_tagged_reply_is_vlan_no_reply(tmp_path: Path) -> None:
+    untagged = Ether(src=PEER, dst=VM) / ARP(op=2, hwsrc=PEER, psrc="10.100.2.1", pdst="10.1.0.5")
+    r = pcap(tmp_path, "bond0.pcap", [_who_has("10.100.2.1", 1011), _who_has("10.100.2.1", 1011), untagged])
+    (f,) = found(r, "vlan.no_reply")
+    assert f["subject"] == "vlan 1011 on bond0.pcap"
+    assert "2 ARP/ICMP echo requests tagged 1011, 0 replies tagged 1011" in f["evidence"][0]["excerpt"]
+    assert "1 replies came back untagged" in f["evidence"][0]["excerpt"]
+
+
+def test_tagged_reply_is_quiet(tmp_path: Path) -> None:
+    reply = (
+        Ether(src=PEER, dst=VM) / Dot1Q(vlan=1011) / ARP(op=2, hwsrc=PEER, psrc="10.100.2.1", pdst="10.1.0.5")
+    )
+    r = pcap(tmp_path, "ok.pcap", [_who_has("10.100.2.1", 1011), _who_has("10.100.2.1", 1011), reply])
+    assert not found(r, "vlan.no_reply") and status(r, "vlan.no_reply") == "pass"
+
+
+def test_only_selects_these_rules_on_a_capture(tmp_path: Path) -> None:
+    p = tmp_path / "dup.pcap"
+    wrpcap(str(p), [_arp_reply(PEER, "10.1.0.7"), _arp_reply(OTHER, "10.1.0.7")])
+    args = [*NETSLEUTH, "pcap", str(p), "--format", "json", *(a for r in RULES for a in ("--only", r))]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+    r = json.loads(out.stdout)
+    assert out.returncode == 2
+    assert {c["id"] for c in r["checks"]} == set(RULES)
+    assert [f["id"] for f in r["findings"]] == ["arp.duplicate_ip"]
