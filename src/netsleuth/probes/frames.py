@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from netsleuth.facts.probes import ArpProbe, DhcpOffer, DhcpProbe
@@ -60,6 +61,19 @@ def probe_arp(
     def keep(p: Any) -> bool:
         return bool(p.haslayer(sc.ARP) and p[sc.ARP].op == 2 and p[sc.ARP].psrc == target)
 
+    replies = _exchange(sc, frame, iface, keep, count, interval_s, wait_s)
+    for p in replies:
+        hw = str(p[sc.ARP].hwsrc).lower()
+        if hw != mac.lower() and hw not in seen:
+            seen.append(hw)
+    return ArpProbe(target, iface, count, seen, own, vlan)
+
+
+def _exchange(
+    sc: Any, frame: Any, iface: str, keep: Callable[[Any], bool], count: int, interval_s: float, wait_s: float
+) -> list[Any]:
+    """Send `frame` `count` times on `iface`, `interval_s` apart, and return what `keep` accepts
+    of the frames seen until `wait_s` after the last one (the sniffer starts before the first)."""
     sniffer = sc.AsyncSniffer(iface=iface, lfilter=keep, store=True)
     sniffer.start()
     time.sleep(0.1)
@@ -70,12 +84,8 @@ def probe_arp(
             sc.sendp(frame, iface=iface)
         time.sleep(wait_s)
     finally:
-        replies = sniffer.stop() or []
-    for p in replies:
-        hw = str(p[sc.ARP].hwsrc).lower()
-        if hw != mac.lower() and hw not in seen:
-            seen.append(hw)
-    return ArpProbe(target, iface, count, seen, own, vlan)
+        got = sniffer.stop() or []
+    return list(got)
 
 
 def probe_dhcp(iface: str, wait_s: float = 4.0, count: int = 2, interval_s: float = 1.0) -> DhcpProbe:
@@ -95,17 +105,7 @@ def probe_dhcp(iface: str, wait_s: float = 4.0, count: int = 2, interval_s: floa
     def keep(p: Any) -> bool:
         return bool(p.haslayer(sc.BOOTP) and p[sc.BOOTP].xid == xid and p[sc.BOOTP].op == 2)
 
-    sniffer = sc.AsyncSniffer(iface=iface, lfilter=keep, store=True)
-    sniffer.start()
-    time.sleep(0.1)
-    try:
-        for i in range(count):
-            if i:
-                time.sleep(interval_s)
-            sc.sendp(frame, iface=iface)
-        time.sleep(max(0.0, wait_s - interval_s * (count - 1)))
-    finally:
-        got = sniffer.stop() or []
+    got = _exchange(sc, frame, iface, keep, count, interval_s, max(0.0, wait_s - interval_s * (count - 1)))
     offers: list[DhcpOffer] = []
     for p in got:
         opts = {o[0]: o[1] for o in p[sc.DHCP].options if isinstance(o, tuple)} if p.haslayer(sc.DHCP) else {}
