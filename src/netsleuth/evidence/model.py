@@ -58,6 +58,24 @@ class Evidence:
         else:
             yield from self.text.splitlines()
 
+    def chunks(self, size: int = 8 * 1024 * 1024) -> Iterator[str]:
+        """The text in blocks of whole lines of about `size` characters (streamed from `path`)."""
+        if self.path is None or self.text:
+            yield self.text
+            return
+        with self.path.open(errors="replace") as fh:
+            rest = ""
+            while block := fh.read(size):
+                block = rest + block
+                cut = block.rfind("\n") + 1
+                if cut == 0:
+                    rest = block
+                    continue
+                rest = block[cut:]
+                yield block[:cut]
+            if rest:
+                yield rest
+
     def ident(self) -> str:
         """A short unique label: name, key and namespace."""
         label = f"{self.name}[{self.key}]" if self.key else self.name

@@ -7,8 +7,10 @@ Logs are streamed once through one combined regex per log kind; only the matches
 from __future__ import annotations
 
 import re
+import re._constants as re_constants  # type: ignore[import-not-found]  # the stdlib regex parser
+import re._parser as re_parser  # type: ignore[import-not-found]
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -153,23 +155,21 @@ def _age(line: LogLine, host: HostInfo, boot_relative: bool) -> float | None:
 
 
 def scan(
-    lines: Iterable[str],
+    blocks: Iterable[str],
     kind: str,
     source: str,
     host: HostInfo,
     out: dict[str, EventSet],
     boot_relative: bool = True,
 ) -> None:
-    """Feed the lines of one log through the patterns for its kind."""
+    """Feed one log through the patterns for its kind. `blocks` are whole lines, one or many at a
+    time (Evidence.chunks()): one C-level regex search finds the candidate lines in a block, so a
+    log of gigabytes is not walked line by line in Python."""
     pats = [p for p in patterns() if kind in p.logs]
     if not pats:
         return
-    # a prefilter only: named groups become plain ones, as two patterns may use the same name
-    combined = re.compile("|".join(f"(?:{re.sub(r'[(][?]P<[^>]+>', '(?:', p.regex.pattern)})" for p in pats))
     year = host.collected_at.year if host.collected_at else None
-    for raw in lines:
-        if not combined.search(raw):
-            continue
+    for raw in _candidate_lines(blocks, pats):
         line = parse_line(raw, year) if kind == "kernel" else _ovs_line(raw)
         for p in pats:
             m = p.regex.search(line.text)
@@ -182,6 +182,55 @@ def scan(
                 )
                 group = ev.match.get(p.group, "") if p.group else None
                 out.setdefault(p.id, EventSet(p.id)).add(ev, group)
+
+
+def required_literal(regex: re.Pattern[str]) -> str:
+    r"""The longest run of plain characters every match must contain ("" when there is none).
+
+    >>> required_literal(re.compile(r"NETDEV WATCHDOG: (?P<dev>\S+) \((?P<driver>[^)]*)\): transmit queue 2"))
+    '): transmit queue 2'
+    >>> required_literal(re.compile(r"(?:send error: Broken pipe|connection dropped)"))
+    ''
+    """
+    if regex.flags & re.IGNORECASE:
+        return ""
+    best, run = "", []
+    for op, arg in re_parser.parse(regex.pattern):
+        if op is re_constants.LITERAL:
+            run.append(chr(arg))
+            continue
+        if len(run) > len(best):
+            best = "".join(run)
+        run = []
+    return "".join(run) if len(run) > len(best) else best
+
+
+def _candidate_lines(blocks: Iterable[str], pats: list[Pattern]) -> Iterator[str]:
+    r"""Each line of the blocks that one of the patterns may match, once, in order.
+
+    Patterns with a required literal are found by `str.find` (a C scan, gigabytes a second);
+    the others by their regex over the whole block.
+
+    >>> pats = [Pattern("x", re.compile(r"table full"), ("kernel",)), Pattern("y", re.compile(r"a|b"), ("kernel",))]
+    >>> list(_candidate_lines(["1 table full\n2 zzz\n3 a\n", "4 table full b"], pats))
+    ['1 table full', '3 a', '4 table full b']
+    """
+    literals = [lit for lit in (required_literal(p.regex) for p in pats) if len(lit) >= 4]
+    slow = [p.regex for p in pats if len(required_literal(p.regex)) < 4]
+    for block in blocks:
+        starts: set[int] = set()
+        for lit in literals:
+            pos = block.find(lit)
+            while pos >= 0:
+                starts.add(block.rfind("\n", 0, pos) + 1)
+                nxt = block.find("\n", pos)
+                pos = block.find(lit, nxt) if nxt >= 0 else -1
+        for rx in slow:
+            for m in rx.finditer(block):
+                starts.add(block.rfind("\n", 0, m.start()) + 1)
+        for start in sorted(starts):
+            end = block.find("\n", start)
+            yield block[start : len(block) if end < 0 else end].rstrip("\r")
 
 
 def _ovs_line(raw: str) -> LogLine:
@@ -206,14 +255,14 @@ def _log_events(fs: FactStore) -> LogEvents:
     kernel = _kernel_sources(fs)
     for ev in kernel:
         # dmesg seconds are since this boot; lines in syslog files from earlier boots carry wall time
-        scan(ev.lines(), "kernel", ev.source, host, out, boot_relative=ev.name == "kernel.dmesg")
+        scan(ev.chunks(), "kernel", ev.source, host, out, boot_relative=ev.name == "kernel.dmesg")
         sources.append(ev.source)
         if ev.name == "kernel.dmesg":
             break  # the ring buffer covers this boot; syslog files would repeat the same lines
     for name, kind in (("ovs.log_vswitchd", "ovs_vswitchd"), ("ovs.log_ovsdb", "ovs_ovsdb")):
         log = fs.evidence(name, host=True)
         if log is not None and log.ok:
-            scan(log.lines(), kind, log.source, host, out, boot_relative=False)
+            scan(log.chunks(), kind, log.source, host, out, boot_relative=False)
             sources.append(log.source)
     if not sources:
         reasons = [
