@@ -296,6 +296,12 @@ def main(argv: list[str] | None = None) -> None:
         _fail("interrupted", 130)
     except BrokenPipeError:
         sys.exit(0)
+    except Exception as exc:  # a bug of ours: one line and exit 3, never a traceback
+        if os.environ.get("NETSLEUTH_DEBUG"):
+            raise
+        _fail(
+            f"internal error: {type(exc).__name__}: {exc} (NETSLEUTH_DEBUG=1 shows where; please report it)"
+        )
     sys.exit(0)
 
 

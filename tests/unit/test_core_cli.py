@@ -123,3 +123,26 @@ def test_html_report_is_one_escaped_page(critical_bundle: Path, tmp_path: Path) 
     assert p.returncode == 2 and page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
     assert "<code>mtu.mismatch</code>" in page and "<script" not in page
     assert "&lt;NO-CARRIER" in page or "&lt;BROADCAST" in page  # excerpts are escaped, not markup
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["probe", "dhcp", "nslnoiface0"], 64),
+        (["probe", "arp", "10.0.0.1", "--iface", "nslnoiface0"], 64),
+        (["listen", "udp", "4789", "--token", "short"], 64),
+        (["lab", "up", "no-such-scenario"], 64),
+        (["triage", "no_such_symptom", "--no-probes"], 64),
+    ],
+)
+def test_other_commands_bad_input_one_line_no_traceback(args: list[str], code: int) -> None:
+    p = cli(*args)
+    assert p.returncode == code, (p.returncode, p.stderr)
+    assert p.stderr.startswith("netsleuth: ") and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+
+
+def test_garbage_capture_file_exits_3(tmp_path: Path) -> None:
+    junk = tmp_path / "x.pcap"
+    junk.write_bytes(b"garbage, not a capture\n")
+    p = cli("pcap", str(junk))
+    assert p.returncode == 3 and p.stderr.count("\n") == 1 and "not a pcap" in p.stderr

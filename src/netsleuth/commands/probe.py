@@ -90,8 +90,14 @@ def probe_mtu_cmd(
     host: str, upper: int | None, wait: float, retries: int, fmt: str, lang: str | None
 ) -> None:
     """Path MTU toward HOST by binary search with DF set (ping -M do -s)."""
+    import socket
+
     from netsleuth.probes.mtu import probe_mtu
 
+    try:
+        socket.getaddrinfo(host, None, socket.AF_INET)
+    except (socket.gaierror, UnicodeError):
+        raise click.UsageError(f"cannot resolve {host!r} to an IPv4 address") from None
     try:
         result, dur = _timed(lambda: probe_mtu(host, upper, wait, retries))
     except PermissionError:
@@ -202,8 +208,12 @@ def probe_dns_cmd(
 @_opts
 def probe_dhcp_cmd(iface: str, wait: float, fmt: str, lang: str | None) -> None:
     """Send DHCPDISCOVER on IFACE and list the OFFERs (never REQUEST: no lease is taken). Root."""
+    from pathlib import Path
+
     from netsleuth.probes.frames import NeedsRoot, probe_dhcp
 
+    if not Path("/sys/class/net", iface).exists():
+        raise click.UsageError(f"no interface {iface!r} here (see `ip link`)")
     try:
         result, dur = _timed(lambda: probe_dhcp(iface, wait))
     except NeedsRoot as exc:
