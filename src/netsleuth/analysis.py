@@ -22,7 +22,7 @@ from netsleuth.report.model import (
     Report,
     Tool,
 )
-from netsleuth.rules.base import Finding, Rule, Severity, Skip, all_rules
+from netsleuth.rules.base import Finding, Msg, Rule, Severity, Skip, all_rules
 
 
 def run_rule(rule: Rule, fs: FactStore) -> tuple[list[Finding], Check]:
@@ -52,8 +52,17 @@ def run_rule(rule: Rule, fs: FactStore) -> tuple[list[Finding], Check]:
     return found, Check(id=rule.id, status=status, reason=reason, netns=fs.netns)
 
 
+def _resolve(rule_id: str, lang: str, value: Any) -> Any:
+    """A Msg param becomes its wording in `lang` (its own params resolved first)."""
+    if isinstance(value, Msg):
+        inner = {k: _resolve(rule_id, lang, v) for k, v in value.params.items()}
+        return message(lang, rule_id, value.key, inner)
+    return value
+
+
 def render_finding(f: Finding, lang: str) -> FindingOut:
-    params = {"subject": f.subject, "netns": f.netns or "host", **f.params}
+    params = {"subject": f.subject, "netns": f.netns or "host"}
+    params |= {k: _resolve(f.id, lang, v) for k, v in f.params.items()}
     return FindingOut(
         id=f.id,
         severity=f.severity.value,

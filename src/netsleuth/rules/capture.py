@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from netsleuth.facts.capture import NicDrivers, PcapSummary, TracePoint, TraceResult
 from netsleuth.facts.probes import MtuProbes
-from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+from netsleuth.rules.base import Finding, Msg, Seen, Severity, Skip, rule
 
 TRAILER_MAX = 8  # a driver pads a few bytes; more than this over MTU+header is offload (TSO/GRO)
 FCS_BYTES = 4  # a capture that keeps the FCS shows 4 extra bytes on every frame: not a trailer
@@ -157,8 +157,7 @@ def loss_localized(trace: TraceResult) -> Iterator[Finding]:
             trace,
             hop,
             "request",
-            "at the sender: it never left",
-            f"发送端 {first.label}（未发出）",
+            Msg("where_unsent", {"point": first.label}),
             first.label,
             seen,
             base,
@@ -170,8 +169,7 @@ def loss_localized(trace: TraceResult) -> Iterator[Finding]:
             trace,
             f"{a.label} -> {b.label}",
             "request",
-            f"between {a.label} and {b.label}",
-            f"{a.label} 与 {b.label} 之间",
+            Msg("where_between", {"a": a.label, "b": b.label}),
             b.label,
             seen,
             base,
@@ -190,11 +188,8 @@ def loss_localized(trace: TraceResult) -> Iterator[Finding]:
             params={
                 **base,
                 "hop": f"beyond {last.label}",
-                "direction": "reply",
-                "direction_zh": "应答",
-                "verdict": f"the request left this host at {last.label}; no reply came back: look outside "
-                "(switch, peer)",
-                "verdict_zh": f"请求已从本机 {last.label} 发出，没有应答回来：问题在本机之外（交换机、对端）",
+                "direction": Msg("dir_reply"),
+                "verdict": Msg("verdict_outside", {"last": last.label}),
             },
             seen=seen,
             now=[
@@ -209,8 +204,7 @@ def loss_localized(trace: TraceResult) -> Iterator[Finding]:
             trace,
             f"{a.label} -> {b.label}",
             "reply",
-            f"between {a.label} and {b.label}",
-            f"{a.label} 与 {b.label} 之间",
+            Msg("where_between", {"a": a.label, "b": b.label}),
             b.label,
             seen,
             base,
@@ -221,8 +215,7 @@ def loss_localized(trace: TraceResult) -> Iterator[Finding]:
             trace,
             f"{first.label} (sender)",
             "reply",
-            "at the sender: it arrived but was not delivered",
-            f"发送端 {first.label}（已到达但未交给程序）",
+            Msg("where_undelivered", {"point": first.label}),
             first.label,
             seen,
             base,
@@ -233,8 +226,7 @@ def _loss(
     trace: TraceResult,
     hop: str,
     direction: str,
-    where_en: str,
-    where_zh: str,
+    where: Msg,
     at: str,
     seen: list[Seen],
     base: dict[str, str],
@@ -248,10 +240,8 @@ def _loss(
         params={
             **base,
             "hop": hop,
-            "direction": direction,
-            "direction_zh": "请求" if direction == "request" else "应答",
-            "verdict": f"the {direction} is lost {where_en}",
-            "verdict_zh": f"{'请求' if direction == 'request' else '应答'}在 {where_zh} 丢失：问题在本机",
+            "direction": Msg(f"dir_{direction}"),
+            "verdict": Msg("verdict_lost", {"dir": Msg(f"dir_{direction}"), "where": where}),
         },
         seen=seen,
         now=[
