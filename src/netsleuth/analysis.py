@@ -10,7 +10,7 @@ from netsleuth import __version__
 from netsleuth.evidence.model import HOST, Bundle
 from netsleuth.facts import load_all as load_facts
 from netsleuth.facts.store import FactStore, Unavailable
-from netsleuth.messages import message
+from netsleuth.messages import Msg, message
 from netsleuth.report.model import (
     SCHEMA,
     Check,
@@ -22,7 +22,7 @@ from netsleuth.report.model import (
     Report,
     Tool,
 )
-from netsleuth.rules.base import Finding, Msg, Rule, Severity, Skip, all_rules
+from netsleuth.rules.base import Finding, Rule, Severity, Skip, all_rules
 
 
 def run_rule(rule: Rule, fs: FactStore) -> tuple[list[Finding], Check]:

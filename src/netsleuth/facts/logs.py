@@ -19,6 +19,7 @@ from importlib import resources
 from netsleuth.evidence.model import Evidence
 from netsleuth.facts.host import HostInfo
 from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.messages import Msg
 from netsleuth.parsers.kernlog import LogLine, parse_line
 from netsleuth.parsers.ovs import parse_ovs_log
 
@@ -49,21 +50,22 @@ def patterns() -> tuple[Pattern, ...]:
     return tuple(found)
 
 
-def age_words(seconds: float | None) -> str:
-    """How long ago, for people: `42 s ago`, `17 min ago`, `5.0 h ago`, `30 days ago`.
+def age_words(seconds: float | None) -> Msg:
+    """How long ago, for people, in the report's language: `42 s ago`, `17 min ago`, `5.0 h ago`,
+    `30 days ago` (wording in the messages' `common` entry).
 
-    >>> [age_words(s) for s in (42, 1020, 18000, 2592000, None)]
-    ['42 s ago', '17 min ago', '5.0 h ago', '30 days ago', 'at an unknown time']
+    >>> [(m.key, m.params) for m in (age_words(42), age_words(1020), age_words(18000), age_words(2592000))]
+    [('age_s', {'n': '42'}), ('age_min', {'n': '17'}), ('age_h', {'n': '5.0'}), ('age_days', {'n': '30'})]
     """
     if seconds is None:
-        return "at an unknown time"
+        return Msg("age_unknown")
     if seconds < 120:
-        return f"{seconds:.0f} s ago"
+        return Msg("age_s", {"n": f"{seconds:.0f}"})
     if seconds < 7200:
-        return f"{seconds / 60:.0f} min ago"
+        return Msg("age_min", {"n": f"{seconds / 60:.0f}"})
     if seconds < 172800:
-        return f"{seconds / 3600:.1f} h ago"
-    return f"{seconds / 86400:.0f} days ago"
+        return Msg("age_h", {"n": f"{seconds / 3600:.1f}"})
+    return Msg("age_days", {"n": f"{seconds / 86400:.0f}"})
 
 
 @dataclass

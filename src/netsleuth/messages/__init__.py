@@ -5,6 +5,7 @@ from __future__ import annotations
 import locale
 import os
 import tomllib
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -37,17 +38,27 @@ def default_lang() -> str:
     return "zh" if loc.lower().startswith("zh") else "en"
 
 
+@dataclass(frozen=True)
+class Msg:
+    """A piece of wording taken from the rule's message entry (key `key`), filled with `params`
+    and rendered in the report's language: for params that are sentences, not values."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
 class _Safe(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
 
 def message(lang: str, rule_id: str, field: str, params: dict[str, Any]) -> str:
-    """The text `field` (title, summary, why) for a rule, in `lang` (falling back to English)."""
+    """The text `field` (title, summary, why, or a Msg key) for a rule, in `lang` (falling back to
+    English); wording shared by many rules (ages, rates) lives in the `common` entry."""
     for lg in (lang, "en"):
-        entry = catalogue(lg).get(rule_id, {})
-        if field in entry:
-            return entry[field].format_map(_Safe(params)).strip()
+        for entry in (catalogue(lg).get(rule_id, {}), catalogue(lg).get("common", {})):
+            if field in entry:
+                return entry[field].format_map(_Safe(params)).strip()
     return ""
 
 

@@ -26,15 +26,6 @@ class Seen:
     excerpt: str
 
 
-@dataclass(frozen=True)
-class Msg:
-    """A piece of wording taken from the rule's message entry (key `key`), filled with `params`
-    and rendered in the report's language: for params that are sentences, not values."""
-
-    key: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-
 @dataclass
 class Finding:
     """What a rule found. Title, summary and explanation come from the message catalogue,

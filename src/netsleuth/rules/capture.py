@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 from netsleuth.facts.capture import NicDrivers, PcapSummary, TracePoint, TraceResult
 from netsleuth.facts.probes import MtuProbes
-from netsleuth.rules.base import Finding, Msg, Seen, Severity, Skip, rule
+from netsleuth.messages import Msg
+from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
 TRAILER_MAX = 8  # a driver pads a few bytes; more than this over MTU+header is offload (TSO/GRO)
 FCS_BYTES = 4  # a capture that keeps the FCS shows 4 extra bytes on every frame: not a trailer
