@@ -45,6 +45,14 @@ def _trailer_lines(pcap: PcapSummary) -> tuple[list[str], set[str]]:
     return lines, macs
 
 
+def _joined(items: list[Msg]) -> Msg | None:
+    """Several worded items as one, separated as the report's language separates them."""
+    out: Msg | None = None
+    for item in reversed(items):
+        out = item if out is None else Msg("items_more", {"first": item, "rest": out})
+    return out
+
+
 @rule(
     "nic.driver_trailer",
     needs=(),
@@ -60,12 +68,14 @@ def driver_trailer(
     if pcap is None and mtu is None and drivers is None:
         raise Skip("needs a capture (`netsleuth pcap FILE`), a path-MTU probe or `ethtool -i` of the NICs")
     seen: list[Seen] = []
-    evidence_of_padding = []
+    evidence_of_padding: list[Msg] = []
     if pcap is not None:
         lines, macs = _trailer_lines(pcap)
         if lines:
             seen.append(Seen(pcap.source or f"capture {pcap.file}", "\n".join(lines)))
-            evidence_of_padding.append(f"capture {pcap.file}: frames from {', '.join(sorted(macs))}")
+            evidence_of_padding.append(
+                Msg("padded_capture", {"file": pcap.file, "macs": ", ".join(sorted(macs))})
+            )
     if mtu is not None:
         for probe, ev in mtu.items:
             conf, ok = probe.configured_mtu, probe.largest_ok_mtu
@@ -77,7 +87,7 @@ def driver_trailer(
                         f"that passes {ok}, no ICMP fragmentation-needed",
                     )
                 )
-                evidence_of_padding.append(f"path MTU to {probe.target} is {conf - ok} byte(s) short")
+                evidence_of_padding.append(Msg("padded_path", {"target": probe.target, "short": conf - ok}))
     usb = [n for n in drivers.nics if n.on_usb] if drivers is not None else []
     for nic in usb:
         seen.append(Seen(nic.source or f"ethtool -i {nic.iface}", nic.text.strip()))
@@ -90,10 +100,10 @@ def driver_trailer(
         Severity.WARNING if evidence_of_padding else Severity.INFO,
         subject=subject,
         params={
-            "what": "; ".join(evidence_of_padding) or "no padded frame seen yet",
+            "what": _joined(evidence_of_padding) or Msg("padded_none"),
             "nic": subject,
             "driver": driver or "?",
-            "usb": ", ".join(f"{n.iface} ({n.driver}, {n.bus_info})" for n in usb) or "none found",
+            "usb": ", ".join(f"{n.iface} ({n.driver}, {n.bus_info})" for n in usb) or Msg("usb_none"),
         },
         seen=seen,
         now=[
@@ -145,23 +155,32 @@ def loss_localized(trace: TraceResult) -> Iterator[Finding]:
     )
     if drops:
         seen.append(Seen("tracefs skb:kfree_skb", drops))
-    base = {
+    worded = _joined(  # the same list, worded in the report's language
+        [
+            Msg(
+                "drop_on" if d.iface else "drop_at",
+                {"reason": d.reason, "location": d.location, "iface": d.iface, "count": d.count},
+            )
+            for d in trace.drops
+        ]
+    )
+    base: dict[str, Msg | str] = {
         "dest": trace.dest,
         "proto": trace.proto,
-        "drops": drops or trace.drops_note or "no kernel drop recorded",
+        "drops": worded or trace.drops_note or Msg("drops_none"),
     }
     first = points[0]
     req = _direction_loss(points, "request")
     if not first.request.seen:
-        hop = f"{first.label} (sender)"
         yield _loss(
             trace,
-            hop,
+            f"{first.label} (sender)",
             "request",
             Msg("where_unsent", {"point": first.label}),
             first.label,
             seen,
             base,
+            Msg("hop_sender", {"point": first.label}),
         )
         return
     if req is not None:
@@ -188,7 +207,7 @@ def loss_localized(trace: TraceResult) -> Iterator[Finding]:
             subject=f"beyond {last.label}",
             params={
                 **base,
-                "hop": f"beyond {last.label}",
+                "hop": Msg("hop_beyond", {"point": last.label}),
                 "direction": Msg("dir_reply"),
                 "verdict": Msg("verdict_outside", {"last": last.label}),
             },
@@ -220,6 +239,7 @@ def loss_localized(trace: TraceResult) -> Iterator[Finding]:
             first.label,
             seen,
             base,
+            Msg("hop_sender", {"point": first.label}),
         )
 
 
@@ -230,7 +250,8 @@ def _loss(
     where: Msg,
     at: str,
     seen: list[Seen],
-    base: dict[str, str],
+    base: dict[str, Msg | str],
+    hop_words: Msg | None = None,
 ) -> Finding:
     ns, _, iface = at.rpartition(":")
     nsx = f"ip netns exec {ns} " if ns else ""
@@ -240,7 +261,7 @@ def _loss(
         subject=hop,
         params={
             **base,
-            "hop": hop,
+            "hop": hop_words or hop,
             "direction": Msg(f"dir_{direction}"),
             "verdict": Msg("verdict_lost", {"dir": Msg(f"dir_{direction}"), "where": where}),
         },

@@ -10,6 +10,7 @@ from netsleuth.facts.conntrack import Conntrack
 from netsleuth.facts.host import HostInfo, Memory
 from netsleuth.facts.logs import EventSet, LogEvents, age_words
 from netsleuth.facts.network import NetnsIdentity
+from netsleuth.messages import Msg
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 from netsleuth.rules.persist import sysctl_persist
 
@@ -124,7 +125,7 @@ def table_full(
             "log_age": age_words(events.newest_age_s),
             "dominant": hist[0] if hist else "?",
             "dominant_count": hist[1] if hist else "?",
-            "state": "full now" if full_now else ("was full recently" if recent else "was full, not now"),
+            "state": Msg("state_full" if full_now else ("state_recent" if recent else "state_past")),
         },
         seen=seen,
         now=now,
@@ -204,9 +205,7 @@ def timeouts_long(ct: Conntrack, host: HostInfo | None, mem: Memory | None) -> I
             "pct": f"{est * 100 / total:.0f}",
             "count": ct.count,
             "max": ct.max,
-            "buckets_how": "sysctl net.netfilter.nf_conntrack_buckets"
-            if modern
-            else "/sys/module/nf_conntrack/parameters/hashsize (the sysctl is read-only before kernel 4.8)",
+            "buckets_how": Msg("buckets_sysctl" if modern else "buckets_hashsize"),
         },
         seen=_state_seen(ct),
         now=now,

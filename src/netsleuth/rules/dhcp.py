@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from netsleuth.facts.capture import DhcpDiscover, PcapSummary
 from netsleuth.facts.dhcp import RECENT_S, Dhclient, DhcpLog, QdhcpNamespaces
 from netsleuth.facts.probes import DhcpProbes
+from netsleuth.messages import Msg
 from netsleuth.parsers.dhclient import DEFAULT_TIMEOUT
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
@@ -44,7 +45,12 @@ def no_offer(probes: DhcpProbes | None, log: DhcpLog | None, pcap: PcapSummary |
             "dhcp.no_offer",
             Severity.CRITICAL,
             subject=p.iface,
-            params={"iface": p.iface, "count": p.discovers, "wait": f"{p.wait_s:g}", "where": "probe"},
+            params={
+                "iface": p.iface,
+                "count": p.discovers,
+                "wait": f"{p.wait_s:g}",
+                "where": Msg("where_probe"),
+            },
             seen=[
                 Seen(
                     f"netsleuth probe dhcp {p.iface} ({ev.source})",
@@ -65,7 +71,13 @@ def no_offer(probes: DhcpProbes | None, log: DhcpLog | None, pcap: PcapSummary |
             "dhcp.no_offer",
             Severity.CRITICAL,
             subject=mac,
-            params={"iface": h.iface, "count": h.discovers, "wait": "", "where": "log", "mac": mac},
+            params={
+                "iface": h.iface,
+                "count": h.discovers,
+                "wait": "",
+                "where": Msg("where_log"),
+                "mac": mac,
+            },
             seen=[Seen(h.source, h.last_discover)],
             now=[f"tcpdump -ni {h.iface} -e 'udp port 67 or udp port 68'", "ps aux | grep [d]nsmasq"],
             seed="002",
@@ -87,7 +99,13 @@ def _no_offer_pcap(pcap: PcapSummary) -> Iterator[Finding]:
             "dhcp.no_offer",
             Severity.CRITICAL,
             subject=mac,
-            params={"iface": pcap.file, "count": count, "wait": "", "where": "capture", "mac": mac},
+            params={
+                "iface": pcap.file,
+                "count": count,
+                "wait": "",
+                "where": Msg("where_capture"),
+                "mac": mac,
+            },
             seen=[
                 Seen(
                     pcap.source,

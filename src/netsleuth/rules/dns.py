@@ -13,6 +13,7 @@ from netsleuth.facts.capture import DnsServer as CapturedServer
 from netsleuth.facts.capture import PcapSummary
 from netsleuth.facts.dns import Listeners, Resolver, ResolvOwners, SshdDns
 from netsleuth.facts.probes import DnsProbe, DnsProbes, DnsServer
+from netsleuth.messages import Msg
 from netsleuth.probes.dns import answered
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
@@ -73,7 +74,7 @@ def loopback_resolver_dead(
             "dns.loopback_resolver_dead",
             Severity.CRITICAL,
             subject=addr,
-            params={"server": addr, "others": ", ".join(others) or "none"},
+            params={"server": addr, "others": ", ".join(others) or Msg("none")},
             seen=seen,
             now=[
                 "ss -lunp 'sport = :53'   # who should be answering there (a VPN client, dnsmasq, systemd-resolved)?",
@@ -131,7 +132,7 @@ def udp53_blocked(probes: DnsProbes | None, pcap: PcapSummary | None) -> Iterato
                 "dns.udp53_blocked",
                 Severity.CRITICAL,
                 subject=s.server,
-                params={"server": s.server, "via": "TCP 53" if answered(s.tcp) else "ICMP echo"},
+                params={"server": s.server, "via": Msg("via_tcp" if answered(s.tcp) else "via_icmp")},
                 seen=[_probe_seen(ev, p, [s])],
                 now=[
                     f"dig @{s.server} {p.name} +tcp   # works: the server is fine",
@@ -150,7 +151,7 @@ def udp53_blocked(probes: DnsProbes | None, pcap: PcapSummary | None) -> Iterato
             subject=cs.server,
             params={
                 "server": cs.server,
-                "via": "TCP 53 (in the capture)" if tcp_ok else "other packets seen from it in the capture",
+                "via": Msg("via_tcp_capture" if tcp_ok else "via_other_capture"),
             },
             seen=[Seen(pcap.source, _capture_lines(cs, ct))],
             now=[
@@ -181,7 +182,7 @@ def server_unreachable(probes: DnsProbes | None, pcap: PcapSummary | None) -> It
                 "dns.server_unreachable",
                 Severity.CRITICAL,
                 subject=s.server,
-                params={"server": s.server, "how": "neither UDP nor TCP queries nor ping"},
+                params={"server": s.server, "how": Msg("how_probe")},
                 seen=[_probe_seen(ev, p, [s])],
                 now=[f"ip route get {s.server}", f"ping -c 3 {s.server}"],
                 seed="003",
@@ -194,7 +195,7 @@ def server_unreachable(probes: DnsProbes | None, pcap: PcapSummary | None) -> It
             "dns.server_unreachable",
             Severity.CRITICAL,
             subject=cs.server,
-            params={"server": cs.server, "how": f"none of {cs.queries} UDP queries in the capture"},
+            params={"server": cs.server, "how": Msg("how_capture", {"queries": cs.queries})},
             seen=[Seen(pcap.source, _capture_lines(cs, ct))],
             now=[f"ip route get {cs.server}", f"ping -c 3 {cs.server}"],
             seed="003",
@@ -249,7 +250,7 @@ def rotate_inconsistent(probes: DnsProbes, res: Resolver | None) -> Iterator[Fin
             subject=", ".join(suspects),  # the server(s) at fault, not the file that lists them
             params={
                 "servers": ", ".join(views),
-                "failing": ", ".join(failing) or "none",
+                "failing": ", ".join(failing) or Msg("none"),
                 "suspects": ", ".join(suspects),
                 "name": p.name,
             },
@@ -272,7 +273,7 @@ def resolv_overwritten(owners: ResolvOwners) -> Iterator[Finding]:
         "dns.resolv_overwritten",
         Severity.INFO,
         subject="/etc/resolv.conf",
-        params={"by": ", ".join(sorted({m.what for m in owners.markers}))},
+        params={"by": Msg("by_" + "_".join(sorted({m.what for m in owners.markers})))},
         seen=[Seen(m.source, m.line) for m in owners.markers],
         persist=[
             f"echo 'PEERDNS=no' >> /etc/sysconfig/network-scripts/{ifcfg}   # RHEL/CentOS with dhclient",

@@ -13,6 +13,7 @@ from netsleuth.facts.firewall import Firewall, Listening
 from netsleuth.facts.host import HostInfo, Processes
 from netsleuth.facts.network import Links
 from netsleuth.facts.ovs import OvsState
+from netsleuth.messages import Msg
 from netsleuth.parsers.fwrule import FwRule
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
@@ -69,8 +70,10 @@ def _services(
     return out
 
 
-def _counters(r: FwRule) -> str:
-    return f"{r.packets} packets, {r.bytes} bytes" if r.packets is not None else "no counters in this listing"
+def _counters(r: FwRule) -> Msg:
+    if r.packets is None:
+        return Msg("counters_none")
+    return Msg("counters", {"packets": r.packets, "bytes": r.bytes})
 
 
 def _remove(r: FwRule, how: str, svc: Service, ns: str) -> list[str]:
@@ -141,7 +144,7 @@ def drops_service(
                     "service": svc.name,
                     "proto": svc.proto,
                     "port": svc.port,
-                    "action": action if how == "rule" else "DROP policy",
+                    "action": action if how == "rule" else Msg("action_policy"),
                     "table": r.table,
                     "chain": r.chain,
                     "counters": _counters(r),

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from netsleuth.facts.host import HostInfo
 from netsleuth.facts.host_state import Disks, Environment
+from netsleuth.messages import Msg
 from netsleuth.parsers.df import DiskUsage
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
@@ -34,8 +35,8 @@ def umask_restrictive(env: Environment, host: HostInfo | None) -> Iterator[Findi
     if env.umask is None and env.login_umask is None:
         raise Skip("the umask was not recorded (a sosreport keeps only the environment variables)")
     for umask, where, line, src in (
-        (env.umask, "the user running netsleuth", env.umask_line, env.source),
-        (env.login_umask, "the login default (/etc/login.defs)", env.login_line, env.login_source),
+        (env.umask, Msg("where_user"), env.umask_line, env.source),
+        (env.login_umask, Msg("where_login"), env.login_line, env.login_source),
     ):
         if umask is None or not _restrictive(umask):
             continue
@@ -127,7 +128,9 @@ def _disk_finding(d: DiskUsage, disks: Disks, growth: float | None, hours: float
             "pct": f"{d.use_pct:.0f}",
             "avail": _size(d.avail_kb),
             "size": _size(d.size_kb),
-            "rate": f"{_size(growth)}/s" if growth and growth > 0 else "not measured",
+            "rate": Msg("rate_per_s", {"size": _size(growth)})
+            if growth and growth > 0
+            else Msg("rate_unmeasured"),
             "hours_left": f"{hours:.1f}" if hours is not None else "?",
             "largest": under[0][1] if under else "",
         },

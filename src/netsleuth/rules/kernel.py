@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from netsleuth.facts.host_state import CpuLoad
 from netsleuth.facts.logs import EventSet, LogEvents, age_words
+from netsleuth.messages import Msg
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
 RECENT_S = 3600.0
@@ -71,11 +72,11 @@ def cpu_stall(cpu: CpuLoad | None, logs: LogEvents | None) -> Iterator[Finding]:
             "load1": cpu.load.load1 if cpu else "?",
             "ncpu": cpu.ncpu if cpu else "?",
             "idle_pct": f"{cpu.idle * 100:.0f}" if cpu and cpu.idle is not None else "?",
-            "events": ", ".join(f"{e.id} x{e.count}" for e in events) or "none",
+            "events": ", ".join(f"{e.id} x{e.count}" for e in events) or Msg("none"),
             "count": sum(e.count for e in events),
             "age": age_words(newest),
             "cpus": cpu_list,
-            "state": "now" if paradox else "not now",
+            "state": Msg("state_now" if paradox else "state_not_now"),
         },
         seen=seen,
         now=[

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from netsleuth.facts.capture import PcapSummary
 from netsleuth.facts.probes import ArpProbes, EchoProbes
 from netsleuth.facts.vlan import VlanPorts
+from netsleuth.messages import Msg
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
 VXLAN_PORTS = {4789, 8472}  # IANA, and the Linux kernel's historical default
@@ -32,7 +33,7 @@ def duplicate_ip(probes: ArpProbes | None, pcap: PcapSummary | None) -> Iterator
                 "ip": p.target,
                 "macs": ", ".join(p.macs),
                 "iface": p.iface,
-                "own": "yes" if p.own else "no",
+                "own": Msg("own_yes" if p.own else "own_no"),
             },
             seen=[
                 Seen(
@@ -55,7 +56,12 @@ def duplicate_ip(probes: ArpProbes | None, pcap: PcapSummary | None) -> Iterator
             "arp.duplicate_ip",
             Severity.CRITICAL,
             subject=d.ip,
-            params={"ip": d.ip, "macs": ", ".join(d.macs), "iface": f"the capture {pcap.file}", "own": "no"},
+            params={
+                "ip": d.ip,
+                "macs": ", ".join(d.macs),
+                "iface": Msg("iface_capture", {"file": pcap.file}),
+                "own": Msg("own_no"),
+            },
             seen=[
                 Seen(
                     pcap.source,
@@ -113,7 +119,7 @@ def _vlan_probe(probes: ArpProbes) -> Iterator[Finding]:
             "vlan.no_reply",
             Severity.CRITICAL,
             subject=f"vlan {p.vlan} on {p.iface}",
-            params={"vlan": p.vlan, "target": p.target, "iface": p.iface, "where": "ARP probe"},
+            params={"vlan": p.vlan, "target": p.target, "iface": p.iface, "where": Msg("where_probe")},
             seen=[
                 Seen(
                     f"netsleuth probe arp {p.target} --vlan {p.vlan} ({ev.source})",
@@ -142,7 +148,7 @@ def _vlan_pcap(pcap: PcapSummary) -> Iterator[Finding]:
             "vlan.no_reply",
             Severity.CRITICAL,
             subject=f"vlan {t.tag} on {name}",
-            params={"vlan": t.tag, "target": "its addresses", "iface": name, "where": "capture"},
+            params={"vlan": t.tag, "target": Msg("target_its"), "iface": name, "where": Msg("where_capture")},
             seen=[
                 Seen(
                     pcap.source,
@@ -207,9 +213,9 @@ def _vlan_passive(vp: VlanPorts) -> Iterator[Finding]:
             subject=f"vlan {port.vlan} on {port.name}",
             params={
                 "vlan": port.vlan,
-                "target": ", ".join(targets) or f"the addresses the VM behind {port.name} asks for",
-                "iface": f"{port.name} (via {via})",
-                "where": "neighbour table and counters" if port.own else "interface counters",
+                "target": ", ".join(targets) or Msg("target_vm", {"port": port.name}),
+                "iface": Msg("iface_via", {"name": port.name, "via": via}),
+                "where": Msg("where_neighbours" if port.own else "where_counters"),
             },
             seen=seen,
             now=[

@@ -10,6 +10,7 @@ from netsleuth.evidence.model import HOST
 from netsleuth.facts.host import HostInfo
 from netsleuth.facts.network import AllLinks, Links, Routes, link_line
 from netsleuth.facts.ovs import OvsState
+from netsleuth.messages import Msg
 from netsleuth.parsers.iproute import Link
 from netsleuth.parsers.ovs import Row
 from netsleuth.rules.base import Finding, Seen, Severity, rule
@@ -25,12 +26,17 @@ def _where(netns: str) -> str:
     return f" (netns {netns})" if netns else ""
 
 
+def _named(name: str, netns: str) -> Msg | str:
+    """An interface name, with its namespace when not the host's."""
+    return Msg("iface_netns", {"name": name, "ns": netns}) if netns else name
+
+
 def _finding(
     small: Link,
     small_ns: str,
     big: Link,
     big_ns: str,
-    path: str,
+    path: Msg,
     links_src: str,
     host: HostInfo | None,
     fails: int | None = None,
@@ -43,9 +49,9 @@ def _finding(
         Severity.CRITICAL,
         subject=small.name,
         params={
-            "small": small.name + _where(small_ns),
+            "small": _named(small.name, small_ns),
             "small_mtu": small.mtu,
-            "big": big.name + _where(big_ns),
+            "big": _named(big.name, big_ns),
             "big_mtu": big.mtu,
             "path": path,
             "fails": fails if fails is not None else small.mtu + 1,
@@ -135,7 +141,17 @@ def _ovs_tunnels(ovs: OvsState, links: Links, routes: Routes, host: HostInfo | N
                 links.netns,
                 port,
                 links.netns,
-                f"OVS {kind} port {tun.get('name')} ({br}) to {remote} over {under.name} (+{overhead} bytes)",
+                Msg(
+                    "path_ovs_tunnel",
+                    {
+                        "kind": kind,
+                        "port": tun.get("name"),
+                        "br": br,
+                        "remote": remote,
+                        "under": under.name,
+                        "overhead": overhead,
+                    },
+                ),
                 links.source(),
                 host,
                 fails=room + 1,
@@ -174,7 +190,9 @@ def mismatch(
         small = min(ports, key=lambda p: p.mtu)
         big = max(ports, key=lambda p: p.mtu)
         if small.mtu < big.mtu:
-            yield _finding(small, ns, big, ns, f"bridge {br}: {big.name} -> {small.name}", src, host)
+            yield _finding(
+                small, ns, big, ns, Msg("path_bridge", {"br": br, "a": big.name, "b": small.name}), src, host
+            )
     # 2. the two ends of a veth pair (container eth0 <-> host vethXXX), across namespaces too
     for link in links.links:
         if link.kind != "veth" or every is None:
@@ -186,9 +204,13 @@ def mismatch(
         if (peer_ns, peer.name) < (ns, link.name) and peer_ns in every.scopes and peer.mtu != link.mtu:
             continue  # reported once, from the other end's namespace
         if link.mtu > peer.mtu:
-            yield _finding(peer, peer_ns, link, ns, f"veth {link.name} -> {peer.name}", src, host)
+            yield _finding(
+                peer, peer_ns, link, ns, Msg("path_veth", {"a": link.name, "b": peer.name}), src, host
+            )
         elif link.mtu < peer.mtu:
-            yield _finding(link, ns, peer, peer_ns, f"veth {peer.name} -> {link.name}", src, host)
+            yield _finding(
+                link, ns, peer, peer_ns, Msg("path_veth", {"a": peer.name, "b": link.name}), src, host
+            )
     # 3. tunnels and VLANs over their underlay
     for link in links.links:
         if link.kind in TUNNEL_KINDS and link.vxlan is not None:
@@ -203,7 +225,10 @@ def mismatch(
                     ns,
                     link,
                     ns,
-                    f"{link.kind} {link.name} over {under.name} (+{overhead} bytes)",
+                    Msg(
+                        "path_tunnel",
+                        {"kind": link.kind, "name": link.name, "under": under.name, "overhead": overhead},
+                    ),
                     src,
                     host,
                     fails=room + 1,
@@ -219,7 +244,15 @@ def mismatch(
         if link.kind in ("vlan", "macvlan") and link.peer:
             parent = links.get(link.peer)
             if parent is not None and link.mtu > parent.mtu:
-                yield _finding(parent, ns, link, ns, f"{link.kind} {link.name} on {parent.name}", src, host)
+                yield _finding(
+                    parent,
+                    ns,
+                    link,
+                    ns,
+                    Msg("path_vlan", {"kind": link.kind, "name": link.name, "parent": parent.name}),
+                    src,
+                    host,
+                )
     # 4. ports of one Open vSwitch bridge (host namespace only)
     if ovs is not None and ns == HOST:
         for br, rows in ovs.bridge_interfaces().items():
@@ -234,7 +267,9 @@ def mismatch(
             if smtu < bmtu:
                 small = links.get(sname) or Link(0, sname, frozenset(), smtu)
                 big = links.get(bname) or Link(0, bname, frozenset(), bmtu)
-                f = _finding(small, ns, big, ns, f"OVS bridge {br}: {bname} -> {sname}", src, host)
+                f = _finding(
+                    small, ns, big, ns, Msg("path_ovs_bridge", {"br": br, "a": bname, "b": sname}), src, host
+                )
                 f.seen = [
                     Seen("ovs-vsctl list Interface", f"name={bname} mtu={bmtu}\nname={sname} mtu={smtu}")
                 ]

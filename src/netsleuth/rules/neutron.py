@@ -9,6 +9,7 @@ from typing import Any
 
 from netsleuth.facts.host import HostInfo, Processes
 from netsleuth.facts.neutron import FloatingIpRows, NeutronAgents, NeutronNamespaces
+from netsleuth.messages import Msg
 from netsleuth.parsers.neutron import PlatformRows
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
@@ -62,9 +63,10 @@ def agent_down(
                 subject=f"{a.agent_type} on {a.host}",
                 params={
                     "agent": a.agent_type,
+                    "who": Msg("who_on", {"agent": a.agent_type, "host": a.host}),
                     "process": a.process,
                     "agent_host": a.host,
-                    "how": "agent list",
+                    "how": Msg("how_agents"),
                     "namespaces": "",
                     "ns_count": 0,
                 },
@@ -79,18 +81,19 @@ def agent_down(
         if not owned or agent in reported:
             continue
         if not _running(procs, agent):
-            shown = ", ".join(owned[:SHOWN]) + (
-                f" (+{len(owned) - SHOWN} more)" if len(owned) > SHOWN else ""
-            )
+            shown: Msg | str = ", ".join(owned[:SHOWN])
+            if len(owned) > SHOWN:
+                shown = Msg("ns_more", {"shown": shown, "more": len(owned) - SHOWN})
             yield Finding(
                 "neutron.agent_down",
                 Severity.CRITICAL,
                 subject=agent,
                 params={
                     "agent": agent,
+                    "who": agent,
                     "process": agent,
-                    "agent_host": "this host",
-                    "how": "namespaces",
+                    "agent_host": Msg("this_host"),
+                    "how": Msg("how_namespaces"),
                     "namespaces": shown,
                     "ns_count": len(owned),
                 },
@@ -114,10 +117,11 @@ def agent_down(
                 Severity.CRITICAL,
                 subject=ns,
                 params={
-                    "agent": "dnsmasq of the DHCP agent",
+                    "agent": Msg("agent_dnsmasq"),
+                    "who": ns,
                     "process": "dnsmasq",
-                    "agent_host": "this host",
-                    "how": "dnsmasq",
+                    "agent_host": Msg("this_host"),
+                    "how": Msg("how_dnsmasq"),
                     "namespaces": ns,
                     "ns_count": 1,
                 },
@@ -143,7 +147,7 @@ def _deleted(row: dict[str, Any] | None) -> bool:
     return flag not in ("0", "", "False", "false") or str(row.get("vm_state") or "") == "deleted"
 
 
-def _nova_orphans(rows: PlatformRows) -> Iterator[tuple[dict[str, Any], str, str]]:
+def _nova_orphans(rows: PlatformRows) -> Iterator[tuple[dict[str, Any], Msg, str]]:
     """(floating row, why, fixed_ip_id) for nova-network floating IPs whose instance is gone."""
     if not rows.floating_ips:
         return
@@ -157,28 +161,32 @@ def _nova_orphans(rows: PlatformRows) -> Iterator[tuple[dict[str, Any], str, str
             continue
         fx = fixed.get(str(fid))
         if rows.fixed_ips and fx is None:
-            yield fip, f"fixed_ips row {fid} does not exist", str(fid)
+            yield fip, Msg("fixed_row_missing", {"id": fid}), str(fid)
             continue
         if fx is not None and _deleted_flag(fx):
-            yield fip, f"fixed_ips row {fid} is deleted", str(fid)
+            yield fip, Msg("fixed_row_deleted", {"id": fid}), str(fid)
             continue
         uuid = str(fx.get("instance_uuid")) if fx is not None else ""
         if fx is not None and fx.get("instance_uuid") is None:
-            yield fip, f"fixed IP {fx.get('address')} is not allocated to any instance", str(fid)
+            yield fip, Msg("fixed_unallocated", {"address": fx.get("address")}), str(fid)
             continue
         if rows.instances and uuid:
             inst = insts.get(uuid)
             if inst is None:
-                yield fip, f"instance {uuid} does not exist", str(fid)
+                yield fip, Msg("instance_missing", {"uuid": uuid}), str(fid)
             elif _deleted(inst):
-                yield fip, f"instance {uuid} ({inst.get('hostname', '?')}) is deleted", str(fid)
+                yield (
+                    fip,
+                    Msg("instance_deleted_named", {"uuid": uuid, "hostname": inst.get("hostname", "?")}),
+                    str(fid),
+                )
 
 
 def _deleted_flag(row: dict[str, Any]) -> bool:
     return str(row.get("deleted") or "0") not in ("0", "", "False", "false")
 
 
-def _neutron_orphans(rows: PlatformRows) -> Iterator[tuple[dict[str, Any], str, str]]:
+def _neutron_orphans(rows: PlatformRows) -> Iterator[tuple[dict[str, Any], Msg, str]]:
     if not rows.neutron_fips:
         return
     servers = {str(s.get("id") or s.get("ID")): s for s in rows.servers}
@@ -194,16 +202,16 @@ def _neutron_orphans(rows: PlatformRows) -> Iterator[tuple[dict[str, Any], str, 
         device = (details or {}).get("device_id") or (ports.get(str(port_id)) or {}).get("device_id")
         if not device:
             if rows.ports and str(port_id) not in ports:
-                yield fip, f"port {port_id} does not exist", str(port_id)
+                yield fip, Msg("port_missing", {"id": port_id}), str(port_id)
             continue
         srv = servers.get(str(device))
         if srv is None:
-            yield fip, f"instance {device} does not exist", str(port_id)
+            yield fip, Msg("instance_missing", {"uuid": device}), str(port_id)
         elif _deleted(srv) or str(srv.get("status") or srv.get("Status") or "").upper() in (
             "DELETED",
             "SOFT_DELETED",
         ):
-            yield fip, f"instance {device} is deleted", str(port_id)
+            yield fip, Msg("instance_deleted", {"uuid": device}), str(port_id)
 
 
 @rule(

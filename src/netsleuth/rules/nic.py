@@ -28,6 +28,7 @@ from netsleuth.facts.nic import (
     Softnet,
 )
 from netsleuth.facts.ovs import OvsState
+from netsleuth.messages import Msg
 from netsleuth.parsers.iproute import Link
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 from netsleuth.rules.persist import ethtool_persist, sysctl_persist
@@ -45,30 +46,36 @@ def carries_traffic(link: Link) -> bool:
     )
 
 
-def _why(link: Link) -> str:
+def _why(link: Link) -> Msg | str:
     if link.is_bond_member:
-        return f"member of bond {link.master}"
+        return Msg("role_bond_member", {"bond": link.master})
     if link.master:
-        return f"port of {link.master}"
+        return Msg("role_port", {"master": link.master})
     if link.addresses:
-        return "holds " + ", ".join(link.addresses[:3])
-    return "physical NIC" if link.is_physical else f"{link.kind or 'device'}"
+        return Msg("role_holds", {"addresses": ", ".join(link.addresses[:3])})
+    if link.is_physical:
+        return Msg("role_physical")
+    return link.kind or Msg("role_device")
 
 
-def _peer_and_fix(link: Link, links: Links, every: AllLinks | None) -> tuple[str, list[str]]:
+def _peer_and_fix(link: Link, links: Links, every: AllLinks | None) -> tuple[Msg, list[str]]:
     """What to look at, and the command: for a veth, its other end by name (in its namespace)."""
     if link.kind != "veth":
-        return "the cable / switch port", [
+        return Msg("peer_cable"), [
             f"ethtool {link.name}   # Link detected?",
             f"ip -d link show {link.name}",
         ]
     found = every.peer(links.netns, link) if every is not None else None
     if found is None:
         name = link.peer or f"if{link.peer_ifindex}"
-        return f"veth peer {name}", [f"bring up the other end of {link.name} (veth peer {name})"]
+        return Msg("peer_veth", {"peer": name}), [f"bring up the other end of {link.name} (veth peer {name})"]
     ns, other = found
-    where = f" in netns {ns}" if ns else ""
-    return f"veth peer {other.name}{where}", [f"ip {'-n ' + ns + ' ' if ns else ''}link set {other.name} up"]
+    peer = (
+        Msg("peer_veth_netns", {"peer": other.name, "ns": ns})
+        if ns
+        else Msg("peer_veth", {"peer": other.name})
+    )
+    return peer, [f"ip {'-n ' + ns + ' ' if ns else ''}link set {other.name} up"]
 
 
 @rule("nic.no_carrier", needs=(Links,), optional=(OvsState, AllLinks), seed="003", severity=Severity.CRITICAL)
@@ -115,8 +122,8 @@ def no_carrier(links: Links, ovs: OvsState | None, every: AllLinks | None) -> It
                 subject=name,
                 params={
                     "iface": name,
-                    "role": "Open vSwitch port",
-                    "peer": "the cable / switch port",
+                    "role": Msg("role_ovs_port"),
+                    "peer": Msg("peer_cable"),
                     "operstate": "down",
                 },
                 seen=[Seen("ovs-vsctl list Interface", f"name={name} admin_state=up link_state=down")],
@@ -148,12 +155,15 @@ def _rising(ring: Rate | None, total: Rate | None) -> bool:
     return total is not None and not total.measured and total.per_second >= AVERAGE_DROPS_PER_S
 
 
-def _how(rate: Rate) -> str:
+def _how(rate: Rate) -> Msg:
     if rate.measured:
-        return f"{rate.delta} in {rate.seconds:.1f} s between two samples ({rate.per_second:.1f}/s)"
-    return (
-        f"{rate.delta} since boot, {rate.seconds / 86400:.1f} days ago: an average of {rate.per_second:.2f}/s "
-        "(one sample only: the rate now is unknown)"
+        return Msg(
+            "rate_measured",
+            {"delta": rate.delta, "seconds": f"{rate.seconds:.1f}", "per_s": f"{rate.per_second:.1f}"},
+        )
+    return Msg(
+        "rate_average",
+        {"delta": rate.delta, "days": f"{rate.seconds / 86400:.1f}", "per_s": f"{rate.per_second:.2f}"},
     )
 
 
@@ -240,7 +250,7 @@ def rx_ring_small(
                 "rate": _how(worst.total),
                 "current": ring.current.rx,
                 "maximum": ring.maximum.rx,
-                "how": "measured" if worst.total.measured else "average since boot",
+                "how": Msg("how_measured" if worst.total.measured else "how_average"),
             },
             seen=[s for x in losses for s in x.seen]
             + [Seen(rings.evidence[nic].source, rings.evidence[nic].content().strip())],
@@ -280,13 +290,13 @@ def rx_drops(
             continue  # nic.rx_ring_small says it
         worst = max(losses, key=lambda x: x.total.per_second)
         if ring is not None:
-            reason = f"RX ring already at its maximum ({ring.current.rx} of {ring.maximum.rx})"
+            reason = Msg("reason_ring_max", {"current": ring.current.rx, "maximum": ring.maximum.rx})
             now = [
                 f"ethtool -S {nic} | grep -iE 'drop|miss|fifo|no_buf|discard'   # which queue/cause",
                 f"ethtool -l {nic}; cat /proc/interrupts | grep {nic}   # spread RX over more queues/CPUs",
             ]
         else:
-            reason = "RX ring size unknown (no `ethtool -g` output)"
+            reason = Msg("reason_ring_unknown")
             now = [f"ethtool -g {nic}", f"ethtool -S {nic} | grep -iE 'drop|miss|fifo|no_buf|discard'"]
         seen = [s for x in losses for s in x.seen]
         if ring is not None and rings is not None:
@@ -319,10 +329,10 @@ def rx_drops(
         Severity.WARNING,
         subject="softnet backlog",
         params={
-            "nic": "softnet backlog",
+            "nic": Msg("softnet_backlog"),
             "via": "CPU " + ", ".join(map(str, cpus[:8])),
             "rate": _how(dropped),
-            "reason": f"per-CPU input backlog full (net.core.netdev_max_backlog = {backlog})",
+            "reason": Msg("reason_backlog", {"backlog": backlog}),
         },
         seen=[
             Seen(
@@ -450,7 +460,7 @@ def tx_timeout(logs: LogEvents, drivers: Drivers | None) -> Iterator[Finding]:
                 "queues": ", ".join(sorted({e.match.get("queue", "?") for e in events}, key=str)),
                 "count": ev.count if len(by_dev) == 1 else len(events),
                 "age": age_words(age),
-                "firmware": info.firmware if info and info.firmware else "unknown",
+                "firmware": info.firmware if info and info.firmware else Msg("unknown"),
             },
             seen=[Seen(last.source, "\n".join(lines))],
             now=[
@@ -503,14 +513,17 @@ def bond_member_down(
                         bonds.sources[bond.name],
                         f"Slave Interface: {m.name}\nMII Status: {m.mii_status}\n"
                         f"Link Failure Count: {m.link_failures}",
-                        f"up, {m.link_failures} link failures since the bond came up",
+                        Msg("state_failures", {"count": m.link_failures}),
                         len(up),
                     )
                 continue
             state = (
-                "down"
+                Msg("state_down")
                 if not m.up
-                else f"flapping (Link Failure Count {m.link_failures} -> {after.link_failures if after else '?'})"
+                else Msg(
+                    "state_flapping",
+                    {"before": m.link_failures, "after": after.link_failures if after else "?"},
+                )
             )
             severity = Severity.CRITICAL if not up else Severity.WARNING
             yield _bond_finding(
@@ -541,13 +554,13 @@ def bond_member_down(
                 Severity.CRITICAL if not enabled else Severity.WARNING,
                 ovs_bonds.source,
                 excerpt,
-                "disabled",
+                Msg("state_disabled"),
                 len(enabled),
             )
 
 
 def _bond_finding(
-    bond: str, member: str, kind: str, severity: Severity, source: str, excerpt: str, state: str, up: int
+    bond: str, member: str, kind: str, severity: Severity, source: str, excerpt: str, state: Msg, up: int
 ) -> Finding:
     if kind == "ovs":
         now = [

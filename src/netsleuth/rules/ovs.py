@@ -5,11 +5,13 @@ watch it with a bounded probe rather than waiting for the next outage."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from netsleuth.facts.logs import LogEvents, age_words
 from netsleuth.facts.nic import Datapaths
 from netsleuth.facts.ovs import OvsState
+from netsleuth.messages import Msg
 from netsleuth.rules.base import Finding, Seen, Severity, rule
 
 RECENT_S = 3600.0
@@ -62,11 +64,9 @@ def vswitchd_unresponsive(ovs: OvsState, logs: LogEvents | None) -> Iterator[Fin
         Severity.CRITICAL,
         subject="ovs-vswitchd",
         params={
-            "calls": ", ".join(ev.source for ev in hung) or "none",
+            "calls": ", ".join(ev.source for ev in hung) or Msg("none"),
             "timeout": f"{max((ev.duration_s for ev in hung), default=0):.1f}",
-            "state": "stopped (SIGSTOP/traced)"
-            if stopped
-            else ("not running" if absent else "not answering"),
+            "state": Msg("state_stopped" if stopped else ("state_absent" if absent else "state_silent")),
             "pid": stopped[0].pid if stopped else (ovs.vswitchd[0].pid if ovs.vswitchd else "?"),
         },
         seen=seen,
@@ -86,6 +86,15 @@ def vswitchd_unresponsive(ovs: OvsState, logs: LogEvents | None) -> Iterator[Fin
     )
 
 
+_TIMED_OUT = re.compile(r"^no answer within (\S+) s \(killed\)$")  # the runner's wording of a timeout
+
+
+def _vsctl_error(error: str) -> Msg | str:
+    """The error of `ovs-vsctl`: quoted as it is, except netsleuth's own timeout note (worded)."""
+    m = _TIMED_OUT.match(error)
+    return Msg("error_timeout", {"seconds": m.group(1)}) if m else error
+
+
 @rule("ovs.ovsdb_unreachable", needs=(OvsState,), seed="000", severity=Severity.CRITICAL, scope="host")
 def ovsdb_unreachable(ovs: OvsState) -> Iterator[Finding]:
     """ovsdb-server does not answer: no port can be added or changed, agents fail."""
@@ -96,8 +105,8 @@ def ovsdb_unreachable(ovs: OvsState) -> Iterator[Finding]:
         Severity.CRITICAL,
         subject="ovsdb-server",
         params={
-            "error": ovs.vsctl.error or ovs.vsctl.status.value,
-            "state": "running" if ovs.ovsdb else "not running",
+            "error": _vsctl_error(ovs.vsctl.error or ovs.vsctl.status.value),
+            "state": Msg("state_running" if ovs.ovsdb else "state_absent"),
         },
         seen=[
             Seen(ovs.vsctl.source, f"{ovs.vsctl.status.value}: {ovs.vsctl.error}"),
@@ -133,13 +142,16 @@ def poll_interval_long(ovs: OvsState, logs: LogEvents) -> Iterator[Finding]:
     )
 
 
+OFPORT_FAILED = "ofport -1 (Open vSwitch could not attach it)"  # quoted as evidence; worded by Msg
+
+
 def _is_error(row: dict[str, object]) -> str:
     """The problem of an Interface row: its `error` text, or ofport -1 (OVS could not attach it)."""
     err = row.get("error")
     if isinstance(err, str) and err:
         return err
     if row.get("ofport") == -1:
-        return "ofport -1 (Open vSwitch could not attach it)"
+        return OFPORT_FAILED
     return ""
 
 
@@ -168,7 +180,7 @@ def interface_error(ovs: OvsState) -> Iterator[Finding]:
             params={
                 "iface": name,
                 "bridge": bridge or "?",
-                "error": problem,
+                "error": Msg("ofport_failed") if problem == OFPORT_FAILED else problem,
                 "ofport": row.get("ofport", "?"),
             },
             seen=[
@@ -194,16 +206,23 @@ def datapath_lost(dps: Datapaths) -> Iterator[Finding]:
         if rate is not None and rate.measured:
             severity = Severity.WARNING if rate.delta > 0 else Severity.INFO
             how = (
-                f"{rate.delta} more in {rate.seconds:.1f} s ({rate.per_second:.1f}/s)"
+                Msg(
+                    "how_growing",
+                    {
+                        "delta": rate.delta,
+                        "seconds": f"{rate.seconds:.1f}",
+                        "per_s": f"{rate.per_second:.1f}",
+                    },
+                )
                 if rate.delta > 0
-                else f"not growing during the {rate.seconds:.1f} s between two samples"
+                else Msg("how_flat", {"seconds": f"{rate.seconds:.1f}"})
             )
         elif rate is not None:
             severity = Severity.WARNING
-            how = f"an average of {rate.per_second:.3f}/s since boot at most (one sample only)"
+            how = Msg("how_average", {"per_s": f"{rate.per_second:.3f}"})
         else:
             severity = Severity.WARNING
-            how = "one sample only and no uptime: the rate is unknown"
+            how = Msg("how_unknown")
         lines = dp.lookups_line + (f"\n(later) {after.lookups_line}" if after else "")
         yield Finding(
             "ovs.datapath_lost",
