@@ -159,6 +159,9 @@ def _ovs_tunnels(ovs: OvsState, links: Links, routes: Routes, host: HostInfo | N
             )
             f.subject = name
             f.params["overhead"] = overhead
+            # the tunnel's packets must fit in what the underlay leaves after the headers
+            f.params["small"] = Msg("under_room", {"dev": f.params["small"], "overhead": overhead})
+            f.params["small_mtu"] = room
             f.seen = [
                 Seen(
                     "ovs-vsctl list Interface",
@@ -240,6 +243,9 @@ def mismatch(
                     f"   # or raise {under.name} to {link.mtu + overhead}"
                 ]
                 f.params["overhead"] = overhead
+                # the tunnel's packets must fit in what the underlay leaves after the headers
+                f.params["small"] = Msg("under_room", {"dev": f.params["small"], "overhead": overhead})
+                f.params["small_mtu"] = room
                 yield f
         if link.kind in ("vlan", "macvlan") and link.peer:
             parent = links.get(link.peer)
