@@ -84,7 +84,8 @@ def analyse(bundle: Bundle, lang: str = "en", only: set[str] | None = None) -> R
     t0 = time.monotonic()
     started = datetime.now(UTC).isoformat(timespec="seconds")
     scopes = bundle.scopes()
-    stores = {ns: FactStore(bundle, ns) for ns in scopes}
+    first = FactStore(bundle, scopes[0])
+    stores = {ns: first.scope(ns) for ns in scopes}  # one registry: cross-namespace facts built once
     findings: list[Finding] = []
     checks: list[Check] = []
     for rule in all_rules():

@@ -93,19 +93,36 @@ class Bundle:
     namespaces: list[str] = field(default_factory=lambda: [HOST])  # the scopes analysed
     items: list[Evidence] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the source could not give, and why
+    # lookups by (name, netns, key) and (name, netns): rebuilt when `items` has grown
+    _one: dict[tuple[str, str, str], Evidence] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _many: dict[tuple[str, str], list[Evidence]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _indexed: int = field(default=-1, init=False, repr=False, compare=False)
 
     def add(self, ev: Evidence) -> None:
         self.items.append(ev)
 
-    def get(self, name: str, netns: str = HOST, key: str = "") -> Evidence | None:
+    def _index(self) -> None:
+        if self._indexed == len(self.items):
+            return
+        self._one, self._many = {}, {}
         for ev in self.items:
-            if ev.name == name and ev.netns == netns and ev.key == key:
-                return ev
-        return None
+            self._one.setdefault((ev.name, ev.netns, ev.key), ev)  # the first one wins, as before
+            if ev.key:
+                self._many.setdefault((ev.name, ev.netns), []).append(ev)
+        self._indexed = len(self.items)
+
+    def get(self, name: str, netns: str = HOST, key: str = "") -> Evidence | None:
+        self._index()
+        return self._one.get((name, netns, key))
 
     def keyed(self, name: str, netns: str = HOST) -> list[Evidence]:
         """Every per-object piece of evidence of this name (e.g. `ethtool.ring` per NIC)."""
-        return [ev for ev in self.items if ev.name == name and ev.netns == netns and ev.key]
+        self._index()
+        return list(self._many.get((name, netns), []))
 
     def scopes(self) -> list[str]:
         """The network namespaces analysed (HOST = the namespace netsleuth ran in)."""

@@ -18,12 +18,6 @@ class Rate:
     measured: bool  # True: two samples; False: lifetime total normalised by uptime
     seconds: float
 
-    def describe(self) -> str:
-        how = (
-            f"in {self.seconds:.1f} s" if self.measured else f"over {self.seconds / 86400:.1f} days of uptime"
-        )
-        return f"{self.delta} {how} ({self.per_second:.2f}/s)"
-
 
 def link_line(link: Link) -> str:
     """The link as `ip link` prints its first line (the excerpt quoted in findings)."""
@@ -165,22 +159,26 @@ class AllLinks:
         return None
 
 
-@provides(AllLinks)
-def _all_links(fs: FactStore) -> AllLinks:
+def _every_namespace(fs: FactStore) -> AllLinks:
     scopes: dict[str, Links] = {}
     ids: dict[str, dict[int, str]] = {}
     for ns in dict.fromkeys([HOST, *fs.bundle.scopes()]):
-        sub = FactStore(fs.bundle, ns)
-        links = sub.maybe(Links)
+        links = fs.scope(ns).maybe(Links)  # that namespace's own store: parsed once
         if links is None:
             continue
         scopes[ns] = links
         ev = fs.bundle.get("ip.netns_ids", ns)
         if ev is not None and ev.ok:
             ids[ns] = {int(m.group(1)): m.group(2) for m in _NSID.finditer(ev.text)}
-    if fs.netns not in scopes:
-        raise Unavailable(f"no interface list for namespace {fs.netns or 'host'}")
     return AllLinks(scopes, ids)
+
+
+@provides(AllLinks)
+def _all_links(fs: FactStore) -> AllLinks:
+    every = fs.once("all_links", _every_namespace)  # built once for all the scopes of the bundle
+    if fs.netns not in every.scopes:
+        raise Unavailable(f"no interface list for namespace {fs.netns or 'host'}")
+    return every
 
 
 PROC_NET_INIT_INO = 0xEFFFFFF9  # the init namespace's fixed inode on kernels >= 6.x

@@ -16,6 +16,16 @@ class Unavailable(Exception):
 
 
 Provider = Callable[["FactStore"], Any]
+
+
+class _Shared:
+    """What the stores of one bundle share: each other, and values computed once."""
+
+    def __init__(self) -> None:
+        self.stores: dict[str, FactStore] = {}
+        self.values: dict[str, Any] = {}
+
+
 _PROVIDERS: dict[type, Provider] = {}
 
 
@@ -37,13 +47,29 @@ def why_not(ev: Evidence | None, name: str) -> str:
 
 
 class FactStore:
-    """Facts of one analysed scope (a network namespace) of a bundle; host facts come from HOST."""
+    """Facts of one analysed scope (a network namespace) of a bundle; host facts come from HOST.
 
-    def __init__(self, bundle: Bundle, netns: str = HOST) -> None:
+    The stores of one bundle share a registry, so a fact that looks across namespaces reads each
+    namespace's facts from that namespace's own store, built once."""
+
+    def __init__(self, bundle: Bundle, netns: str = HOST, _shared: _Shared | None = None) -> None:
         self.bundle = bundle
         self.netns = netns
         self._cache: dict[type, Any] = {}
         self._errors: dict[type, str] = {}
+        self._shared = _shared if _shared is not None else _Shared()
+        self._shared.stores.setdefault(netns, self)
+
+    def scope(self, netns: str) -> FactStore:
+        """The store of another namespace of the same bundle."""
+        found = self._shared.stores.get(netns)
+        return found if found is not None else FactStore(self.bundle, netns, self._shared)
+
+    def once(self, key: str, build: Callable[[FactStore], T]) -> T:
+        """A value computed once for all the stores of this bundle."""
+        if key not in self._shared.values:
+            self._shared.values[key] = build(self)
+        return self._shared.values[key]  # type: ignore[no-any-return]
 
     def evidence(self, name: str, key: str = "", host: bool = False) -> Evidence | None:
         return self.bundle.get(name, HOST if host else self.netns, key)
