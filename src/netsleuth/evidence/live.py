@@ -33,7 +33,8 @@ def list_netns(timeout: float = 2.0) -> list[str]:
     return [line.split()[0] for line in ev.text.splitlines() if line.strip()] if ev.ok else []
 
 
-def _collect_one(spec: Spec, timeout: float, netns: str, key: str = "", **subst: str) -> list[Evidence]:
+def collect_spec(spec: Spec, timeout: float, netns: str, key: str = "", **subst: str) -> list[Evidence]:
+    """One catalogue entry collected now, inside network namespace `netns` (HOST: ours)."""
     if spec.collector == "tail":
         return collectors.tail(spec.name, spec.files(), timeout, netns)
     if spec.collector:
@@ -99,7 +100,7 @@ class LiveCollector:
 
     def _job(self, spec: Spec, netns: str, key: str = "", **subst: str) -> None:
         t0 = time.monotonic()
-        items = _collect_one(spec, self.opts.timeout, netns, key, **subst)
+        items = collect_spec(spec, self.opts.timeout, netns, key, **subst)
         # expand before waiting for the second sample, so per-NIC counters start at once
         if spec.name == "ip.link":
             self._expand_nics(netns, items)
@@ -109,7 +110,7 @@ class LiveCollector:
             # second sample `interval` after the first: rates, not lifetime totals
             time.sleep(max(0.0, t0 + self.opts.interval - time.monotonic()))
             t1 = time.monotonic()
-            by_key = {ev.key: ev for ev in _collect_one(spec, self.opts.timeout, netns, key, **subst)}
+            by_key = {ev.key: ev for ev in collect_spec(spec, self.opts.timeout, netns, key, **subst)}
             for ev in items:
                 later = by_key.get(ev.key)
                 if later is not None and later.ok:

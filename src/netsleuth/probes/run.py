@@ -60,11 +60,11 @@ def skipped(kind: str, key: str, why: str, source: str) -> Evidence:
 
 def passive(names: tuple[str, ...], timeout: float = 2.0) -> list[Evidence]:
     from netsleuth.evidence.catalogue import spec
-    from netsleuth.evidence.live import _collect_one
+    from netsleuth.evidence.live import collect_spec
 
     out: list[Evidence] = []
     for name in names:
-        out += _collect_one(spec(name), timeout, HOST)
+        out += collect_spec(spec(name), timeout, HOST)
     return out
 
 
