@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from netsleuth.evidence.model import HOST, Evidence, Status
-from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
 
 PCAP_SUMMARY = "pcap.summary"
 TRACE_RESULT = "trace.result"
@@ -217,7 +217,7 @@ def _keyed_or_host(fs: FactStore, name: str) -> Evidence:
                 seen.append(ev)
     if seen:
         ev = seen[0]
-        raise Unavailable(f"{name}: {ev.status.value}" + (f" ({ev.error})" if ev.error else ""))
+        raise Unavailable(why_not(ev, name))
     raise Unavailable(f"{name}: not collected (run `netsleuth {name.split('.')[0]} ...`)")
 
 
