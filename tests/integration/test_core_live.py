@@ -54,8 +54,12 @@ def netsleuth(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def ids(report: dict) -> list[tuple[str, str, str]]:  # type: ignore[type-arg]
-    return sorted((f["id"], f["subject"], f["netns"]) for f in report["findings"])
+def ids(report: dict, faults_only: bool = False) -> list[tuple[str, str, str]]:  # type: ignore[type-arg]
+    return sorted(
+        (f["id"], f["subject"], f["netns"])
+        for f in report["findings"]
+        if not faults_only or f["severity"] in ("warning", "critical")
+    )
 
 
 def test_live_inside_a_namespace_finds_the_mtu_mismatch_and_the_dead_port(mtu_fault: tuple[str, str]) -> None:
@@ -91,7 +95,10 @@ def test_offline_diagnosis_of_the_collected_bundle_equals_the_live_one(
     offline = netsleuth("diagnose", str(out), "--format", "json")
     saved = netsleuth("diagnose", str(tmp_path / "saved.tar.gz"), "--format", "json")
     assert live.returncode == offline.returncode == saved.returncode == 2
-    assert ids(json.loads(live.stdout)) == ids(json.loads(offline.stdout)) == ids(json.loads(saved.stdout))
+    # the saved bundle is the live evidence itself: exactly the same findings; `collect` runs at
+    # another moment, where info-level passing state (load average) may differ: same faults
+    assert ids(json.loads(live.stdout)) == ids(json.loads(saved.stdout))
+    assert ids(json.loads(live.stdout), True) == ids(json.loads(offline.stdout), True)
 
 
 @pytest.mark.skipif(shutil.which("sos") is None, reason="sos (Debian package sosreport) not installed")

@@ -62,8 +62,12 @@ def test_sosreport_of_the_fault(built, tmp_path: Path) -> None:  # type: ignore[
     assert ok, f"{sc.name} from sos: {why}\nchecks: {[c for c in rep['checks'] if c['id'] == sc.expect]}"
 
 
-def _key(rep: dict) -> set[tuple[str, str, str]]:  # type: ignore[type-arg]
-    return {(f["id"], f.get("subject", ""), f.get("netns", "")) for f in rep["findings"]}
+def _key(rep: dict, faults_only: bool = False) -> set[tuple[str, str, str]]:  # type: ignore[type-arg]
+    return {
+        (f["id"], f.get("subject", ""), f.get("netns", ""))
+        for f in rep["findings"]
+        if not faults_only or f["severity"] in ("warning", "critical")
+    }
 
 
 @pytest.mark.parametrize("built", ["mtu-bridged-uplink", "ovs-vswitchd-hung"], indirect=True)
@@ -89,7 +93,13 @@ def test_bundle_gives_the_live_diagnosis(built, tmp_path: Path) -> None:  # type
                 check=False,
             )
         )
-        assert _key(off) == _key(live), f"{b.name}: offline {_key(off)} != live {_key(live)}"
+        # the saved bundle is the live evidence itself: the very same findings, info included; a
+        # second `collect` is another moment, where passing state (the 1-minute load behind an
+        # info-level kernel.cpu_stall on a busy machine) may differ: the faults must be the same
+        same = b == bundle
+        assert _key(off, not same) == _key(live, not same), (
+            f"{b.name}: offline {_key(off)} != live {_key(live)}"
+        )
     ok, why = verdict(type(sc), live)
     record(Row(sc.name, sc.expect or "baseline", "offline (bundle)", [f["id"] for f in live["findings"]],
                time.monotonic() - t0, ("ok: " if ok else "MISSED: ") + why + "; bundle = live"))  # fmt: skip
