@@ -7,7 +7,7 @@ from pathlib import Path
 
 from netsleuth.analysis import analyse
 from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
-from netsleuth.report.model import FindingOut, Report
+from netsleuth.results.report import FindingOut, Report
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

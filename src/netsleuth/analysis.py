@@ -11,7 +11,7 @@ from netsleuth.evidence.model import HOST, Bundle
 from netsleuth.facts import load_all as load_facts
 from netsleuth.facts.store import FactStore, Unavailable
 from netsleuth.messages import Msg, message
-from netsleuth.report.model import (
+from netsleuth.results.report import (
     SCHEMA,
     Check,
     EvidenceExcerpt,

@@ -27,7 +27,7 @@ from scapy.all import (  # type: ignore[import-untyped]
 
 from netsleuth.capture.analyse import analyse_file
 from netsleuth.errors import ParseError
-from netsleuth.facts.capture import PcapSummary, Sighting, TracePoint, TraceResult
+from netsleuth.results.capture import PcapSummary, Sighting, TracePoint, TraceResult
 from tests.helpers import bundle, check, ev, findings, run
 
 VM = "fa:16:3e:a9:6e:f2"

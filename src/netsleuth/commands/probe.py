@@ -41,7 +41,7 @@ def finish(
     bundle = run.new_bundle(items)
     for _k, r, _d in results:
         bundle.notes.append(run.summary(r))
-        from netsleuth.facts.probes import LatencyProbe
+        from netsleuth.results.probes import LatencyProbe
 
         if isinstance(r, LatencyProbe):
             bundle.notes.append("verdict: " + run.verdict_latency(r))

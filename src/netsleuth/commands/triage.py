@@ -99,7 +99,7 @@ def command(
     for what it cannot find itself, end with a verdict and the fix."""
     from netsleuth.analysis import analyse
     from netsleuth.probes import run
-    from netsleuth.probes.triage import rank, symptom, symptoms
+    from netsleuth.report.triage import rank, symptom, symptoms
 
     lang = lang or default_lang()
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and fmt == "text"

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from netsleuth.evidence.model import HOST, Bundle, Evidence
-from netsleuth.facts.probes import EchoProbe
 from netsleuth.parsers.iproute import Link, parse_links
 from netsleuth.probes import run
 from netsleuth.probes.icmp import Kind, ping
+from netsleuth.results.probes import EchoProbe
 
 BUDGET_S = 12.0
 MAX_DAD = 4

@@ -11,7 +11,7 @@ from typing import Any
 from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
 
 __all__ = ["HOST", "Bundle", "Evidence", "Status"]
-from netsleuth.facts.probes import (
+from netsleuth.results.probes import (
     ArpProbe,
     DhcpProbe,
     DnsProbe,
@@ -20,7 +20,7 @@ from netsleuth.facts.probes import (
     MtuProbe,
     to_json,
 )
-from netsleuth.report.model import Report
+from netsleuth.results.report import Report
 
 # the rules that read each kind of probe (the capture engineer's nic.driver_trailer reads probe.mtu)
 RULES: dict[str, set[str]] = {

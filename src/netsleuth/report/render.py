@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from netsleuth.messages import ui
-from netsleuth.report.model import FindingOut, Report
+from netsleuth.results.report import FindingOut, Report
 
 FORMATS = ("text", "json", "markdown", "html")
 SEV_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
