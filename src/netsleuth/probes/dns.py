@@ -118,7 +118,3 @@ def probe_dns(
         nss = []
     hosts = _hosts_file(name, Path("/etc/hosts")) if name else []
     return DnsProbe(qname, rotate, results, system, hosts, nss)
-
-
-def answered(q: DnsQuery) -> bool:
-    return q.outcome in ("answer", "nxdomain", "servfail", "refused")

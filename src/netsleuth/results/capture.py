@@ -1,15 +1,11 @@
-"""Facts from packet captures: a capture file's summary (`pcap.summary`, contract B) and the result
-of a multi-point trace (`trace.result`). Both are evidence (JSON), so a saved bundle reproduces the
-diagnosis and the rules stay pure."""
+"""Results of packet captures: a capture file's summary (`pcap.summary`, contract B) and the result
+of a multi-point trace (`trace.result`). Both are kept as evidence (JSON, capture/evidence.py), so
+a saved bundle reproduces the diagnosis and the rules stay pure; facts/capture.py reads them back."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-from netsleuth.evidence.model import HOST, Evidence, Status
-from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
 
 PCAP_SUMMARY = "pcap.summary"
 TRACE_RESULT = "trace.result"
@@ -195,37 +191,6 @@ class PcapSummary:
             source=source,
         )
 
-    def evidence(self) -> Evidence:
-        """This summary as the `pcap.summary` evidence of a bundle."""
-        return Evidence(
-            PCAP_SUMMARY,
-            Status.OK,
-            text=json.dumps(self.to_json(), ensure_ascii=False, indent=1),
-            source=self.source or f"netsleuth pcap {self.file}",
-            key=self.file,
-        )
-
-
-def _keyed_or_host(fs: FactStore, name: str) -> Evidence:
-    """The first piece of evidence `name` (any key) of this scope, else of the host scope."""
-    seen: list[Evidence] = []
-    for ns in dict.fromkeys([fs.netns, HOST]):
-        for ev in fs.bundle.items:
-            if ev.name == name and ev.netns == ns:
-                if ev.ok:
-                    return ev
-                seen.append(ev)
-    if seen:
-        ev = seen[0]
-        raise Unavailable(why_not(ev, name))
-    raise Unavailable(f"{name}: not collected (run `netsleuth {name.split('.')[0]} ...`)")
-
-
-@provides(PcapSummary)
-def _pcap_summary(fs: FactStore) -> PcapSummary:
-    ev = _keyed_or_host(fs, PCAP_SUMMARY)
-    return PcapSummary.from_json(json.loads(ev.content()), source=ev.source)
-
 
 # --- multi-point trace -------------------------------------------------------------------------
 
@@ -311,85 +276,3 @@ class TraceResult:
             drops_note=str(d.get("drops_note", "")),
             source=source,
         )
-
-    def evidence(self) -> Evidence:
-        return Evidence(
-            TRACE_RESULT,
-            Status.OK,
-            text=json.dumps(self.to_json(), ensure_ascii=False, indent=1),
-            source=self.source or f"netsleuth trace {self.dest}",
-            key=self.dest,
-            duration_s=self.duration_s,
-        )
-
-
-@provides(TraceResult)
-def _trace_result(fs: FactStore) -> TraceResult:
-    ev = _keyed_or_host(fs, TRACE_RESULT)
-    return TraceResult.from_json(json.loads(ev.content()), source=ev.source)
-
-
-# --- NICs on a USB bus (seed 004: a USB NIC's driver padded frames) ---------------------------
-
-
-@dataclass(frozen=True)
-class NicDriver:
-    iface: str
-    driver: str
-    bus_info: str
-    text: str
-    source: str
-
-    @property
-    def on_usb(self) -> bool:
-        return self.bus_info.startswith("usb-") or "usb" in self.driver.lower()
-
-
-@dataclass(frozen=True)
-class NicDrivers:
-    """`ethtool -i` of every physical NIC of a namespace."""
-
-    netns: str
-    nics: list[NicDriver]
-
-
-def parse_ethtool_info(text: str) -> dict[str, str]:
-    """Parse `ethtool -i IFACE` into its fields.
-
-    >>> d = parse_ethtool_info('''driver: r8152
-    ... version: v1.12.12
-    ... firmware-version: rtl8153a-4 v2 02/07/20
-    ... bus-info: usb-0000:00:14.0-2
-    ... supports-statistics: yes''')
-    >>> d["driver"], d["bus-info"]
-    ('r8152', 'usb-0000:00:14.0-2')
-    """
-    from netsleuth.errors import ParseError
-
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        key, sep, value = line.partition(":")
-        if not sep or " " in key.strip():
-            raise ParseError("not an `ethtool -i` line", line)
-        out[key.strip()] = value.strip()
-    if "driver" not in out:
-        raise ParseError("`ethtool -i` output without a driver line", text[:80])
-    return out
-
-
-@provides(NicDrivers)
-def _nic_drivers(fs: FactStore) -> NicDrivers:
-    evs = fs.bundle.keyed("ethtool.info", fs.netns)
-    if not evs:
-        raise Unavailable("ethtool.info: not collected")
-    nics = []
-    for ev in evs:
-        if not ev.ok:
-            continue
-        info = parse_ethtool_info(ev.content())
-        nics.append(NicDriver(ev.key, info["driver"], info.get("bus-info", ""), ev.content(), ev.source))
-    if not nics:
-        raise Unavailable("ethtool.info: no NIC answered")
-    return NicDrivers(fs.netns, nics)

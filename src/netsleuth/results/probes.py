@@ -1,7 +1,8 @@
 """Results of active probes, read back from evidence `probe.<kind>` (key = target, text = JSON).
 
 Probes store what they saw as evidence so that rules stay pure and a saved bundle reproduces the
-diagnosis. One dataclass per kind mirrors the JSON; `to_json`/`from_json` convert both ways.
+diagnosis. One dataclass per kind mirrors the JSON; `to_json`/`from_json` convert both ways. The
+facts that read them back are in facts/probes.py.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from netsleuth.errors import ParseError
-from netsleuth.evidence.model import Evidence
-from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
 
 T = TypeVar("T")
 
@@ -166,6 +165,11 @@ class LatencyProbe:
         return 100.0 * (self.count - self.ok) / self.count if self.count else 0.0
 
 
+def answered(q: DnsQuery) -> bool:
+    """The server answered (a name error or a refusal is an answer too: the server works)."""
+    return q.outcome in ("answer", "nxdomain", "servfail", "refused")
+
+
 def _rename(obj: Any, out: bool) -> Any:
     if isinstance(obj, dict):
         return {
@@ -191,128 +195,21 @@ def from_json(kind: type[T], text: str) -> T:
         raise ParseError(f"not a {kind.__name__} result ({str(exc).splitlines()[0]})", text[:120]) from None
 
 
-def _collect(
-    fs: FactStore, kinds: tuple[str, ...], cls: type[Any], detail: str
-) -> list[tuple[Any, Evidence]]:
-    found = [
-        ev
-        for ev in fs.bundle.items
-        if ev.name in {f"probe.{k}" for k in kinds} and ev.netns == fs.netns and ev.ok
-    ]
-    if not found:
-        names = "/".join(f"probe.{k}" for k in kinds)
-        bad = [
-            ev for ev in fs.bundle.items if ev.name in {f"probe.{k}" for k in kinds} and ev.netns == fs.netns
-        ]
-        if bad:
-            raise Unavailable("; ".join(why_not(ev, f"{ev.name} {ev.key}") for ev in bad))
-        raise Unavailable(f"{names}: not run ({detail})")
-    return [(from_json(cls, ev.content()), ev) for ev in found]
-
-
-@dataclass
-class MtuProbes:
-    items: list[tuple[MtuProbe, Evidence]]
-
-
-@dataclass
-class DnsProbes:
-    items: list[tuple[DnsProbe, Evidence]]
-
-
-@dataclass
-class DhcpProbes:
-    items: list[tuple[DhcpProbe, Evidence]]
-
-
-@dataclass
-class ArpProbes:
-    items: list[tuple[ArpProbe, Evidence]]
-
-
-@dataclass
-class EchoProbes:
-    items: list[tuple[EchoProbe, Evidence]]
-
-
-@dataclass
-class LatencyProbes:
-    items: list[tuple[LatencyProbe, Evidence]]
-
-
-@provides(MtuProbes)
-def _mtu(fs: FactStore) -> MtuProbes:
-    return MtuProbes(
-        _collect(fs, ("mtu",), MtuProbe, "active probe: `netsleuth probe mtu HOST` or diagnose --peer")
-    )
-
-
-@provides(DnsProbes)
-def _dns(fs: FactStore) -> DnsProbes:
-    return DnsProbes(_collect(fs, ("dns",), DnsProbe, "active probe: `netsleuth probe dns`"))
-
-
-@provides(DhcpProbes)
-def _dhcp(fs: FactStore) -> DhcpProbes:
-    return DhcpProbes(_collect(fs, ("dhcp",), DhcpProbe, "active probe: `netsleuth probe dhcp IFACE`"))
-
-
-@provides(ArpProbes)
-def _arp(fs: FactStore) -> ArpProbes:
-    return ArpProbes(_collect(fs, ("arp",), ArpProbe, "active probe: `netsleuth probe arp IP`"))
-
-
-@provides(EchoProbes)
-def _echo(fs: FactStore) -> EchoProbes:
-    found = [
-        ev
-        for ev in fs.bundle.items
-        if ev.name in ("probe.udp", "probe.vxlan") and ev.netns == fs.netns and ev.ok
-    ]
-    found += [
-        ev
-        for ev in fs.bundle.items
-        if ev.name == "probe.tcp" and ev.netns == fs.netns and ev.ok and '"proto"' in ev.text
-    ]
-    if not found:
-        raise Unavailable(
-            "probe.udp/probe.vxlan: not run (active probe: `netsleuth probe udp HOST:PORT` or diagnose --peer)"
-        )
-    return EchoProbes([(from_json(EchoProbe, ev.content()), ev) for ev in found])
-
-
-@provides(LatencyProbes)
-def _latency(fs: FactStore) -> LatencyProbes:
-    found = [
-        ev
-        for ev in fs.bundle.items
-        if ev.name in ("probe.tcp", "probe.http") and ev.netns == fs.netns and ev.ok and '"kind"' in ev.text
-    ]
-    if not found:
-        raise Unavailable("probe.tcp/probe.http: not run (active probe: `netsleuth probe tcp|http TARGET`)")
-    return LatencyProbes([(from_json(LatencyProbe, ev.content()), ev) for ev in found])
-
-
 __all__ = [
     "KINDS",
     "ArpProbe",
-    "ArpProbes",
     "DhcpOffer",
     "DhcpProbe",
-    "DhcpProbes",
     "DnsProbe",
-    "DnsProbes",
     "DnsQuery",
     "DnsServer",
     "EchoProbe",
-    "EchoProbes",
     "FragNeeded",
     "LatencyProbe",
-    "LatencyProbes",
     "MtuProbe",
-    "MtuProbes",
     "SelfHealth",
     "SystemLookup",
+    "answered",
     "from_json",
     "to_json",
 ]

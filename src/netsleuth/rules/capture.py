@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from netsleuth.facts.capture import NicDrivers
+from netsleuth.facts.probes import MtuProbes
 from netsleuth.messages import Msg
-from netsleuth.results.capture import NicDrivers, PcapSummary, TracePoint, TraceResult
-from netsleuth.results.probes import MtuProbes
+from netsleuth.results.capture import PcapSummary, TracePoint, TraceResult
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
 TRAILER_MAX = 8  # a driver pads a few bytes; more than this over MTU+header is offload (TSO/GRO)

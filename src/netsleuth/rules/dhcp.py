@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from netsleuth.facts.dhcp import RECENT_S, Dhclient, DhcpLog, QdhcpNamespaces
+from netsleuth.facts.probes import DhcpProbes
 from netsleuth.messages import Msg
 from netsleuth.parsers.dhclient import DEFAULT_TIMEOUT
 from netsleuth.results.capture import DhcpDiscover, PcapSummary
-from netsleuth.results.probes import DhcpProbes
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
 MIN_DISCOVERS = 3  # a client retries; one unanswered DISCOVER in a log is no fault

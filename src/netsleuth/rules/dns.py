@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 from netsleuth.evidence.model import Evidence
 from netsleuth.facts.dns import Listeners, Resolver, ResolvOwners, SshdDns
+from netsleuth.facts.probes import DnsProbes
 from netsleuth.messages import Msg
-from netsleuth.probes.dns import answered
 from netsleuth.results.capture import DnsServer as CapturedServer
 from netsleuth.results.capture import PcapSummary
-from netsleuth.results.probes import DnsProbe, DnsProbes, DnsServer
+from netsleuth.results.probes import DnsProbe, DnsServer, answered
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
 

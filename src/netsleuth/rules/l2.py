@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from netsleuth.facts.probes import ArpProbes, EchoProbes
 from netsleuth.facts.vlan import VlanPorts
 from netsleuth.messages import Msg
 from netsleuth.results.capture import PcapSummary
-from netsleuth.results.probes import ArpProbes, EchoProbes
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
 VXLAN_PORTS = {4789, 8472}  # IANA, and the Linux kernel's historical default

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netsleuth.results.probes import MtuProbes
+from netsleuth.facts.probes import MtuProbes
 from netsleuth.rules.base import Finding, Seen, Severity, rule
 
 

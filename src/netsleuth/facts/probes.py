@@ -1,0 +1,121 @@
+"""Facts of the active probes: their results (results/probes.py), read back from the evidence
+`probe.<kind>` of the analysed namespace (key = target, text = JSON)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from netsleuth.evidence.model import Evidence
+from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
+from netsleuth.results.probes import (
+    ArpProbe,
+    DhcpProbe,
+    DnsProbe,
+    EchoProbe,
+    LatencyProbe,
+    MtuProbe,
+    from_json,
+)
+
+
+def _collect(
+    fs: FactStore, kinds: tuple[str, ...], cls: type[Any], detail: str
+) -> list[tuple[Any, Evidence]]:
+    found = [
+        ev
+        for ev in fs.bundle.items
+        if ev.name in {f"probe.{k}" for k in kinds} and ev.netns == fs.netns and ev.ok
+    ]
+    if not found:
+        names = "/".join(f"probe.{k}" for k in kinds)
+        bad = [
+            ev for ev in fs.bundle.items if ev.name in {f"probe.{k}" for k in kinds} and ev.netns == fs.netns
+        ]
+        if bad:
+            raise Unavailable("; ".join(why_not(ev, f"{ev.name} {ev.key}") for ev in bad))
+        raise Unavailable(f"{names}: not run ({detail})")
+    return [(from_json(cls, ev.content()), ev) for ev in found]
+
+
+@dataclass
+class MtuProbes:
+    items: list[tuple[MtuProbe, Evidence]]
+
+
+@dataclass
+class DnsProbes:
+    items: list[tuple[DnsProbe, Evidence]]
+
+
+@dataclass
+class DhcpProbes:
+    items: list[tuple[DhcpProbe, Evidence]]
+
+
+@dataclass
+class ArpProbes:
+    items: list[tuple[ArpProbe, Evidence]]
+
+
+@dataclass
+class EchoProbes:
+    items: list[tuple[EchoProbe, Evidence]]
+
+
+@dataclass
+class LatencyProbes:
+    items: list[tuple[LatencyProbe, Evidence]]
+
+
+@provides(MtuProbes)
+def _mtu(fs: FactStore) -> MtuProbes:
+    return MtuProbes(
+        _collect(fs, ("mtu",), MtuProbe, "active probe: `netsleuth probe mtu HOST` or diagnose --peer")
+    )
+
+
+@provides(DnsProbes)
+def _dns(fs: FactStore) -> DnsProbes:
+    return DnsProbes(_collect(fs, ("dns",), DnsProbe, "active probe: `netsleuth probe dns`"))
+
+
+@provides(DhcpProbes)
+def _dhcp(fs: FactStore) -> DhcpProbes:
+    return DhcpProbes(_collect(fs, ("dhcp",), DhcpProbe, "active probe: `netsleuth probe dhcp IFACE`"))
+
+
+@provides(ArpProbes)
+def _arp(fs: FactStore) -> ArpProbes:
+    return ArpProbes(_collect(fs, ("arp",), ArpProbe, "active probe: `netsleuth probe arp IP`"))
+
+
+@provides(EchoProbes)
+def _echo(fs: FactStore) -> EchoProbes:
+    found = [
+        ev
+        for ev in fs.bundle.items
+        if ev.name in ("probe.udp", "probe.vxlan") and ev.netns == fs.netns and ev.ok
+    ]
+    found += [
+        ev
+        for ev in fs.bundle.items
+        if ev.name == "probe.tcp" and ev.netns == fs.netns and ev.ok and '"proto"' in ev.text
+    ]
+    if not found:
+        raise Unavailable(
+            "probe.udp/probe.vxlan: not run (active probe: `netsleuth probe udp HOST:PORT` or diagnose --peer)"
+        )
+    return EchoProbes([(from_json(EchoProbe, ev.content()), ev) for ev in found])
+
+
+@provides(LatencyProbes)
+def _latency(fs: FactStore) -> LatencyProbes:
+    found = [
+        ev
+        for ev in fs.bundle.items
+        if ev.name in ("probe.tcp", "probe.http") and ev.netns == fs.netns and ev.ok and '"kind"' in ev.text
+    ]
+    if not found:
+        raise Unavailable("probe.tcp/probe.http: not run (active probe: `netsleuth probe tcp|http TARGET`)")
+    return LatencyProbes([(from_json(LatencyProbe, ev.content()), ev) for ev in found])
