@@ -44,6 +44,7 @@ def run_rule(rule: Rule, fs: FactStore) -> tuple[list[Finding], Check]:
     except Exception as exc:  # a rule bug must not stop the other rules
         return [], Check(id=rule.id, status="error", reason=f"{type(exc).__name__}: {exc}", netns=fs.netns)
     for f in found:
+        f.id = rule.id
         f.netns = fs.netns
         f.seed = f.seed or rule.seed
     failing = [f for f in found if f.severity is not Severity.INFO]

@@ -16,24 +16,23 @@ def _keyed_or_host(fs: FactStore, name: str) -> Evidence:
     """The first piece of evidence `name` (any key) of this scope, else of the host scope."""
     seen: list[Evidence] = []
     for ns in dict.fromkeys([fs.netns, HOST]):
-        for ev in fs.bundle.items:
-            if ev.name == name and ev.netns == ns:
-                if ev.ok:
-                    return ev
-                seen.append(ev)
+        for ev in fs.every(name, netns=ns):
+            if ev.ok:
+                return ev
+            seen.append(ev)
     if seen:
         ev = seen[0]
         raise Unavailable(why_not(ev, name))
     raise Unavailable(f"{name}: not collected (run `netsleuth {name.split('.')[0]} ...`)")
 
 
-@provides(PcapSummary)
+@provides(PcapSummary, reads=("pcap.summary",))
 def _pcap_summary(fs: FactStore) -> PcapSummary:
     ev = _keyed_or_host(fs, PCAP_SUMMARY)
     return PcapSummary.from_json(json.loads(ev.content()), source=ev.source)
 
 
-@provides(TraceResult)
+@provides(TraceResult, reads=("trace.result",))
 def _trace_result(fs: FactStore) -> TraceResult:
     ev = _keyed_or_host(fs, TRACE_RESULT)
     return TraceResult.from_json(json.loads(ev.content()), source=ev.source)
@@ -89,9 +88,9 @@ def parse_ethtool_info(text: str) -> dict[str, str]:
     return out
 
 
-@provides(NicDrivers)
+@provides(NicDrivers, reads=("ethtool.info",))
 def _nic_drivers(fs: FactStore) -> NicDrivers:
-    evs = fs.bundle.keyed("ethtool.info", fs.netns)
+    evs = fs.keyed("ethtool.info")
     if not evs:
         raise Unavailable("ethtool.info: not collected")
     nics = []

@@ -39,7 +39,7 @@ def _os_family(text: str) -> str:
     return ""
 
 
-@provides(HostInfo)
+@provides(HostInfo, reads=("proc.uptime", "etc.os_release"))
 def _host(fs: FactStore) -> HostInfo:
     b = fs.bundle
     uptime: float | None = None
@@ -67,7 +67,7 @@ class Processes:
         return [p for p in self.items if needle in p.command]
 
 
-@provides(Processes)
+@provides(Processes, reads=("ps",))
 def _processes(fs: FactStore) -> Processes:
     ev = fs.require("ps", host=True)
     procs = parse_ps(ev.content())
@@ -81,7 +81,7 @@ class Memory:
     total_bytes: int
 
 
-@provides(Memory)
+@provides(Memory, reads=("proc.meminfo",))
 def _memory(fs: FactStore) -> Memory:
     ev = fs.require("proc.meminfo", host=True)
     for line in ev.content().splitlines():

@@ -19,22 +19,13 @@ from netsleuth.results.probes import (
 )
 
 
-def _collect(
-    fs: FactStore, kinds: tuple[str, ...], cls: type[Any], detail: str
-) -> list[tuple[Any, Evidence]]:
-    found = [
-        ev
-        for ev in fs.bundle.items
-        if ev.name in {f"probe.{k}" for k in kinds} and ev.netns == fs.netns and ev.ok
-    ]
+def _collect(fs: FactStore, kind: str, cls: type[Any], detail: str) -> list[tuple[Any, Evidence]]:
+    every = fs.every(f"probe.{kind}")
+    found = [ev for ev in every if ev.ok]
     if not found:
-        names = "/".join(f"probe.{k}" for k in kinds)
-        bad = [
-            ev for ev in fs.bundle.items if ev.name in {f"probe.{k}" for k in kinds} and ev.netns == fs.netns
-        ]
-        if bad:
-            raise Unavailable("; ".join(why_not(ev, f"{ev.name} {ev.key}") for ev in bad))
-        raise Unavailable(f"{names}: not run ({detail})")
+        if every:
+            raise Unavailable("; ".join(why_not(ev, f"{ev.name} {ev.key}") for ev in every))
+        raise Unavailable(f"probe.{kind}: not run ({detail})")
     return [(from_json(cls, ev.content()), ev) for ev in found]
 
 
@@ -68,40 +59,32 @@ class LatencyProbes:
     items: list[tuple[LatencyProbe, Evidence]]
 
 
-@provides(MtuProbes)
+@provides(MtuProbes, reads=("probe.mtu",))
 def _mtu(fs: FactStore) -> MtuProbes:
     return MtuProbes(
-        _collect(fs, ("mtu",), MtuProbe, "active probe: `netsleuth probe mtu HOST` or diagnose --peer")
+        _collect(fs, "mtu", MtuProbe, "active probe: `netsleuth probe mtu HOST` or diagnose --peer")
     )
 
 
-@provides(DnsProbes)
+@provides(DnsProbes, reads=("probe.dns",))
 def _dns(fs: FactStore) -> DnsProbes:
-    return DnsProbes(_collect(fs, ("dns",), DnsProbe, "active probe: `netsleuth probe dns`"))
+    return DnsProbes(_collect(fs, "dns", DnsProbe, "active probe: `netsleuth probe dns`"))
 
 
-@provides(DhcpProbes)
+@provides(DhcpProbes, reads=("probe.dhcp",))
 def _dhcp(fs: FactStore) -> DhcpProbes:
-    return DhcpProbes(_collect(fs, ("dhcp",), DhcpProbe, "active probe: `netsleuth probe dhcp IFACE`"))
+    return DhcpProbes(_collect(fs, "dhcp", DhcpProbe, "active probe: `netsleuth probe dhcp IFACE`"))
 
 
-@provides(ArpProbes)
+@provides(ArpProbes, reads=("probe.arp",))
 def _arp(fs: FactStore) -> ArpProbes:
-    return ArpProbes(_collect(fs, ("arp",), ArpProbe, "active probe: `netsleuth probe arp IP`"))
+    return ArpProbes(_collect(fs, "arp", ArpProbe, "active probe: `netsleuth probe arp IP`"))
 
 
-@provides(EchoProbes)
+@provides(EchoProbes, reads=("probe.udp", "probe.vxlan", "probe.tcp"))
 def _echo(fs: FactStore) -> EchoProbes:
-    found = [
-        ev
-        for ev in fs.bundle.items
-        if ev.name in ("probe.udp", "probe.vxlan") and ev.netns == fs.netns and ev.ok
-    ]
-    found += [
-        ev
-        for ev in fs.bundle.items
-        if ev.name == "probe.tcp" and ev.netns == fs.netns and ev.ok and '"proto"' in ev.text
-    ]
+    found = [ev for ev in fs.every("probe.udp", "probe.vxlan") if ev.ok]
+    found += [ev for ev in fs.every("probe.tcp") if ev.ok and '"proto"' in ev.text]
     if not found:
         raise Unavailable(
             "probe.udp/probe.vxlan: not run (active probe: `netsleuth probe udp HOST:PORT` or diagnose --peer)"
@@ -109,13 +92,9 @@ def _echo(fs: FactStore) -> EchoProbes:
     return EchoProbes([(from_json(EchoProbe, ev.content()), ev) for ev in found])
 
 
-@provides(LatencyProbes)
+@provides(LatencyProbes, reads=("probe.tcp", "probe.http"))
 def _latency(fs: FactStore) -> LatencyProbes:
-    found = [
-        ev
-        for ev in fs.bundle.items
-        if ev.name in ("probe.tcp", "probe.http") and ev.netns == fs.netns and ev.ok and '"kind"' in ev.text
-    ]
+    found = [ev for ev in fs.every("probe.tcp", "probe.http") if ev.ok and '"kind"' in ev.text]
     if not found:
         raise Unavailable("probe.tcp/probe.http: not run (active probe: `netsleuth probe tcp|http TARGET`)")
     return LatencyProbes([(from_json(LatencyProbe, ev.content()), ev) for ev in found])

@@ -96,7 +96,7 @@ class Neighbours:
         return [n for n in self.entries if n.dev == dev]
 
 
-@provides(Neighbours)
+@provides(Neighbours, reads=("ip.neigh",))
 def _neighbours(fs: FactStore) -> Neighbours:
     ev = fs.require("ip.neigh")
     return Neighbours(parse_neigh(ev.content()), ev)
@@ -238,7 +238,7 @@ def _ovs_ports(fs: FactStore, links: Links) -> list[TaggedPort]:
     return out
 
 
-@provides(VlanPorts)
+@provides(VlanPorts, reads=("ovs.port", "ovs.interface", "ovs.bridge"), uses=(Links, Neighbours))
 def _vlan_ports(fs: FactStore) -> VlanPorts:
     links = fs.get(Links)
     ports = _ovs_ports(fs, links)

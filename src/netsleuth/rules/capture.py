@@ -97,7 +97,6 @@ def driver_trailer(
     subject = usb[0].iface if usb else (pcap.file if pcap is not None and seen else "path")
     driver = usb[0].driver if usb else ""
     yield Finding(
-        "nic.driver_trailer",
         Severity.WARNING if evidence_of_padding else Severity.INFO,
         subject=subject,
         params={
@@ -203,7 +202,6 @@ def loss_localized(trace: TraceResult) -> Iterator[Finding]:
             return  # the reply came back by a path not watched; the sender got it
         last = points[-1]
         yield Finding(
-            "path.loss_localized",
             Severity.CRITICAL,
             subject=f"beyond {last.label}",
             params={
@@ -257,7 +255,6 @@ def _loss(
     ns, _, iface = at.rpartition(":")
     nsx = f"ip netns exec {ns} " if ns else ""
     return Finding(
-        "path.loss_localized",
         Severity.CRITICAL,
         subject=hop,
         params={
@@ -303,7 +300,6 @@ def retransmissions(pcap: PcapSummary) -> Iterator[Finding]:
         f"ICMP frag-needed from {f.from_} for {f.to}: MTU {f.mtu} (x{f.count})" for f in pcap.icmp_frag_needed
     ]
     yield Finding(
-        "tcp.retransmissions",
         Severity.WARNING,
         subject=worst,
         params={

@@ -45,7 +45,6 @@ def _finding(
     fix_mtu = fix_mtu or big.mtu
     ns_cmd = f"ip netns exec {small_ns} " if small_ns else ""
     return Finding(
-        "mtu.mismatch",
         Severity.CRITICAL,
         subject=small.name,
         params={
