@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from netsleuth.analysis import probe_context, probe_rules
 from netsleuth.evidence.catalogue import catalogue
 from netsleuth.facts import load_all
 from netsleuth.facts.network import Links, Routes
@@ -90,3 +91,26 @@ def test_findings_carry_the_id_of_the_rule_that_made_them() -> None:
     b = bundle(ev("ip.link", fixture("core/ns_host_fault.ip_link.json")))
     found = findings(run(b, {"nic.no_carrier"}), "nic.no_carrier")
     assert found and {f.id for f in found} == {"nic.no_carrier"}
+
+
+def test_a_probe_is_judged_by_exactly_the_rules_that_read_its_kind() -> None:
+    ids = {k: {r.id for r in probe_rules({k})} for k in KINDS}
+    assert ids["dns"] == {
+        "dns.loopback_resolver_dead",
+        "dns.udp53_blocked",
+        "dns.server_unreachable",
+        "dns.rotate_inconsistent",
+        "dns.slow_reverse_lookup",
+    }  # not dns.resolv_overwritten: it reads files only
+    assert ids["mtu"] == {"mtu.path_blackhole", "nic.driver_trailer"}
+    assert ids["arp"] == {"arp.duplicate_ip", "vlan.no_reply"}
+    assert ids["dhcp"] == {"dhcp.no_offer"}
+    assert ids["udp"] == ids["vxlan"] == ids["tcp"] == {"vxlan.udp_blocked"}
+    assert ids["http"] == set()
+
+
+def test_a_probe_report_reads_the_passive_evidence_its_rules_need_and_no_other_source() -> None:
+    assert probe_context({"dns"}) == ("sockets.listen", "etc.resolv_conf", "etc.sshd_config")
+    # dhcp.no_offer and vlan.no_reply take a probe, a capture or a log/port list alike: a probe's
+    # report judges the probe, not last month's dnsmasq log
+    assert probe_context({"dhcp"}) == probe_context({"arp"}) == probe_context({"mtu"}) == ()
