@@ -97,3 +97,36 @@ def test_the_check_sees_imports_inside_functions() -> None:
     probe = SRC / "rules" / "base.py"  # all_rules() imports netsleuth.rules inside the function
     inner = [m for _line, m in imported(probe) if m == "netsleuth.rules"]
     assert inner, "an import inside a function was not seen"
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    """No circle of imports, not even one broken by an import inside a function (the lab's was:
+    it typed its building blocks as Any)."""
+    graph = {
+        module_name(p): {m for _line, m in imported(p) if m != module_name(p)} for p in SRC.rglob("*.py")
+    }
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    circles: list[list[str]] = []
+
+    def visit(m: str) -> None:  # Tarjan: strongly connected components
+        index[m] = low[m] = len(index)
+        stack.append(m)
+        for n in graph.get(m, ()):
+            if n not in index:
+                visit(n)
+                low[m] = min(low[m], low[n])
+            elif n in stack:
+                low[m] = min(low[m], index[n])
+        if low[m] == index[m]:
+            part = []
+            while (n := stack.pop()) != m:
+                part.append(n)
+            if part:
+                circles.append(sorted([m, *part]))
+
+    for m in sorted(graph):
+        if m not in index:
+            visit(m)
+    assert not circles, circles

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from netsleuth.lab.core import Lab
+    from netsleuth.lab import Lab
     from netsleuth.lab.scenario import Scenario, Vantage
 
 

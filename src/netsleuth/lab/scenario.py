@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from netsleuth.lab.core import Lab
+from netsleuth.lab import Lab
 
 DIAGNOSE_ONLY = frozenset({"-q", "--quiet"})
 
