@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from netsleuth.facts.store import FactStore, Unavailable, provides
 from netsleuth.parsers.df import DiskUsage, parse_df
 from netsleuth.parsers.docker import ContainerCpu, parse_docker_inspect
-from netsleuth.parsers.procstat import CpuTimes, LoadAvg, idle_fraction, parse_loadavg, parse_proc_stat
+from netsleuth.parsers.procstat import LoadAvg, idle_fraction, parse_loadavg, parse_proc_stat
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,6 @@ class CpuCount:
 def _cpu_count(fs: FactStore) -> CpuCount:
     ev = fs.require("proc.stat", host=True)
     return CpuCount(len([n for n in parse_proc_stat(ev.content()) if n != "cpu"]) or 1, ev.source)
-
-
-def cpu_times(text: str) -> dict[str, CpuTimes]:
-    return parse_proc_stat(text)
 
 
 @dataclass(frozen=True)

@@ -278,17 +278,12 @@ def _log_events(fs: FactStore) -> LogEvents:
     return LogEvents(out, sources)
 
 
-def kernel_log_available(fs: FactStore) -> bool:
-    return bool(_kernel_sources(fs))
-
-
 __all__ = [
     "EventSet",
     "LogEvent",
     "LogEvents",
     "age_words",
     "datetime",
-    "kernel_log_available",
     "patterns",
     "scan",
 ]

@@ -19,6 +19,7 @@ from netsleuth.parsers.ethtool import DriverInfo, Feature, Ring, parse_features,
 from netsleuth.parsers.ethtool import parse_stats as parse_ethtool_stats
 from netsleuth.parsers.ifconfig import parse_ifconfig
 from netsleuth.parsers.netdev import parse_net_dev
+from netsleuth.parsers.snmp import parse_snmp_csum
 from netsleuth.parsers.softnet import SoftnetCpu, parse_softnet
 
 T = TypeVar("T")
@@ -245,14 +246,15 @@ def _offloads(fs: FactStore) -> Offloads:
 
 @dataclass
 class Drivers:
-    """`ethtool -i` per NIC."""
+    """`ethtool -i` per NIC: driver, firmware, bus (a USB NIC: seed 004)."""
 
     info: dict[str, DriverInfo]
+    evidence: dict[str, Evidence]
 
 
 @provides(Drivers, reads=("ethtool.info",))
 def _drivers(fs: FactStore) -> Drivers:
-    return Drivers(_per_nic(fs, "ethtool.info", parse_info)[0])
+    return Drivers(*_per_nic(fs, "ethtool.info", parse_info))
 
 
 @dataclass
@@ -299,9 +301,6 @@ class KernelBonds:
     bonds: dict[str, Bond]
     later: dict[str, Bond]
     sources: dict[str, str]
-
-    def master_of(self, nic: str) -> str | None:
-        return next((b.name for b in self.bonds.values() if b.member(nic) is not None), None)
 
 
 @provides(KernelBonds, reads=("proc.bonding",))
@@ -379,35 +378,6 @@ class ChecksumErrors:
         a = sum(self.first.values())
         b = sum(self.later.values()) if self.later is not None else None
         return _rate(a, b, self.interval_s, self.uptime_s)
-
-
-def parse_snmp_csum(text: str) -> tuple[dict[str, int], list[str]]:
-    """InCsumErrors per protocol from /proc/net/snmp (header line, then values line).
-
-    >>> parse_snmp_csum("Tcp: RtoAlgorithm InCsumErrors\\nTcp: 1 7\\nUdp: InDatagrams InCsumErrors\\nUdp: 5 0")
-    ({'Tcp': 7, 'Udp': 0}, ['Tcp: InCsumErrors 7', 'Udp: InCsumErrors 0'])
-    """
-    out: dict[str, int] = {}
-    lines: list[str] = []
-    heads: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        proto, sep, rest = line.partition(":")
-        if not sep:
-            continue
-        toks = rest.split()
-        if proto not in heads:
-            heads[proto] = toks
-            continue
-        names = heads.pop(proto)
-        if "InCsumErrors" in names and proto in ("Tcp", "Udp"):
-            i = names.index("InCsumErrors")
-            if i >= len(toks) or not toks[i].lstrip("-").isdigit():
-                raise ParseError("/proc/net/snmp: InCsumErrors value missing", line)
-            out[proto] = int(toks[i])
-            lines.append(f"{proto}: InCsumErrors {toks[i]}")
-    if not out:
-        raise ParseError("/proc/net/snmp: no InCsumErrors counter")
-    return out, lines
 
 
 @provides(ChecksumErrors, reads=("proc.net_snmp",), uses=(HostInfo,))

@@ -99,10 +99,6 @@ class Vantage:
             "command": self.command,
         }
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Vantage:
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
-
 
 class Scenario:
     """One real fault (or a healthy baseline). Subclasses give the class attributes and `build`.

@@ -64,11 +64,3 @@ def proc_start_time(pid: int) -> int | None:
     except OSError:
         return None
     return int(stat.rsplit(")", 1)[1].split()[19])
-
-
-def read_pidfile(path: str) -> int | None:
-    try:
-        with open(path) as fh:
-            return int(fh.read().strip() or "0") or None
-    except (OSError, ValueError):
-        return None

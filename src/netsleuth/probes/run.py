@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import socket
 from datetime import UTC, datetime
@@ -133,7 +132,3 @@ def verdict_latency(result: LatencyProbe) -> str:
     if set(result.errors) <= {"refused", "http_protocol"}:
         return "the host answers but the service refuses or fails: an application problem, not the network"
     return "attempts time out or reset: a network problem (or an overloaded peer) — check the path in both directions"
-
-
-def need_root() -> str | None:
-    return None if os.geteuid() == 0 else "needs root (raw sockets)"

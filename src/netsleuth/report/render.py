@@ -12,7 +12,6 @@ from rich.text import Text
 from netsleuth.messages import ui
 from netsleuth.results.report import FindingOut, Report
 
-FORMATS = ("text", "json", "markdown", "html")
 SEV_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 
