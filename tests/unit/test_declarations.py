@@ -4,8 +4,10 @@ rule id is written once."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +116,17 @@ def test_a_probe_report_reads_the_passive_evidence_its_rules_need_and_no_other_s
     # dhcp.no_offer and vlan.no_reply take a probe, a capture or a log/port list alike: a probe's
     # report judges the probe, not last month's dnsmasq log
     assert probe_context({"dhcp"}) == probe_context({"arp"}) == probe_context({"mtu"}) == ()
+
+
+def test_providers_read_evidence_only_through_the_store() -> None:
+    """The store checks every read against the declaration; reading the bundle directly would
+    go round it (the bundle's own facts - scopes, hostname, when it was taken - are fine)."""
+    facts = Path(load_all.__code__.co_filename).parent
+    direct = [
+        f"{p.name}:{n}: {line.strip()}"
+        for p in sorted(facts.glob("*.py"))
+        if p.name != "store.py"
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if re.search(r"\.bundle\.(items|get|keyed)\b", line)
+    ]
+    assert not direct, "\n".join(direct)
