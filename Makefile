@@ -14,7 +14,7 @@ system-deps:
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@$(BIN)/pip install -q --upgrade pip >/dev/null
-	@$(BIN)/pip install -q -e '.[dev]'
+	@$(BIN)/pip install -q -e '.[dev,fleet]'
 	@touch $(STAMP)
 
 ## Diagnose this host, passively (add ARGS="--all-netns" etc.)

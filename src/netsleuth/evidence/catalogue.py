@@ -11,6 +11,8 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
+from netsleuth.collector.model import Spec as CollectorSpec
+
 Scope = Literal["host", "netns"]
 Per = Literal["", "nic", "ovs_bridge"]
 
@@ -71,3 +73,11 @@ def catalogue() -> dict[str, Spec]:
 
 def spec(name: str) -> Spec:
     return catalogue()[name]
+
+
+def collector_specs() -> list[CollectorSpec]:
+    """The catalogue as the collector reads it (netsleuth.collector: collecting only, no sos fields)."""
+    return [
+        CollectorSpec.from_dict({k: getattr(s, k) for k in CollectorSpec.FIELDS})
+        for s in catalogue().values()
+    ]

@@ -7,57 +7,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from netsleuth.collector.collectors import count_states
 from netsleuth.errors import ParseError
 
-TCP_STATES = frozenset(
-    [
-        "NONE",
-        "SYN_SENT",
-        "SYN_RECV",
-        "ESTABLISHED",
-        "FIN_WAIT",
-        "CLOSE_WAIT",
-        "LAST_ACK",
-        "TIME_WAIT",
-        "CLOSE",
-        "SYN_SENT2",
-    ]
-)
 _HIST_LINE = re.compile(r"^([A-Za-z_0-9-]+)\s+(\d+)$")
-
-
-def count_states(lines: Iterable[str]) -> Counter[str]:
-    """Count conntrack entries by TCP state (other protocols by name), one line at a time.
-
-    Reads `/proc/net/nf_conntrack` or `conntrack -L` lines; memory stays bounded whatever
-    the table size.
-
-    >>> count_states([
-    ...   "ipv4     2 tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=1 dport=22",
-    ...   "ipv4     2 udp      17 29 src=10.0.0.1 dst=10.0.0.9 sport=5 dport=53 [UNREPLIED]",
-    ...   "tcp      6 117 TIME_WAIT src=10.0.0.1 dst=10.0.0.3 sport=2 dport=80",
-    ... ])
-    Counter({'ESTABLISHED': 1, 'udp': 1, 'TIME_WAIT': 1})
-    """
-    counts: Counter[str] = Counter()
-    for line in lines:
-        parts = line.split(None, 6)
-        if len(parts) < 4:
-            continue
-        # /proc/net/nf_conntrack prefixes the L3 family: "ipv4 2 tcp 6 ..."
-        if parts[0] in ("ipv4", "ipv6"):
-            parts = parts[2:]
-        proto = parts[0]
-        if proto == "tcp" and len(parts) > 3 and parts[3] in TCP_STATES:
-            counts[parts[3]] += 1
-        else:
-            counts[proto] += 1
-    return counts
-
-
-def format_histogram(counts: Counter[str]) -> str:
-    """The histogram as the seed prints it: `STATE COUNT` per line, largest first."""
-    return "".join(f"{state} {n}\n" for state, n in counts.most_common())
 
 
 @dataclass

@@ -1,0 +1,73 @@
+"""Run one command or read one file, bounded in time, and record how it went."""
+
+import os
+import time
+from typing import List, Tuple
+
+from netsleuth.collector import process
+from netsleuth.collector.model import DENIED, ERROR, HOST, MISSING, OK, TIMEOUT, Record
+
+MAX_OUTPUT = 64 * 1024 * 1024  # bytes kept of one command's output
+DENIED_MARKERS = ("permission denied", "operation not permitted", "must be root", "need to be root")
+ENV = dict(os.environ, LC_ALL="C", LANG="C")
+
+
+def in_netns(argv: List[str], netns: str) -> List[str]:
+    """Prefix a command so that it runs inside network namespace `netns` (HOST: as is)."""
+    return argv if netns == HOST else ["ip", "netns", "exec", netns, *list(argv)]
+
+
+def classify(rc: int, stderr: str, tool: str) -> Tuple[str, str]:
+    """Status of a finished command from its exit code and error text."""
+    first = next((ln.strip() for ln in stderr.splitlines() if ln.strip()), "")
+    if rc == 0:
+        return OK, first
+    low = stderr.lower()
+    if rc in (126, 127) and ("no such file" in low or "not found" in low):
+        return MISSING, "{}: not installed".format(tool)
+    if any(m in low for m in DENIED_MARKERS):
+        return DENIED, first or "{}: permission denied".format(tool)
+    return ERROR, first or "{}: exit status {}".format(tool, rc)
+
+
+def run(name: str, argv: List[str], timeout: float, netns: str = HOST, key: str = "") -> Record:
+    """Run argv (inside netns) with a timeout; a timeout kills the whole process group."""
+    full = in_netns(argv, netns)
+    source = " ".join(argv)
+    r = process.run(full, timeout, env=ENV)
+    if isinstance(r.failed, FileNotFoundError):
+        return Record(
+            name, MISSING, source=source, netns=netns, key=key, error="{}: not installed".format(full[0])
+        )
+    if r.failed is not None:
+        status = DENIED if isinstance(r.failed, PermissionError) else ERROR
+        return Record(name, status, source=source, netns=netns, key=key, error=str(r.failed))
+    text = r.out[:MAX_OUTPUT].decode(errors="replace")
+    if r.rc is None:
+        error = "no answer within {:g} s (killed)".format(timeout)
+        return Record(name, TIMEOUT, text, source, r.duration_s, netns, key, error=error)
+    status, error = classify(r.rc, r.err_text(), argv[0])
+    return Record(name, status, text, source, r.duration_s, netns, key, r.rc, error if status != OK else "")
+
+
+def read_file(name: str, path: str, timeout: float, netns: str = HOST, key: str = "") -> Record:
+    """Read a file; inside another namespace through `ip netns exec cat` (its /etc/netns, /proc/net)."""
+    if netns != HOST:
+        rec = run(name, ["cat", path], timeout, netns, key)
+        if rec.status == ERROR and "no such file" in rec.error.lower():
+            rec.status, rec.error = MISSING, "{}: no such file".format(path)
+        rec.source = path
+        return rec
+    start = time.monotonic()
+    try:
+        with open(path, errors="replace") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        return Record(name, MISSING, source=path, netns=netns, key=key, error="{}: no such file".format(path))
+    except PermissionError:
+        return Record(
+            name, DENIED, source=path, netns=netns, key=key, error="{}: permission denied".format(path)
+        )
+    except OSError as exc:
+        return Record(name, ERROR, source=path, netns=netns, key=key, error=str(exc))
+    return Record(name, OK, text, path, time.monotonic() - start, netns, key)

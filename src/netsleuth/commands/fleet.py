@@ -1,0 +1,15 @@
+"""`netsleuth fleet`: many hosts at once."""
+
+from __future__ import annotations
+
+import click
+
+from netsleuth.commands.fleet_remote import collect
+
+
+@click.group("fleet")
+def command() -> None:
+    """Many hosts at once: each host's faults, and the faults between hosts."""
+
+
+command.add_command(collect)
