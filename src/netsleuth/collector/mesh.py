@@ -34,7 +34,8 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 MAGIC = b"NSLM"
 TOKEN_LEN = 16
-ETH_P_IP = 0x0800
+ETH_P_ALL, ETH_P_IP = 0x0003, 0x0800
+SKF_AD_PROTOCOL = 0xFFFFF000  # BPF's ancillary load of skb->protocol
 PACKET_OUTGOING = 4
 SO_ATTACH_FILTER = 26
 IP_MTU_DISCOVER, IP_PMTUDISC_PROBE, IP_MTU = 10, 3, 14
@@ -68,8 +69,9 @@ def parse(token: bytes, data: bytes) -> Optional[Tuple[str, int]]:
     return name.decode(errors="replace"), seq
 
 
-def udp_filter(port: int) -> bytes:
-    """Classic BPF over a packet starting at its IPv4 header: UDP to `port`, not a later fragment."""
+def udp_filter(port: int, ipv4_only: bool = False) -> bytes:
+    """Classic BPF over a packet starting at its IPv4 header: UDP to `port`, not a later fragment.
+    `ipv4_only`: first check the packet is IPv4 at all (a socket of every protocol)."""
     ins = [
         (0x30, 0, 0, 9),  # ldb [9]: protocol
         (0x15, 0, 6, 17),  # jeq UDP, else drop
@@ -81,6 +83,8 @@ def udp_filter(port: int) -> bytes:
         (0x06, 0, 0, 0xFFFF),  # ret: keep
         (0x06, 0, 0, 0),  # ret: drop
     ]
+    if ipv4_only:
+        ins = [(0x28, 0, 0, SKF_AD_PROTOCOL), (0x15, 0, len(ins) - 1, ETH_P_IP), *ins]
     return b"".join(struct.pack("HBBI", *i) for i in ins)
 
 
@@ -96,9 +100,12 @@ def _udp_of(ip: bytes) -> bytes:
     return ip[ihl + 8 :]
 
 
-def packet_socket(port: int) -> socket.socket:
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
-    attach(s, udp_filter(port))
+def packet_socket(port: int, outgoing: bool = False) -> socket.socket:
+    """An AF_PACKET socket on every interface, packets from their IP header on, UDP to `port`.
+    The kernel hands packets being sent only to sockets of every protocol (ETH_P_ALL)."""
+    proto = ETH_P_ALL if outgoing else ETH_P_IP
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(proto))
+    attach(s, udp_filter(port, ipv4_only=outgoing))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
     return s
 
@@ -295,7 +302,7 @@ class Egress:
         self.sock: Optional[socket.socket] = None
         self.why = ""
         try:
-            self.sock = packet_socket(port)
+            self.sock = packet_socket(port, outgoing=True)
         except OSError as exc:
             self.why = "leaving not watched: {}".format(exc.strerror)
 

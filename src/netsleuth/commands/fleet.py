@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from netsleuth.commands.fleet_remote import collect
+from netsleuth.commands.fleet_remote import collect, probe
 
 
 @click.group("fleet")
@@ -13,3 +13,4 @@ def command() -> None:
 
 
 command.add_command(collect)
+command.add_command(probe)

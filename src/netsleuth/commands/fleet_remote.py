@@ -102,3 +102,80 @@ def collect(
         click.echo("netsleuth: no host could be collected", err=True)
         sys.exit(ExitCode.COULD_NOT_RUN)
     sys.exit(ExitCode.OK if len(ok) == len(run.hosts) else ExitCode.WARNING)
+
+
+def render_matrix(doc: dict[str, object]) -> str:
+    """The matrix as text: one row per source host, one column per destination."""
+    hosts = list(doc["hosts"])  # type: ignore[call-overload]
+    cells = {(r["src"], r["dst"]): r for r in doc["results"]}  # type: ignore[attr-defined]
+    width = max(8, *(len(h) for h in hosts)) + 2
+
+    def cell(src: str, dst: str) -> str:
+        if src == dst:
+            return "-"
+        r = cells.get((src, dst))
+        if r is None:
+            return "?"
+        if r["icmp"] == "ok" and r["udp"] == "ok":
+            return f"ok {r['pmtu'] or ''}".strip()
+        return f"icmp {r['icmp']}/udp {r['udp']}"
+
+    lines = [f"mesh probe, UDP port {doc['port']}: rows probe columns (ok PMTU, or what was lost)"]
+    lines.append(" " * width + "".join(f"{h:>{width + 14}}" for h in hosts))
+    for s in hosts:
+        lines.append(f"{s:<{width}}" + "".join(f"{cell(s, d):>{width + 14}}" for d in hosts))
+    for r in doc["results"]:  # type: ignore[attr-defined]
+        if r["icmp"] != "ok" or r["udp"] != "ok":
+            seen = ", ".join(f"{k}={v}" for k, v in r["udp_seen"].items() if v is not None)
+            lines.append(
+                f"  {r['src']} -> {r['dst']}: icmp {r['icmp']}, udp {r['udp']} ({seen}) {r['detail']}".rstrip()
+            )
+    return "\n".join(lines) + "\n"
+
+
+@click.command("probe")
+@inventory_option
+@limit_option
+@forks_option
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=4789, show_default=True, help="The tunnel's UDP port."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the matrix (JSON) to FILE.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--collector",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A collector zipapp to use (default: built now from this netsleuth).",
+)
+def probe(
+    inventory: Path,
+    limit: str | None,
+    forks: int,
+    port: int,
+    output: Path | None,
+    fmt: str,
+    collector: Path | None,
+) -> None:
+    """Probe the mesh between the hosts of INVENTORY: every host listens, then probes every other
+    host's inventory address (ICMP, path MTU with DF, UDP to PORT with a token), and the N x N
+    matrix says which pairs pass, one way or both, and where a lost UDP probe was last seen (left
+    the sender, reached the receiver's NIC, passed its firewall). Nothing is stopped on the hosts
+    (the tunnel port may stay held by the kernel's vxlan socket); every listener is gone at the end,
+    also after Ctrl-C. Needs root on the hosts (raw sockets).
+    """
+    from netsleuth.errors import NetsleuthError
+    from netsleuth.remote.mesh import fleet_probe
+
+    doc = fleet_probe(inventory, limit=limit, forks=forks, port=port, collector=collector)
+    text = json.dumps(doc, indent=1) + "\n"
+    if output is not None:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise NetsleuthError(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(text if fmt == "json" else render_matrix(doc), nl=False)
