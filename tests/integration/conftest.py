@@ -25,7 +25,8 @@ from netsleuth.lab.scenario import Scenario, Vantage, all_scenarios, up
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCURACY = ROOT / "docs" / "accuracy.md"
-SCENARIOS = all_scenarios()
+SCENARIOS = {n: c for n, c in all_scenarios().items() if not c.fleet}  # fleets: test_fleet_remote.py
+FLEET_SCENARIOS = {n: c for n, c in all_scenarios().items() if c.fleet}
 FAULTS = sorted(n for n, c in SCENARIOS.items() if c.expect)
 BASELINES = sorted(n for n, c in SCENARIOS.items() if not c.expect)
 
@@ -107,6 +108,11 @@ def built(request: pytest.FixtureRequest, rules: set[str]) -> Iterator[tuple[Sce
     """Build the scenario named by the test's parameter; always torn down (also after failures)."""
     sc = SCENARIOS[request.param]()
     skip_unusable(sc, rules)
+    yield from build_and_tear_down(sc)
+
+
+def build_and_tear_down(sc: Scenario) -> Iterator[tuple[Scenario, Lab, Vantage, float]]:
+    """Build `sc`, yield it, tear it down (also after a failure) and check nothing is left."""
     t0 = time.monotonic()
     try:
         lab, vantage = up(sc)

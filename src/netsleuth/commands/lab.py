@@ -79,7 +79,13 @@ def lab_up(name: str) -> None:
     lab, vantage = _build(name, keep=True)
     lab.__exit__(None, None, None)
     click.echo(f"lab {name} is up (run id {lab.run_id}, namespaces {lab.prefix}-*)")
-    click.echo(f"diagnose it:  {vantage.shell()}")
+    if vantage.inventory:
+        from netsleuth.lab.scenarios.fleet import FleetScenario
+
+        for line in FleetScenario.how(vantage):
+            click.echo(f"diagnose it:  {line}")
+    else:
+        click.echo(f"diagnose it:  {vantage.shell()}")
     click.echo(f"take it down: netsleuth lab down {name}")
 
 
@@ -117,6 +123,8 @@ def lab_run(name: str, fmt: str, lang: str | None) -> None:
 
     lab, vantage = _build(name, keep=False)
     sc = _get(name)
+    if sc.fleet:
+        _run_fleet(name, lab, vantage)
     try:
         extra = ["--format", fmt] + (["--lang", lang] if lang else [])
         click.echo(f"# {sc.summary()}\n# diagnose: {vantage.shell(*extra)}", err=True)
@@ -137,6 +145,39 @@ def lab_run(name: str, fmt: str, lang: str | None) -> None:
         ok, verdict = judge(sc.expect, tuple(sc.expect_subject), found)
     click.echo(f"# lab {name}: {verdict}", err=True)
     sys.exit(ExitCode.OK if ok else ExitCode.WARNING)  # 1: not the expected result
+
+
+def _run_fleet(name: str, lab: Lab, vantage: Vantage) -> None:
+    """A fleet: `fleet collect` (Ansible over SSH), `fleet probe`, `fleet diagnose`; the fleet report."""
+    import json
+
+    from netsleuth.lab.scenarios.fleet import run_fleet
+
+    sc = _get(name)
+    try:
+        run = run_fleet(vantage)
+    finally:
+        lab.__exit__(None, None, None)
+    for step in (run.collect, run.probe):
+        if step is not None and step.stderr.strip():
+            click.echo(step.stderr.rstrip(), err=True)
+    rep = run.diagnose
+    try:
+        doc = json.loads(rep.stdout) if rep is not None and rep.returncode in (0, 1, 2) else None
+    except ValueError:
+        doc = None
+    if doc is None:
+        why = rep.stderr.strip()[-200:] if rep is not None else "not run"
+        click.echo(f"# lab {name}: fleet diagnose could not run: {why}", err=True)
+        sys.exit(ExitCode.WARNING)
+    click.echo(json.dumps(doc, indent=1))
+    statuses = {h["name"]: h["status"] for h in doc.get("hosts", [])}
+    wrong = {h: s for h, s in getattr(sc, "expect_status", {}).items() if statuses.get(h) != s}
+    ok, verdict = judge(sc.expect, tuple(sc.expect_subject), doc["findings"])
+    if wrong:
+        ok, verdict = False, f"hosts not reported as expected: {wrong}"
+    click.echo(f"# lab {name}: {verdict}", err=True)
+    sys.exit(ExitCode.OK if ok else ExitCode.WARNING)
 
 
 def judge(

@@ -39,6 +39,7 @@ class Vantage:
     umask: int | None = None
     wrap: list[str] = field(default_factory=list)  # a prefix command (e.g. a private mount namespace)
     command: list[str] = field(default_factory=list)  # instead of diagnose, e.g. ["probe", "arp", ...]
+    inventory: str | None = None  # a fleet: its Ansible inventory (run from `inside`, the controller)
 
     def argv(self, *extra: str, prog: Sequence[str] = ()) -> list[str]:
         """The full command line, e.g. for `lab up` to print or for the tests to run."""
@@ -97,6 +98,7 @@ class Vantage:
             "umask": self.umask,
             "wrap": self.wrap,
             "command": self.command,
+            "inventory": self.inventory,
         }
 
 
@@ -111,6 +113,8 @@ class Scenario:
     - `sos`: worth capturing with a real `sos report` (the fault is visible there).
     - `host_wide`: the evidence is machine-wide (the kernel log): offline, the diagnosis must
       include the host scope (`--all-netns`), not only the namespace it was seen from.
+    - `fleet`: many hosts (lab/fleet.py): diagnosed through `fleet collect` (Ansible over SSH from
+      the controller namespace), `fleet probe` and `fleet diagnose`, not one `diagnose`.
     """
 
     name: ClassVar[str] = ""
@@ -119,6 +123,7 @@ class Scenario:
     tools: ClassVar[tuple[str, ...]] = ("ip",)
     sos: ClassVar[bool] = False
     host_wide: ClassVar[bool] = False
+    fleet: ClassVar[bool] = False
 
     @classmethod
     def summary(cls) -> str:

@@ -62,7 +62,7 @@ def pair(
     ...      "seen": {"a": {"nic": [1001, 1002], "delivered": []}}}
     >>> c = pair("a", "b", s, l, "", "")
     >>> c["udp"], c["udp_seen"], c["pmtu"]
-    ('lost', {'left_src': True, 'reached_dst_nic': True, 'delivered': False})
+    ('lost', {'left_src': True, 'reached_dst_nic': True, 'delivered': False}, 1500)
     >>> pair("a", "b", s, None, "", "b: listener: unreachable")["udp"]
     'skipped'
     """

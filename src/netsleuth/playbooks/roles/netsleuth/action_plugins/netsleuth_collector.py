@@ -26,6 +26,16 @@ from ansible.plugins.action import ActionBase
 TIMED_OUT = (124, 137)  # coreutils timeout: timed out / killed after -k
 
 
+def _last_words(res):
+    """The collector's own last line (it says why in one line), not ssh's closing remarks."""
+    lines = []
+    for stream in ("stderr", "stdout"):
+        lines += [ln.strip() for ln in (res.get(stream) or "").splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not (ln.startswith("Shared connection to ") and ln.endswith(" closed."))]
+    own = [ln for ln in lines if ln.startswith("netsleuth-collect:")]
+    return (own or lines or ["no message"])[-1]
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = True
     _VALID_ARGS = frozenset(("collector", "args", "python", "timeout", "fetch", "dest"))
@@ -39,7 +49,7 @@ class ActionModule(ActionBase):
         timeout = int(opts.get("timeout") or 300)
         python = str(opts.get("python") or "python3")
         fetch, dest = opts.get("fetch"), opts.get("dest")
-        tmpdir = self._make_tmp_path()
+        tmpdir = self._connection._shell.tmpdir or self._make_tmp_path()  # made by run() already
         try:
             remote = self._connection._shell.join_path(tmpdir, "netsleuth-collect.pyz")
             self._transfer_file(collector, remote)
