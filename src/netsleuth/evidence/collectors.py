@@ -3,31 +3,42 @@
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from netsleuth.evidence.model import HOST, Evidence, Status
 from netsleuth.evidence.runner import ENV, in_netns, kill_group, run
-from netsleuth.parsers.conntrack import count_states, format_histogram
+from netsleuth.parsers.conntrack import count_states_blocks, format_histogram
 
 TAIL_BYTES = 8 * 1024 * 1024  # of each log file
 
 
-def _lines_until(stream: Iterable[str], deadline: float) -> Iterator[str]:
-    """The lines of a command's output; TimeoutError once the deadline has passed."""
-    for line in stream:
-        if time.monotonic() > deadline:
+BLOCK = 256 * 1024  # bytes read at a time from a conntrack table
+
+
+def _blocks_until(stream: IO[bytes], deadline: float) -> Iterator[bytes]:
+    """A command's output in blocks as they come; TimeoutError once the deadline has passed, also
+    while the command is silent."""
+    fd = stream.fileno()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
             raise TimeoutError
-        yield line
+        block = os.read(fd, BLOCK)
+        if not block:
+            return
+        yield block
 
 
 def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
     """State histogram of the conntrack table, streamed: millions of entries never sit in memory.
 
-    Reads /proc/net/nf_conntrack (`conntrack -L` when the proc file is absent) line by line.
+    Reads /proc/net/nf_conntrack (`conntrack -L` when the proc file is absent) block by block.
     """
     start = time.monotonic()
 
@@ -47,8 +58,8 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
     ):
         if netns == HOST and argv[0] == "cat":
             try:
-                with open(source, errors="replace") as fh:
-                    counts = count_states(fh)
+                with open(source, "rb", buffering=0) as fh:
+                    counts = count_states_blocks(iter(lambda: fh.read(BLOCK), b""))
             except FileNotFoundError:
                 continue
             except PermissionError:
@@ -62,8 +73,6 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
                 env=ENV,
-                text=True,
-                errors="replace",
             )
         except FileNotFoundError:
             continue
@@ -71,7 +80,7 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
         deadline = start + timeout * 2  # a table of millions of entries takes a moment
 
         try:
-            counts = count_states(_lines_until(proc.stdout, deadline))
+            counts = count_states_blocks(_blocks_until(proc.stdout, deadline))
         except TimeoutError:
             kill_group(proc)
             proc.wait()
