@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import select
 import subprocess
 import time
@@ -142,6 +144,36 @@ def tail(name: str, files: list[str], timeout: float, netns: str = HOST) -> list
     return found
 
 
+# per-interface subtrees: net.ipv4.conf.tap0a1b2c3.*, net.ipv6.neigh.qvo5e.*, ... (all and default stay)
+_PER_IFACE = re.compile(r"net/ipv[46]/(?:conf|neigh)/(?!all$|default$)[^/]+")
+
+
+def sysctl_keys(root: str = "/proc/sys") -> list[str]:
+    """Every readable sysctl under net/ but the per-interface conf and neigh subtrees (a compute
+    node's hundreds of tap/qvo ports each carry ~130 of them: `sysctl -a` then takes seconds, and
+    no rule reads them), `stable_secret` (a secret, unreadable until set) and what we may not read
+    (without root: a few keys of mode 0600)."""
+    keys: list[str] = []
+    for top, dirs, files in os.walk(os.path.join(root, "net")):
+        rel = os.path.relpath(top, root)
+        dirs[:] = sorted(d for d in dirs if not _PER_IFACE.fullmatch(f"{rel}/{d}"))
+        for f in sorted(files):
+            path = os.path.join(top, f)
+            with contextlib.suppress(OSError):  # readable by mode (root may read anything) and by us
+                if f != "stable_secret" and os.stat(path).st_mode & 0o444 and os.access(path, os.R_OK):
+                    keys.append(f"{rel}/{f}")
+    return keys
+
+
+def sysctl_net(name: str, timeout: float, netns: str = HOST) -> Evidence:
+    """`sysctl` of the network settings of `netns`, as `sysctl -a -r ^net` prints them, without the
+    per-interface subtrees (see `sysctl_keys`). The key names come from this namespace's /proc/sys
+    (every namespace has the same set; `-e`: one missing in `netns` is skipped)."""
+    ev = run(name, ["sysctl", "-e", *sysctl_keys()], timeout, netns)
+    ev.source = "sysctl -e net.* (without per-interface conf/neigh)"
+    return ev
+
+
 def environment(name: str, timeout: float, netns: str = HOST) -> Evidence:
     """umask and PATH of the user running netsleuth (seed 003: deploy scripts inherit them)."""
     umask = "unknown"
@@ -155,4 +187,4 @@ def environment(name: str, timeout: float, netns: str = HOST) -> Evidence:
     return Evidence(name, Status.OK, text=text, source="environment of the netsleuth process")
 
 
-__all__ = ["conntrack_states", "environment", "run", "tail"]
+__all__ = ["conntrack_states", "environment", "run", "sysctl_net", "tail"]

@@ -1,5 +1,6 @@
-"""The live conntrack histogram of a namespace (`ip netns exec NS cat /proc/net/nf_conntrack`,
-streamed in blocks) counts what the kernel's table holds, entry by entry."""
+"""Live collectors inside a namespace: the conntrack histogram (`ip netns exec NS cat
+/proc/net/nf_conntrack`, streamed in blocks) counts what the kernel's table holds, entry by entry;
+the network sysctls leave out the per-interface subtrees of the namespace's many interfaces."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 
 import pytest
 
-from netsleuth.evidence.collectors import conntrack_states
+from netsleuth.evidence.collectors import conntrack_states, sysctl_net
 from netsleuth.evidence.model import Status
 from netsleuth.lab import Lab
 from netsleuth.parsers.conntrack import count_states, parse_histogram
@@ -43,3 +44,17 @@ def test_histogram_of_a_namespace_counts_every_entry() -> None:
     hist = parse_histogram(ev.text.splitlines()).counts
     assert hist["ESTABLISHED"] == 300 and hist["udp"] == 40
     assert hist == dict(count_states(table.splitlines()))
+
+
+def test_network_sysctls_of_a_namespace_without_its_interfaces() -> None:
+    with Lab("sysctl") as lab:
+        ns = lab.netns("a")
+        for i in range(20):
+            ns.ip("link", "add", f"sv{i}a", "type", "veth", "peer", "name", f"sv{i}b")
+        ns.sysctl("net.ipv4.conf.all.rp_filter", 2)
+        ev = sysctl_net("sysctl.net", 5.0, netns=ns.name)
+    assert ev.status is Status.OK, ev.error
+    values = dict(line.split(" = ", 1) for line in ev.text.splitlines() if " = " in line)
+    assert values["net.ipv4.conf.all.rp_filter"] == "2"  # this namespace's value, not ours
+    assert "net.ipv4.conf.default.forwarding" in values and "net.ipv4.ip_forward" in values
+    assert not [k for k in values if ".sv" in k or ".lo." in k]  # no per-interface subtree
