@@ -1,5 +1,5 @@
 """`netsleuth --version` and `rules list` start fast because they import only what they use: no
-scapy, dnspython, pydantic, rich, jc or dpkt. (The time itself is measured in bench/startup.py;
+dnspython, pydantic, rich, jc or dpkt. (The time itself is measured in bench/startup.py;
 this test checks the cause, which does not depend on how busy the machine is.)"""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-HEAVY = ("scapy", "dns", "pydantic", "pydantic_core", "rich", "jc", "dpkt")
+HEAVY = ("dns", "pydantic", "pydantic_core", "rich", "jc", "dpkt")
 
 _RUN = """
 import json, sys
