@@ -101,10 +101,12 @@ common_scope = [
         "netns",
         multiple=True,
         metavar="NAME",
-        help="Look inside this network namespace (repeatable).",
+        help="Look inside this network namespace (repeatable; live: needs root).",
     ),
     click.option(
-        "--all-netns", is_flag=True, help="Look inside every named network namespace too (qrouter-, qdhcp-)."
+        "--all-netns",
+        is_flag=True,
+        help="Look inside every named network namespace too (qrouter-, qdhcp-; live: needs root).",
     ),
     click.option(
         "--timeout",

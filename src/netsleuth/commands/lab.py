@@ -73,7 +73,7 @@ def _build(name: str, keep: bool) -> tuple[Lab, Vantage]:
 @command.command("up")
 @click.argument("name")
 def lab_up(name: str) -> None:
-    """Build scenario NAME and leave it running; prints how to diagnose it and take it down."""
+    """Build scenario NAME and leave it running; prints how to diagnose it and take it down. Needs root."""
     lab, vantage = _build(name, keep=True)
     lab.__exit__(None, None, None)
     click.echo(f"lab {name} is up (run id {lab.run_id}, namespaces {lab.prefix}-*)")
@@ -85,7 +85,7 @@ def lab_up(name: str) -> None:
 @click.argument("name", required=False)
 @click.option("--all", "everything", is_flag=True, help="Every lab on this machine, crashed runs too.")
 def lab_down(name: str | None, everything: bool) -> None:
-    """Tear down the running lab(s) of scenario NAME (idempotent), or --all leftovers."""
+    """Tear down the running lab(s) of scenario NAME (idempotent), or --all leftovers. Needs root."""
     from netsleuth.lab import Lab, require_root
 
     if not name and not everything:
@@ -109,7 +109,7 @@ def lab_down(name: str | None, everything: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None)
 def lab_run(name: str, fmt: str, lang: str | None) -> None:
-    """Build NAME, diagnose it from its vantage point, show the report, tear it down.
+    """Build NAME, diagnose it from its vantage point, show the report, tear it down. Needs root.
     Exit status: 0 the expected result (fault found / baseline quiet), 1 not, 3 could not build."""
     import json
 

@@ -46,7 +46,8 @@ def command(
     lang: str | None,
 ) -> None:
     """Capture at every point of the path at once (AF_PACKET + BPF), send one marked probe, and
-    report where it was seen each way; the verdict names the hop and direction where it is lost."""
+    report where it was seen each way; the verdict names the hop and direction where it is lost.
+    Needs root."""
     import ipaddress
     import socket
 
