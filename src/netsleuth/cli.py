@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from netsleuth import __version__
+from netsleuth import __version__, completion
 from netsleuth.errors import NetsleuthError
 from netsleuth.evidence.model import HOST, Bundle, Evidence
 from netsleuth.messages import LANGS, default_lang, ui
@@ -101,6 +101,7 @@ common_scope = [
         "netns",
         multiple=True,
         metavar="NAME",
+        shell_complete=completion.namespaces,
         help="Look inside this network namespace (repeatable; live: needs root).",
     ),
     click.option(
@@ -162,7 +163,7 @@ def app() -> None:
     metavar="IP",
     help="Also probe this peer: ICMP, path MTU, underlay vs overlay through a tunnel (repeatable).",
 )
-@click.option("--only", multiple=True, metavar="RULE", help="Run only these rule ids (repeatable).")
+@completion.only_option()
 @click.option(
     "--save-bundle",
     type=click.Path(path_type=Path, dir_okay=False),

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from netsleuth import completion
+
 if TYPE_CHECKING:
     from netsleuth.lab.core import Lab
     from netsleuth.lab.scenario import Scenario, Vantage
@@ -71,7 +73,7 @@ def _build(name: str, keep: bool) -> tuple[Lab, Vantage]:
 
 
 @command.command("up")
-@click.argument("name")
+@click.argument("name", shell_complete=completion.scenarios)
 def lab_up(name: str) -> None:
     """Build scenario NAME and leave it running; prints how to diagnose it and take it down. Needs root."""
     lab, vantage = _build(name, keep=True)
@@ -82,7 +84,7 @@ def lab_up(name: str) -> None:
 
 
 @command.command("down")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=completion.running_scenarios)
 @click.option("--all", "everything", is_flag=True, help="Every lab on this machine, crashed runs too.")
 def lab_down(name: str | None, everything: bool) -> None:
     """Tear down the running lab(s) of scenario NAME (idempotent), or --all leftovers. Needs root."""
@@ -105,7 +107,7 @@ def lab_down(name: str | None, everything: bool) -> None:
 
 
 @command.command("run")
-@click.argument("name")
+@click.argument("name", shell_complete=completion.scenarios)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None)
 def lab_run(name: str, fmt: str, lang: str | None) -> None:

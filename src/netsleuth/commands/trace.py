@@ -8,12 +8,19 @@ from pathlib import Path
 
 import click
 
+from netsleuth import completion
 from netsleuth.messages import LANGS, default_lang
 
 
 @click.command("trace")
 @click.argument("dest")
-@click.option("--from-netns", default="", metavar="NS", help="Send the probe from this network namespace.")
+@click.option(
+    "--from-netns",
+    default="",
+    metavar="NS",
+    shell_complete=completion.namespaces,
+    help="Send the probe from this network namespace.",
+)
 @click.option(
     "--points",
     default="",
