@@ -15,7 +15,6 @@ import os
 import platform
 import shutil
 import sys
-import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -38,6 +37,8 @@ class Tool:
 def _code_names(fn: Callable[..., Any], seen: set[Any]) -> Iterator[tuple[str, Any]]:
     """(name, value) of every string constant and global name in `fn` and in the functions of
     netsleuth.facts it calls, recursively (parsers read text, never evidence)."""
+    import textwrap
+
     if fn in seen:
         return
     seen.add(fn)
