@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from netsleuth.capture.analyse import analyse_file
+from netsleuth.capture.evidence import pcap_evidence, trace_evidence
 from netsleuth.errors import ParseError
-from netsleuth.facts.capture import PcapSummary, Sighting, TracePoint, TraceResult
+from netsleuth.results.capture import PcapSummary, Sighting, TracePoint, TraceResult
 from tests.frames import (
     BROADCAST,
     arp,
@@ -185,7 +186,7 @@ def test_summary_json_roundtrip(tmp_path: Path) -> None:
 
 
 def _pcap_bundle(s: PcapSummary):  # type: ignore[no-untyped-def]
-    e = s.evidence()
+    e = pcap_evidence(s)
     return bundle(ev(e.name, e.text, key=e.key, source=e.source))
 
 
@@ -253,7 +254,7 @@ def _trace(req: list[bool], rep: list[bool], answered: bool) -> TraceResult:
 
 
 def _trace_bundle(t: TraceResult):  # type: ignore[no-untyped-def]
-    e = t.evidence()
+    e = trace_evidence(t)
     return bundle(ev(e.name, e.text, key=e.key, source=e.source))
 
 

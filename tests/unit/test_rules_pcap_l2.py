@@ -5,14 +5,12 @@ vlan.no_reply: captures written here with each fault and a healthy counterpart, 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from tests.frames import BROADCAST, arp, dhcp, dns, ether, icmp_echo, ipv4, tcp, udp, write
+from tests.helpers import cli
 
-NETSLEUTH = [sys.executable, "-m", "netsleuth.cli"]
 VM = "fa:16:3e:a9:6e:f2"
 PEER = "fa:16:3e:07:ee:2c"
 OTHER = "8c:dc:d4:b3:af:14"
@@ -22,13 +20,7 @@ RULES = ("arp.duplicate_ip", "dhcp.no_offer", "dns.udp53_blocked", "dns.server_u
 def pcap(tmp: Path, name: str, pkts: list[bytes]) -> dict[str, Any]:
     """`netsleuth pcap FILE --format json` on the frames, as a user runs it."""
     p = write(tmp / name, pkts)
-    out = subprocess.run(
-        [*NETSLEUTH, "pcap", str(p), "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    out = cli("pcap", str(p), "--format", "json")
     assert out.stdout, out.stderr
     return dict(json.loads(out.stdout))
 
@@ -169,8 +161,7 @@ def test_tagged_reply_is_quiet(tmp_path: Path) -> None:
 
 def test_only_selects_these_rules_on_a_capture(tmp_path: Path) -> None:
     p = write(tmp_path / "dup.pcap", [_arp_reply(PEER, "10.1.0.7"), _arp_reply(OTHER, "10.1.0.7")])
-    args = [*NETSLEUTH, "pcap", str(p), "--format", "json", *(a for r in RULES for a in ("--only", r))]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+    out = cli("pcap", str(p), "--format", "json", *(a for r in RULES for a in ("--only", r)))
     r = json.loads(out.stdout)
     assert out.returncode == 2
     assert {c["id"] for c in r["checks"]} == set(RULES)

@@ -2,20 +2,17 @@
 present or missing and what each one feeds, and what needs root here.
 
 Nothing here is a hand-kept list: the tools come from the evidence catalogue (each entry's program),
-the namespace batch and the lab scenarios; the evidence a fact is built from is read from its
-provider's code; the rules from their declared needs; what needs root from the commands' help.
+the namespace batch and the lab scenarios; what each feeds from the evidence the rules' facts
+declare they read (`analysis.evidence_read`); what needs root from the commands' help.
 """
 
 from __future__ import annotations
 
-import ast
-import inspect
 import json
 import os
 import platform
 import shutil
 import sys
-from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -34,66 +31,14 @@ class Tool:
     also: list[str] = field(default_factory=list)  # other uses: namespaces, lab scenarios
 
 
-def _code_names(fn: Callable[..., Any], seen: set[Any]) -> Iterator[tuple[str, Any]]:
-    """(name, value) of every string constant and global name in `fn` and in the functions of
-    netsleuth.facts it calls, recursively (parsers read text, never evidence)."""
-    import textwrap
-
-    if fn in seen:
-        return
-    seen.add(fn)
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError):
-        return
-    scope = getattr(fn, "__globals__", {})
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            yield node.value, node.value
-        elif isinstance(node, ast.Name) and node.id in scope:
-            value = scope[node.id]
-            yield node.id, value
-            if inspect.isfunction(value) and value.__module__.startswith("netsleuth.facts."):
-                yield from _code_names(value, seen)
-
-
-def fact_evidence() -> dict[type, set[str]]:
-    """The catalogue evidence each fact is built from: the names its provider (and the helpers
-    and the other facts it uses) mention."""
-    from netsleuth.evidence.catalogue import catalogue
-    from netsleuth.facts import load_all
-    from netsleuth.facts.store import _PROVIDERS
-
-    load_all()
-    names = set(catalogue())
-    direct: dict[type, set[str]] = {}
-    uses: dict[type, set[type]] = {}
-    for fact, provider in _PROVIDERS.items():
-        direct[fact], uses[fact] = set(), set()
-        for _, value in _code_names(provider, set()):
-            if isinstance(value, str) and value in names:
-                direct[fact].add(value)
-            elif isinstance(value, type) and value in _PROVIDERS and value is not fact:
-                uses[fact].add(value)
-
-    def closure(fact: type, path: frozenset[type]) -> set[str]:
-        out = set(direct.get(fact, ()))
-        for other in uses.get(fact, ()):
-            if other not in path:
-                out |= closure(other, path | {other})
-        return out
-
-    return {fact: closure(fact, frozenset({fact})) for fact in _PROVIDERS}
-
-
 def tools() -> list[Tool]:
     """Every program netsleuth runs, where it is (or None), and what it feeds."""
+    from netsleuth.analysis import evidence_read
     from netsleuth.evidence import batch
     from netsleuth.evidence.catalogue import catalogue
     from netsleuth.lab.scenario import all_scenarios
     from netsleuth.rules.base import all_rules
 
-    by_fact = fact_evidence()
     found: dict[str, Tool] = {}
 
     def tool(name: str) -> Tool:
@@ -103,7 +48,7 @@ def tools() -> list[Tool]:
         for prog in spec.programs():
             tool(prog).evidence.append(spec.name)
     for rule in all_rules():
-        read = set().union(*(by_fact.get(f, set()) for f in (*rule.needs, *rule.optional)))
+        read = evidence_read(rule)
         for t in found.values():
             if read & set(t.evidence):
                 t.rules.append(rule.id)

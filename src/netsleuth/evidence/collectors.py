@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import IO
 
 from netsleuth.evidence.model import HOST, Evidence, Status
-from netsleuth.evidence.runner import ENV, in_netns, kill_group, run
+from netsleuth.evidence.runner import ENV, in_netns, run
 from netsleuth.parsers.conntrack import count_states_blocks, format_histogram
+from netsleuth.process import kill_group
 
 TAIL_BYTES = 8 * 1024 * 1024  # of each log file
 

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 from netsleuth.errors import ParseError
-from netsleuth.facts.probes import DnsProbe, DnsQuery, DnsServer, SystemLookup
 from netsleuth.parsers.resolv import parse_nsswitch_hosts, parse_resolv_conf
 from netsleuth.probes.icmp import Kind, ping
+from netsleuth.results.probes import DnsProbe, DnsQuery, DnsServer, SystemLookup
 
 _RCODES = {0: "answer", 3: "nxdomain", 2: "servfail", 5: "refused"}  # NOERROR NXDOMAIN SERVFAIL REFUSED
 
@@ -113,7 +113,3 @@ def probe_dns(
         nss = []
     hosts = _hosts_file(name, Path("/etc/hosts")) if name else []
     return DnsProbe(qname, rotate, results, system, hosts, nss)
-
-
-def answered(q: DnsQuery) -> bool:
-    return q.outcome in ("answer", "nxdomain", "servfail", "refused")

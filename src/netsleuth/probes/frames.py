@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from netsleuth.facts.probes import ArpProbe, DhcpOffer, DhcpProbe
 from netsleuth.probes.icmp import checksum
+from netsleuth.results.probes import ArpProbe, DhcpOffer, DhcpProbe
 
 T = TypeVar("T")
 
