@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from netsleuth import __version__
-from netsleuth.errors import NetsleuthError
+from netsleuth.errors import NetsleuthError, clip
 from netsleuth.evidence.model import HOST, Bundle, Evidence
 from netsleuth.messages import LANGS, default_lang, ui
 
@@ -296,13 +296,30 @@ def main(argv: list[str] | None = None) -> None:
         _fail("interrupted", 130)
     except BrokenPipeError:
         sys.exit(0)
-    except Exception as exc:  # a bug of ours: one line and exit 3, never a traceback
+    except MemoryError:
+        _out_of_memory()
+    except BaseException as exc:  # a bug of ours, or a panic in a library (pyo3: BaseException)
+        if isinstance(exc, SystemExit | GeneratorExit):
+            raise
         if os.environ.get("NETSLEUTH_DEBUG"):
             raise
-        _fail(
-            f"internal error: {type(exc).__name__}: {exc} (NETSLEUTH_DEBUG=1 shows where; please report it)"
-        )
+        try:
+            _fail(
+                f"internal error: {type(exc).__name__}: {clip(str(exc), 300)} "
+                "(NETSLEUTH_DEBUG=1 shows where; please report it)"
+            )
+        except MemoryError:
+            _out_of_memory()
     sys.exit(0)
+
+
+def _out_of_memory() -> None:
+    """Exit 3 with one line even when no memory is left to format one (never 1: a monitor reads 1
+    as a warning)."""
+    try:
+        os.write(2, b"netsleuth: out of memory (an input too large for this machine)\n")
+    finally:
+        os._exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":
