@@ -6,8 +6,46 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import BinaryIO
 
 HOST = ""  # the network namespace netsleuth ran in (or the sosreport's host namespace)
+MAX_TEXT = 16 * 1024 * 1024  # characters of one piece of evidence held in memory
+MAX_LINE = 64 * 1024  # characters (bytes when scanning) of one line looked at
+BLOCK = 8 * 1024 * 1024  # bytes read at a time when streaming a file
+
+
+def blocks(fh: BinaryIO, size: int = BLOCK) -> Iterator[bytes]:
+    r"""The content in blocks of whole lines of about `size` bytes; a line longer than `size` is
+    cut there (a newline put after its first `size` bytes) and the rest of it skipped, so a file
+    without a newline is read in linear time and one block of memory.
+
+    >>> import io
+    >>> list(blocks(io.BytesIO(b"ab\ncd\nef"), 4))
+    [b'ab\n', b'cd\n', b'ef']
+    >>> list(blocks(io.BytesIO(b"0123456789\nxy\n"), 4))
+    [b'0123\n', b'xy\n']
+    """
+    carry = b""
+    skipping = False
+    while data := fh.read(size):
+        if skipping:  # the rest of a line already cut: drop it up to its newline
+            nl = data.find(b"\n")
+            if nl < 0:
+                continue
+            data = data[nl + 1 :]
+            skipping = False
+        buf = carry + data if carry else data
+        cut = buf.rfind(b"\n") + 1
+        if cut:
+            carry = buf[cut:]
+            yield buf[:cut]
+        else:
+            carry = buf
+        if len(carry) >= size:  # one line longer than a block: keep its start only
+            yield carry[:size] + b"\n"
+            carry, skipping = b"", True
+    if carry:
+        yield carry
 
 
 class Status(StrEnum):
@@ -44,37 +82,45 @@ class Evidence:
         return self.status is Status.OK
 
     def content(self) -> str:
-        """The whole text (read from `path` if the evidence lives on disk)."""
-        if self.path is not None and not self.text:
-            return self.path.read_text(errors="replace")
-        return self.text
-
-    def lines(self) -> Iterator[str]:
-        """Stream the lines of the text without loading a file on disk whole."""
+        """The whole text (read from `path` if the evidence lives on disk), at most `MAX_TEXT`
+        characters of it: a parser that needs the whole text never holds more than that (what is
+        left out is said in `error`; logs are streamed whole with `lines()`)."""
         if self.path is not None and not self.text:
             with self.path.open(errors="replace") as fh:
-                for line in fh:
-                    yield line.rstrip("\n")
-        else:
-            yield from self.text.splitlines()
+                text = fh.read(MAX_TEXT + 1)
+            if len(text) > MAX_TEXT:
+                self._say_cut(self.path.stat().st_size)
+                return text[:MAX_TEXT]
+            return text
+        return self.text
 
-    def chunks(self, size: int = 8 * 1024 * 1024) -> Iterator[str]:
-        """The text in blocks of whole lines of about `size` characters (streamed from `path`)."""
+    def _say_cut(self, size: int) -> None:
+        note = f"only the first {MAX_TEXT >> 20} MiB of {size / 2**20:.0f} MiB read"
+        if note not in self.error:
+            self.error = f"{self.error}; {note}" if self.error else note
+
+    def lines(self) -> Iterator[str]:
+        """Stream the lines of the text without loading a file on disk whole; a line longer than
+        `MAX_LINE` is cut there."""
+        if self.path is not None and not self.text:
+            with self.path.open("rb") as fh:
+                for block in blocks(fh):
+                    for line in block.decode(errors="replace").splitlines():
+                        yield line[:MAX_LINE]
+        else:
+            for line in self.text.splitlines():
+                yield line[:MAX_LINE]
+
+    def chunks(self, size: int = BLOCK) -> Iterator[str]:
+        """The text in blocks of whole lines of about `size` bytes (streamed from `path`; lines
+        longer than a block cut, so a file without a newline costs one block of memory and linear
+        time)."""
         if self.path is None or self.text:
             yield self.text
             return
-        with self.path.open(errors="replace") as fh:
-            rest = ""
-            while block := fh.read(size):
-                block = rest + block
-                cut = block.rfind("\n") + 1
-                if cut == 0:
-                    rest = block
-                    continue
-                rest = block[cut:]
-                yield block[:cut]
-            if rest:
-                yield rest
+        with self.path.open("rb") as fh:
+            for block in blocks(fh, size):
+                yield block.decode(errors="replace")
 
     def ident(self) -> str:
         """A short unique label: name, key and namespace."""

@@ -236,4 +236,24 @@ def read_sosreport(
     bundle.kernel = parts[2] if len(parts) > 2 else ""
     if sos.start_time:
         bundle.collected_at = sos.start_time.replace(" ", "T").split(".")[0] + "+00:00"
+    else:  # no manifest: the report's own `date` output says when it was taken
+        bundle.collected_at = _sos_date(sos)
     return bundle
+
+
+def _sos_date(sos: SosReport) -> str:
+    """When the report was taken, from `sos_commands/date/date[_--utc]` (`Thu Feb 10 16:19:17 UTC
+    2022`); "" when unknown."""
+    from datetime import datetime
+
+    for rel in ("sos_commands/date/date_--utc", "sos_commands/date/date"):
+        p = sos.path(rel)
+        if p is None or p.stat().st_size > 4096:
+            continue
+        text = " ".join(p.read_text(errors="replace").split())
+        try:
+            when = datetime.strptime(text, "%a %b %d %H:%M:%S UTC %Y")
+        except ValueError:
+            continue
+        return when.isoformat() + "+00:00"
+    return ""
