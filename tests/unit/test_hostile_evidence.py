@@ -5,6 +5,8 @@ it are skipped; every other rule still runs. Inputs are generated here from real
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from netsleuth.analysis import run_rule
@@ -144,3 +146,49 @@ def test_out_of_memory_and_library_panics_exit_3_with_one_line(kind: str) -> Non
     )
     assert proc.returncode == 3, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+RSS_SCRIPT = """
+import resource, sys
+from pathlib import Path
+from netsleuth.evidence.model import Bundle, Evidence, Status
+from netsleuth.facts.host import HostInfo
+from netsleuth.facts.logs import scan_logs
+
+path, engine = Path(sys.argv[1]), sys.argv[2]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+b = Bundle("test")
+b.add(Evidence("log.kernel", Status.OK, source=str(path), key="kern.log", path=path))
+b.add(Evidence("log.dnsmasq", Status.OK, source=str(path), key="dnsmasq.log", path=path))
+found = scan_logs(b, HostInfo("6.1.0", 100.0, None, ""), engine)
+ev = Evidence("x", Status.OK, path=path)
+lines = sum(len(line) for line in ev.lines()) + len(ev.content())
+peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(sum(es.count for es in found.events.values()), (peak - before) // 1024, lines)
+"""
+
+
+@pytest.mark.parametrize("engine", ["python", "hyperscan", "rg"])
+def test_a_log_of_one_endless_line_is_read_in_bounded_memory(tmp_path: Path, engine: str) -> None:
+    """A 256 MiB log without a newline (the issue's 4 GiB case, smaller): bounded memory, and the
+    one real line after it still found (linear time is measured in bench/, not here)."""
+    import subprocess
+    import sys
+
+    from netsleuth.evidence.linescan import available
+
+    if engine not in available():
+        pytest.skip(f"{engine} is not installed here")
+    log = tmp_path / "kern.log"
+    with log.open("wb") as fh:
+        block = b"A" * (1 << 20)
+        for _ in range(256):
+            fh.write(block)
+        fh.write(b"\n[ 5.0] nf_conntrack: table full, dropping packet\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", RSS_SCRIPT, str(log), engine], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    events, grown_mb, _ = (int(x) for x in proc.stdout.split())
+    assert events == 1
+    assert grown_mb < 100, f"{grown_mb} MB more to read a 256 MiB line"

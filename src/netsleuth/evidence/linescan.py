@@ -1,12 +1,14 @@
 """Find the lines of a piece of evidence that may hold one of some literals: the prefilter of the
 log scan, where gigabytes of log are read once and only a few lines reach Python.
 
-Three engines give the same lines:
+Three engines give the same lines, the first usable one is used:
 
 - `hyperscan` (the PyPI package, an optional import): one compiled multi-literal matcher over
   each block, in C;
 - `rg` (ripgrep, when installed): for evidence stored on disk, the whole file in one process,
-  every literal at once;
+  every literal at once (a second core reads while Python parses). ripgrep holds a whole line in
+  memory, so it runs under a memory limit; should a line of gigabytes exceed it, the Python engine
+  reads the rest of the file;
 - `python`: `bytes.find` per literal over each block; always there.
 
 Each streams the evidence in blocks of whole lines (memory stays at one block), yields every
@@ -19,45 +21,45 @@ find a superset, and so every engine gives the same events.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
 from functools import cache
-from typing import Any, BinaryIO
+from typing import Any
 
-from netsleuth.evidence.model import BLOCK, MAX_LINE, Evidence, blocks
+from netsleuth.evidence.model import BLOCK, MAX_LINE, Evidence, Readable, blocks_in_place
 
 ENGINES = ("hyperscan", "rg", "python")
+RG_MEMORY = 64 * 1024 * 1024  # address space ripgrep may use (it needs ~10 MB; a line of more aborts it)
 ENV_ENGINE = "NETSLEUTH_SCAN_ENGINE"  # force one engine (tests, benchmarks)
 
 
-def _open(ev: Evidence) -> BinaryIO:
+def _open(ev: Evidence) -> io.BufferedIOBase:
     if ev.path is not None and not ev.text:
         return ev.path.open("rb")
-    import io
-
     return io.BytesIO(ev.text.encode(errors="replace"))
 
 
-def _lines_at(block: bytes, starts: set[int], cut: int) -> Iterator[str]:
+def _lines_at(buf: bytearray, stop: int, starts: set[int], cut: int) -> Iterator[str]:
     for start in sorted(starts):
-        end = block.find(b"\n", start)
-        line = block[start : len(block) if end < 0 else end]
-        yield line[:cut].rstrip(b"\r").decode(errors="replace")
+        end = buf.find(b"\n", start, stop)
+        line = buf[start : min(stop if end < 0 else end, start + cut)]
+        yield line.rstrip(b"\r").decode(errors="replace")
 
 
-def _python(fh: BinaryIO, literals: Sequence[bytes], cut: int) -> Iterator[str]:
-    for block in blocks(fh):
+def _python(fh: Readable, literals: Sequence[bytes], cut: int) -> Iterator[str]:
+    for buf, first, stop in blocks_in_place(fh):
         starts: set[int] = set()
         for lit in literals:
-            pos = block.find(lit)
+            pos = buf.find(lit, first, stop)
             while pos >= 0:
-                starts.add(block.rfind(b"\n", 0, pos) + 1)
-                nxt = block.find(b"\n", pos)
-                pos = block.find(lit, nxt) if nxt >= 0 else -1
-        yield from _lines_at(block, starts, cut)
+                starts.add(max(first, buf.rfind(b"\n", first, pos) + 1))
+                nxt = buf.find(b"\n", pos, stop)
+                pos = buf.find(lit, nxt, stop) if nxt >= 0 else -1
+        yield from _lines_at(buf, stop, starts, cut)
 
 
 @cache
@@ -74,43 +76,74 @@ def _hyperscan_db(literals: tuple[bytes, ...]) -> Any:
     return db
 
 
-def _hyperscan(fh: BinaryIO, literals: Sequence[bytes], cut: int) -> Iterator[str]:
+def _hyperscan(fh: Readable, literals: Sequence[bytes], cut: int) -> Iterator[str]:
     db = _hyperscan_db(tuple(literals))
     ends: list[int] = []
 
     def hit(_id: int, _frm: int, to: int, _flags: int, _ctx: object) -> None:
         ends.append(to)
 
-    for block in blocks(fh):
+    for buf, first, stop in blocks_in_place(fh):
         ends.clear()
-        db.scan(block, match_event_handler=hit)
-        yield from _lines_at(block, {block.rfind(b"\n", 0, to - 1) + 1 for to in ends}, cut)
+        with memoryview(buf) as view:
+            db.scan(view[first:stop], match_event_handler=hit)
+        starts = {max(first, buf.rfind(b"\n", first, first + to - 1) + 1) for to in ends}
+        yield from _lines_at(buf, stop, starts, cut)
 
 
 def _rg_escape(lit: bytes) -> bytes:
     return re.sub(rb"([\\.+*?()|\[\]{}^$])", rb"\\\1", lit)
 
 
+def _limit_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (RG_MEMORY, RG_MEMORY))
+
+
 def _rg(path: str, literals: Sequence[bytes], cut: int) -> Iterator[str]:
-    """ripgrep over a whole file: every literal at once, the matching lines streamed back."""
-    argv: list[str | bytes] = ["rg", "--no-config", "-a", "-N", "-I", "--no-heading", "--color=never"]
+    """ripgrep over a whole file: every literal at once, the matching lines streamed back. Should
+    ripgrep fail (a line longer than its memory limit), the Python engine goes on from the line
+    after the last one given."""
+    argv: list[str | bytes] = [
+        "rg",
+        "--no-config",
+        "--no-mmap",
+        "-a",
+        "-N",
+        "-I",
+        "--no-heading",
+        "--color=never",
+    ]
     for lit in literals:
         argv += [b"-e", _rg_escape(lit)]
     proc = subprocess.Popen(
-        [*argv, "--", path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        [*argv, "--", path],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_limit_memory,
     )
     assert proc.stdout is not None
+    given = 0
     try:
         fh = proc.stdout
         while line := fh.readline(cut + 1):
             if not line.endswith(b"\n") and len(line) > cut:
                 while (rest := fh.readline(BLOCK)) and not rest.endswith(b"\n"):
                     pass  # the rest of an overlong line
+            given += 1
             yield line.rstrip(b"\n")[:cut].rstrip(b"\r").decode(errors="replace")
     finally:
         proc.stdout.close()
-        proc.kill()
-        proc.wait()
+        if proc.poll() is None:
+            proc.kill()
+        rc = proc.wait()
+    if rc not in (0, 1):  # 1: no line matched
+        with open(path, "rb") as fh2:
+            for n, line_text in enumerate(_python(fh2, literals, cut)):
+                if n >= given:
+                    yield line_text
 
 
 @cache

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 HOST = ""  # the network namespace netsleuth ran in (or the sosreport's host namespace)
 MAX_TEXT = 16 * 1024 * 1024  # characters of one piece of evidence held in memory
@@ -14,38 +14,60 @@ MAX_LINE = 64 * 1024  # characters (bytes when scanning) of one line looked at
 BLOCK = 8 * 1024 * 1024  # bytes read at a time when streaming a file
 
 
-def blocks(fh: BinaryIO, size: int = BLOCK) -> Iterator[bytes]:
-    r"""The content in blocks of whole lines of about `size` bytes; a line longer than `size` is
-    cut there (a newline put after its first `size` bytes) and the rest of it skipped, so a file
-    without a newline is read in linear time and one block of memory.
+class Readable(Protocol):
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+
+def blocks_in_place(fh: Readable, size: int = BLOCK) -> Iterator[tuple[bytearray, int, int]]:
+    r"""The content in blocks of whole lines of about `size` bytes, read into one buffer: each
+    (buf, start, stop) is a block `buf[start:stop]`, valid until the next one is asked for. A line
+    longer than `size` is cut there and the rest of it skipped, so a file without a newline is read
+    in linear time and one buffer of memory.
 
     >>> import io
-    >>> list(blocks(io.BytesIO(b"ab\ncd\nef"), 4))
+    >>> [bytes(b[i:j]) for b, i, j in blocks_in_place(io.BytesIO(b"ab\ncd\nef"), 4)]
     [b'ab\n', b'cd\n', b'ef']
-    >>> list(blocks(io.BytesIO(b"0123456789\nxy\n"), 4))
-    [b'0123\n', b'xy\n']
+    >>> [bytes(b[i:j]) for b, i, j in blocks_in_place(io.BytesIO(b"0123456789\nxy\nz"), 4)]
+    [b'0123', b'xy\n', b'z']
     """
-    carry = b""
-    skipping = False
-    while data := fh.read(size):
-        if skipping:  # the rest of a line already cut: drop it up to its newline
-            nl = data.find(b"\n")
-            if nl < 0:
+    buf = bytearray(2 * size)
+    view = memoryview(buf)
+    have = 0  # bytes carried at the front: the start of a line not ended yet (fewer than `size`)
+    skipping = False  # inside a line already cut: drop up to its newline
+    try:
+        while got := fh.readinto(view[have : have + size]):
+            start, end = 0, have + got
+            if skipping:
+                nl = buf.find(b"\n", 0, end)
+                if nl < 0:
+                    have = 0
+                    continue
+                start, skipping = nl + 1, False
+            nl = buf.rfind(b"\n", start, end)
+            if nl >= 0:
+                yield buf, start, nl + 1
+                start = nl + 1
+            elif end - start >= size:  # one line longer than a block: its start only
+                yield buf, start, start + size
+                have, skipping = 0, True
                 continue
-            data = data[nl + 1 :]
-            skipping = False
-        buf = carry + data if carry else data
-        cut = buf.rfind(b"\n") + 1
-        if cut:
-            carry = buf[cut:]
-            yield buf[:cut]
-        else:
-            carry = buf
-        if len(carry) >= size:  # one line longer than a block: keep its start only
-            yield carry[:size] + b"\n"
-            carry, skipping = b"", True
-    if carry:
-        yield carry
+            have = end - start
+            buf[:have] = buf[start:end]
+        if have:
+            yield buf, 0, have
+    finally:
+        view.release()
+
+
+def blocks(fh: Readable, size: int = BLOCK) -> Iterator[bytes]:
+    r"""`blocks_in_place` as bytes, each its own copy.
+
+    >>> import io
+    >>> list(blocks(io.BytesIO(b"0123456789\nxy\n"), 4))
+    [b'0123', b'xy\n']
+    """
+    for buf, start, stop in blocks_in_place(fh, size):
+        yield bytes(buf[start:stop])
 
 
 class Status(StrEnum):

@@ -49,8 +49,10 @@ class Pattern:
 
     @property
     def literals(self) -> tuple[str, ...]:
-        """Plain strings one of which every match contains (the prefilter's needles)."""
-        return required_literals(self.regex)
+        """Plain strings one of which every match contains (the prefilter's needles), without the
+        spaces and punctuation at their ends: a needle that starts with ": " or " " is a poor
+        fingerprint in a log full of them (ripgrep's scan was 5x slower with them)."""
+        return tuple(_core(lit) for lit in required_literals(self.regex))
 
 
 @cache
@@ -181,6 +183,16 @@ def _age(line: LogLine, host: HostInfo, boot_relative: bool) -> float | None:
 
 
 MIN_LITERAL = 4
+_EDGES = " :;,.()[]{}<>#/-=\t"
+
+
+def _core(literal: str) -> str:
+    """
+    >>> _core(": dropped over-mtu packet: "), _core("dnsmasq-dhcp["), _core(" (: ")
+    ('dropped over-mtu packet', 'dnsmasq-dhcp', ' (: ')
+    """
+    core = literal.strip(_EDGES)
+    return core if len(core) >= MIN_LITERAL else literal
 
 
 def _starts_unbounded(regex: re.Pattern[str]) -> bool:
