@@ -31,6 +31,14 @@ def clip(text: str, limit: int = MAX_REASON) -> str:
     return f"{text[:limit]}… ({len(text) - limit} more characters)"
 
 
+class BadInput(NetsleuthError):
+    """A document the user gave (`--with FILE`) that cannot be read: too large, not valid JSON."""
+
+
+class BadOutput(NetsleuthError):
+    """A file netsleuth was asked to write cannot be written (missing folder, no permission)."""
+
+
 class ParseError(ValueError):
     """A parser met input it cannot read; names the offending line (its start, when long)."""
 
