@@ -218,3 +218,14 @@ def test_a_command_printing_a_gigabyte_is_kept_to_its_cap_in_bounded_memory() ->
 def test_a_command_that_never_stops_printing_times_out_with_what_it_printed() -> None:
     e = run("x", ["yes"], 0.5)
     assert (e.status.value == "timeout" and len(e.text) == MAX_TEXT) or 0 < len(e.text) <= MAX_TEXT
+
+
+def test_a_nul_in_ip_netns_output_is_left_out_with_a_note(tmp_path: Path) -> None:
+    from tests.helpers import sos_tree
+
+    root = sos_tree(
+        tmp_path / "sos", {"sos_commands/networking/ip_netns": "qdhcp-1\0evil (id: 0)\nqrouter-2\n"}
+    )
+    with open_source(root, all_netns=True) as b:
+        assert b.namespaces == ["", "qrouter-2"]
+        assert any("NUL" in n for n in b.notes)

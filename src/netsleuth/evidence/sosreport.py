@@ -78,7 +78,7 @@ class SosReport:
         p = self.root / rel
         try:
             real = p.resolve()
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL byte in the name
             return None
         if not real.is_relative_to(self.root) or not real.is_file():
             return None
@@ -210,6 +210,12 @@ def read_sosreport(
     names: list[str] = []
     if ns_ev is not None:
         names = [ln.split()[0] for ln in ns_ev[0].read_text(errors="replace").splitlines() if ln.strip()]
+        odd = [n for n in names if "\0" in n or "/" in n or n in (".", "..")]
+        if odd:  # no namespace is called that: the file is damaged
+            names = [n for n in names if n not in odd]
+            bundle.notes.append(
+                f"`ip netns` lists {len(odd)} name(s) no namespace can have (NUL or /): left out"
+            )
     if scopes:
         unknown = [s for s in scopes if s and s not in names]
         if unknown:
