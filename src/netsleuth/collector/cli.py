@@ -1,6 +1,6 @@
 """The collector's command line (what `python3 netsleuth-collect.pyz ...` runs on a host).
 
-    collect -o FILE [--timeout S] [--interval S] [--netns NAME]... [--all-netns] [-q]
+    collect -o FILE [--timeout S] [--interval S] [--netns NAME]... [--all-netns] [--no-redact] [-q]
     mesh-listen --state DIR --port P --token HEX --lifetime S
     mesh-send --host NAME --peers JSON --port P --token HEX
     mesh-stop --state DIR
@@ -25,7 +25,7 @@ def _fail(msg: str, code: int = 3) -> int:
 
 
 def _collect(a: argparse.Namespace) -> int:
-    from netsleuth.collector.bundle import write_bundle
+    from netsleuth.collector.bundle import check_writable, write_bundle
     from netsleuth.collector.catalogue import load
     from netsleuth.collector.live import Options, collect, list_netns
 
@@ -38,8 +38,11 @@ def _collect(a: argparse.Namespace) -> int:
         if unknown:
             return _fail("no network namespace named {}".format(", ".join(unknown)), 64)
         scopes = list(a.netns)
-    got = collect(load(), Options(a.timeout, a.interval, scopes))
-    write_bundle(a.output, got.records, got.hostname, got.kernel, got.collected_at, got.scopes)
+    check_writable(a.output)  # before collecting: a missing folder is said at once
+    got = collect(load(), Options(a.timeout, a.interval, scopes, redact=not a.no_redact))
+    write_bundle(
+        a.output, got.records, got.hostname, got.kernel, got.collected_at, got.scopes, notes=got.notes
+    )
     if not a.quiet:
         bad = sum(1 for r in got.records if not r.ok)
         sys.stderr.write(
@@ -75,6 +78,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--netns", action="append", default=[])
     c.add_argument("--all-netns", action="store_true")
     c.add_argument("-q", "--quiet", action="store_true")
+    c.add_argument("--no-redact", action="store_true", help="keep credentials in command lines")
     ml = sub.add_parser("mesh-listen", help="start the mesh probe's listener in the background")
     ml.add_argument("--state", required=True)
     ml.add_argument("--port", type=int, required=True)

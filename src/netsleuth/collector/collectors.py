@@ -1,78 +1,43 @@
 """Collectors written in Python: stream what is too large to hold, tail logs, read the environment."""
 
+import contextlib
 import os
+import re
+import select
 import subprocess
 import time
-from collections import Counter
-from typing import Iterable, Iterator, List
+from typing import IO, TYPE_CHECKING, Iterator, List
 
+from netsleuth.collector.conntrack import count_states_blocks, format_histogram
 from netsleuth.collector.model import DENIED, HOST, MISSING, OK, TIMEOUT, Record
 from netsleuth.collector.process import kill_group
-from netsleuth.collector.runner import ENV, in_netns
+from netsleuth.collector.runner import ENV, in_netns, run
+
+if TYPE_CHECKING:
+    from collections import Counter
 
 TAIL_BYTES = 8 * 1024 * 1024  # of each log file
-TCP_STATES = frozenset(
-    [
-        "NONE",
-        "SYN_SENT",
-        "SYN_RECV",
-        "ESTABLISHED",
-        "FIN_WAIT",
-        "CLOSE_WAIT",
-        "LAST_ACK",
-        "TIME_WAIT",
-        "CLOSE",
-        "SYN_SENT2",
-    ]
-)
+BLOCK = 256 * 1024  # bytes read at a time from a conntrack table
 
 
-def count_states(lines: Iterable[str]) -> "Counter[str]":
-    """Count conntrack entries by TCP state (other protocols by name), one line at a time.
-
-    Reads `/proc/net/nf_conntrack` or `conntrack -L` lines; memory stays bounded whatever
-    the table size.
-
-    >>> sorted(count_states([
-    ...   "ipv4     2 tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=1 dport=22",
-    ...   "ipv4     2 udp      17 29 src=10.0.0.1 dst=10.0.0.9 sport=5 dport=53 [UNREPLIED]",
-    ...   "tcp      6 117 TIME_WAIT src=10.0.0.1 dst=10.0.0.3 sport=2 dport=80",
-    ... ]).items())
-    [('ESTABLISHED', 1), ('TIME_WAIT', 1), ('udp', 1)]
-    """
-    counts: "Counter[str]" = Counter()
-    for line in lines:
-        parts = line.split(None, 6)
-        if len(parts) < 4:
-            continue
-        # /proc/net/nf_conntrack prefixes the L3 family: "ipv4 2 tcp 6 ..."
-        if parts[0] in ("ipv4", "ipv6"):
-            parts = parts[2:]
-        proto = parts[0]
-        if proto == "tcp" and len(parts) > 3 and parts[3] in TCP_STATES:
-            counts[parts[3]] += 1
-        else:
-            counts[proto] += 1
-    return counts
-
-
-def format_histogram(counts: "Counter[str]") -> str:
-    """The histogram as the seed prints it: `STATE COUNT` per line, largest first."""
-    return "".join("{} {}\n".format(state, n) for state, n in counts.most_common())
-
-
-def _lines_until(stream: Iterable[str], deadline: float) -> Iterator[str]:
-    """The lines of a command's output; TimeoutError once the deadline has passed."""
-    for line in stream:
-        if time.monotonic() > deadline:
+def _blocks_until(stream: IO[bytes], deadline: float) -> Iterator[bytes]:
+    """A command's output in blocks as they come; TimeoutError once the deadline has passed, also
+    while the command is silent."""
+    fd = stream.fileno()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
             raise TimeoutError
-        yield line
+        block = os.read(fd, BLOCK)
+        if not block:
+            return
+        yield block
 
 
 def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Record:
     """State histogram of the conntrack table, streamed: millions of entries never sit in memory.
 
-    Reads /proc/net/nf_conntrack (`conntrack -L` when the proc file is absent) line by line.
+    Reads /proc/net/nf_conntrack (`conntrack -L` when the proc file is absent) block by block.
     """
     start = time.monotonic()
 
@@ -85,8 +50,8 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Record:
     ):
         if netns == HOST and argv[0] == "cat":
             try:
-                with open(source, errors="replace") as fh:
-                    counts = count_states(fh)
+                with open(source, "rb", buffering=0) as fh:
+                    counts = count_states_blocks(iter(lambda: fh.read(BLOCK), b""))
             except FileNotFoundError:
                 continue
             except PermissionError:
@@ -100,15 +65,13 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Record:
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
                 env=ENV,
-                universal_newlines=True,
-                errors="replace",
             )
         except FileNotFoundError:
             continue
         assert proc.stdout is not None
         deadline = start + timeout * 2  # a table of millions of entries takes a moment
         try:
-            counts = count_states(_lines_until(proc.stdout, deadline))
+            counts = count_states_blocks(_blocks_until(proc.stdout, deadline))
         except TimeoutError:
             kill_group(proc)
             proc.wait()
@@ -148,6 +111,36 @@ def tail(name: str, files: List[str], timeout: float, netns: str = HOST) -> List
     if not found:
         found.append(Record(name, MISSING, source=" ".join(files), error="none of these files exists"))
     return found
+
+
+# per-interface subtrees: net.ipv4.conf.tap0a1b2c3.*, net.ipv6.neigh.qvo5e.*, ... (all and default stay)
+_PER_IFACE = re.compile(r"net/ipv[46]/(?:conf|neigh)/(?!all$|default$)[^/]+")
+
+
+def sysctl_keys(root: str = "/proc/sys") -> List[str]:
+    """Every readable sysctl under net/ but the per-interface conf and neigh subtrees (a compute
+    node's hundreds of tap/qvo ports each carry ~130 of them: `sysctl -a` then takes seconds, and
+    no rule reads them), `stable_secret` (a secret, unreadable until set) and what we may not read
+    (without root: a few keys of mode 0600)."""
+    keys: List[str] = []
+    for top, dirs, files in os.walk(os.path.join(root, "net")):
+        rel = os.path.relpath(top, root)
+        dirs[:] = sorted(d for d in dirs if not _PER_IFACE.fullmatch("{}/{}".format(rel, d)))
+        for f in sorted(files):
+            path = os.path.join(top, f)
+            with contextlib.suppress(OSError):  # readable by mode (root may read anything) and by us
+                if f != "stable_secret" and os.stat(path).st_mode & 0o444 and os.access(path, os.R_OK):
+                    keys.append("{}/{}".format(rel, f))
+    return keys
+
+
+def sysctl_net(name: str, timeout: float, netns: str = HOST) -> Record:
+    """`sysctl` of the network settings of `netns`, as `sysctl -a -r ^net` prints them, without the
+    per-interface subtrees (see `sysctl_keys`). The key names come from this namespace's /proc/sys
+    (every namespace has the same set; `-e`: one missing in `netns` is skipped)."""
+    rec = run(name, ["sysctl", "-e", *sysctl_keys()], timeout, netns)
+    rec.source = "sysctl -e net.* (without per-interface conf/neigh)"
+    return rec
 
 
 def environment(name: str, timeout: float, netns: str = HOST) -> Record:

@@ -18,25 +18,38 @@ Progress = Callable[[Record], None]
 
 class Options:
     def __init__(
-        self, timeout: float = 2.0, interval: float = 1.0, scopes: Sequence[str] = (HOST,), workers: int = 16
+        self,
+        timeout: float = 2.0,
+        interval: float = 1.0,
+        scopes: Sequence[str] = (HOST,),
+        workers: int = 16,
+        redact: bool = True,
     ) -> None:
         self.timeout = timeout  # per command
         self.interval = interval  # between the two samples of counters
         self.scopes = tuple(scopes)  # network namespaces to look inside (HOST = ours)
         self.workers = workers
+        self.redact = redact  # mask credentials in command lines (redact.py)
 
 
 class Collected:
     """What one collection found: the records and what a bundle's meta.json says of them."""
 
     def __init__(
-        self, records: List[Record], hostname: str, kernel: str, collected_at: str, scopes: List[str]
+        self,
+        records: List[Record],
+        hostname: str,
+        kernel: str,
+        collected_at: str,
+        scopes: List[str],
+        notes: Optional[List[str]] = None,
     ) -> None:
         self.records = records
         self.hostname = hostname
         self.kernel = kernel
         self.collected_at = collected_at
         self.scopes = scopes
+        self.notes = list(notes or [])  # what the collection could not give, or changed (redaction)
 
 
 def list_netns(timeout: float = 2.0) -> List[str]:
@@ -208,9 +221,15 @@ class LiveCollector:
                     self._submit(partial(self._job, spec, netns))
             if batched:
                 plain = [s for s in self.specs if s.scope == "netns" and not s.per and s.batchable()]
+                # counters in a batch of their own: their second sample is not held back by a slow
+                # command (`sysctl -a` among 600 interfaces takes a second, a hung one its timeout)
+                sampled = [s for s in plain if s.sampled]
+                rest = [s for s in plain if not s.sampled]
                 for netns in self.opts.scopes:
                     if netns != HOST:
-                        self._submit(partial(self._batch_job, netns, plain))
+                        for specs in (sampled, rest):
+                            if specs:
+                                self._submit(partial(self._batch_job, netns, specs))
             # wait for everything, including jobs submitted by expansions
             done = 0
             while True:
@@ -238,5 +257,12 @@ class LiveCollector:
 
 
 def collect(specs: Sequence[Spec], opts: Options, progress: Optional[Progress] = None) -> Collected:
-    """Collect this host's evidence."""
-    return LiveCollector(specs, opts, progress).collect()
+    """Collect this host's evidence (credentials masked unless `opts.redact` is off)."""
+    from netsleuth.collector.redact import redact_records
+
+    got = LiveCollector(specs, opts, progress).collect()
+    if opts.redact:
+        _, note = redact_records(got.records)
+        if note:
+            got.notes.append(note)
+    return got

@@ -7,7 +7,9 @@ from typing import List, Tuple
 from netsleuth.collector import process
 from netsleuth.collector.model import DENIED, ERROR, HOST, MISSING, OK, TIMEOUT, Record
 
-MAX_OUTPUT = 64 * 1024 * 1024  # bytes kept of one command's output
+MAX_TEXT = 16 * 1024 * 1024  # characters of one piece of evidence kept (the rest is read and dropped)
+MAX_OUTPUT = MAX_TEXT  # bytes kept of one command's output
+MAX_STDERR = 64 * 1024
 DENIED_MARKERS = ("permission denied", "operation not permitted", "must be root", "need to be root")
 ENV = dict(os.environ, LC_ALL="C", LANG="C")
 
@@ -30,11 +32,16 @@ def classify(rc: int, stderr: str, tool: str) -> Tuple[str, str]:
     return ERROR, first or "{}: exit status {}".format(tool, rc)
 
 
+def _cut_note(r: process.Ran) -> str:
+    return "output cut at {} MiB of {:.0f} MiB".format(MAX_OUTPUT >> 20, r.out_total / 2**20) if r.cut else ""
+
+
 def run(name: str, argv: List[str], timeout: float, netns: str = HOST, key: str = "") -> Record:
-    """Run argv (inside netns) with a timeout; a timeout kills the whole process group."""
+    """Run argv (inside netns) with a timeout; a timeout kills the whole process group. At most
+    MAX_OUTPUT bytes of output are kept (a command that prints a gigabyte costs no memory)."""
     full = in_netns(argv, netns)
     source = " ".join(argv)
-    r = process.run(full, timeout, env=ENV)
+    r = process.run(full, timeout, env=ENV, max_out=MAX_OUTPUT, max_err=MAX_STDERR)
     if isinstance(r.failed, FileNotFoundError):
         return Record(
             name, MISSING, source=source, netns=netns, key=key, error="{}: not installed".format(full[0])
@@ -42,12 +49,15 @@ def run(name: str, argv: List[str], timeout: float, netns: str = HOST, key: str 
     if r.failed is not None:
         status = DENIED if isinstance(r.failed, PermissionError) else ERROR
         return Record(name, status, source=source, netns=netns, key=key, error=str(r.failed))
-    text = r.out[:MAX_OUTPUT].decode(errors="replace")
+    text = r.text()
     if r.rc is None:
         error = "no answer within {:g} s (killed)".format(timeout)
         return Record(name, TIMEOUT, text, source, r.duration_s, netns, key, error=error)
     status, error = classify(r.rc, r.err_text(), argv[0])
-    return Record(name, status, text, source, r.duration_s, netns, key, r.rc, error if status != OK else "")
+    note = _cut_note(r)
+    error = error if status != OK else ""
+    error = "{}; {}".format(error, note) if error and note else error or note
+    return Record(name, status, text, source, r.duration_s, netns, key, r.rc, error)
 
 
 def read_file(name: str, path: str, timeout: float, netns: str = HOST, key: str = "") -> Record:
@@ -60,8 +70,9 @@ def read_file(name: str, path: str, timeout: float, netns: str = HOST, key: str 
         return rec
     start = time.monotonic()
     try:
-        with open(path, errors="replace") as fh:
-            text = fh.read()
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_TEXT + 1)
+        text = data[:MAX_TEXT].decode(errors="replace")
     except FileNotFoundError:
         return Record(name, MISSING, source=path, netns=netns, key=key, error="{}: no such file".format(path))
     except PermissionError:
@@ -70,4 +81,5 @@ def read_file(name: str, path: str, timeout: float, netns: str = HOST, key: str 
         )
     except OSError as exc:
         return Record(name, ERROR, source=path, netns=netns, key=key, error=str(exc))
-    return Record(name, OK, text, path, time.monotonic() - start, netns, key)
+    note = "only the first {} MiB read".format(MAX_TEXT >> 20) if len(data) > MAX_TEXT else ""
+    return Record(name, OK, text, path, time.monotonic() - start, netns, key, error=note)

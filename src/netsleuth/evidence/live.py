@@ -1,20 +1,19 @@
-"""Collect this host's evidence live: every command at once, each bounded, counters sampled twice."""
+"""Collect this host's evidence live: every command at once, each bounded, counters sampled twice.
+
+One collection engine: netsleuth.collector.live, the same code that runs on production hosts in
+netsleuth-collect.pyz (`fleet collect`); this module gives it the catalogue and hands what it
+collected over as a Bundle."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import partial
 
-from netsleuth.evidence import batch, collectors
-from netsleuth.evidence.catalogue import Spec, catalogue
-from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
-from netsleuth.evidence.runner import read_file, run
+from netsleuth.collector import live as _live
+from netsleuth.collector.model import Spec as CollectorSpec
+from netsleuth.evidence.catalogue import Spec, collector_specs
+from netsleuth.evidence.model import HOST, Bundle, Evidence
+from netsleuth.evidence.runner import evidence_of
 
 Progress = Callable[[Evidence], None]
 
@@ -25,189 +24,35 @@ class CollectOptions:
     interval: float = 1.0  # between the two samples of counters
     scopes: tuple[str, ...] = (HOST,)  # network namespaces to look inside (HOST = ours)
     workers: int = 16
+    redact: bool = True  # mask credentials in command lines (collector/redact.py)
 
 
 def list_netns(timeout: float = 2.0) -> list[str]:
     """Names of the named network namespaces (`ip netns list`)."""
-    ev = run("ip.netns", ["ip", "netns", "list"], timeout)
-    return [line.split()[0] for line in ev.text.splitlines() if line.strip()] if ev.ok else []
+    return _live.list_netns(timeout)
 
 
 def collect_spec(spec: Spec, timeout: float, netns: str, key: str = "", **subst: str) -> list[Evidence]:
     """One catalogue entry collected now, inside network namespace `netns` (HOST: ours)."""
-    if spec.collector == "tail":
-        return collectors.tail(spec.name, spec.files(), timeout, netns)
-    if spec.collector:
-        fn: Callable[[str, float, str], Evidence] = getattr(collectors, spec.collector)
-        return [fn(spec.name, timeout, netns)]
-    if spec.file:
-        if "*" in spec.file:
-            return _read_glob(spec, timeout, netns)
-        return [read_file(spec.name, spec.files()[0], timeout, netns, key)]
-    ev = run(spec.name, spec.argv(**subst), timeout, netns, key)
-    if spec.fallback and ev.status in (Status.MISSING, Status.DENIED, Status.ERROR):
-        alt = run(spec.name, spec.fallback.split(), timeout, netns, key)
-        if alt.ok:
-            return [alt]
-    return [ev]
-
-
-def _read_glob(spec: Spec, timeout: float, netns: str) -> list[Evidence]:
-    import glob
-    import os
-
-    if netns == HOST:
-        paths = sorted(glob.glob(spec.file))
-        return [read_file(spec.name, p, timeout, netns, key=os.path.basename(p)) for p in paths]
-    listing = run(spec.name, ["sh", "-c", f"ls -1d {spec.file} 2>/dev/null"], timeout, netns)
-    return [
-        read_file(spec.name, p, timeout, netns, key=os.path.basename(p))
-        for p in listing.text.split()
-        if p and "*" not in p
-    ]
-
-
-def _batchable(spec: Spec) -> bool:
-    """Plain commands and single files: what the per-namespace batch can run."""
-    return (
-        not spec.collector and not spec.fallback and ("*" not in spec.file) and bool(spec.live or spec.file)
-    )
-
-
-class LiveCollector:
-    """Runs the catalogue against this host. Commands run concurrently, each with its own timeout;
-    the slowest hung command costs its timeout once, not once per command."""
-
-    def __init__(self, opts: CollectOptions, progress: Progress | None = None) -> None:
-        self.opts = opts
-        self.progress = progress
-        self.bundle = Bundle(source="live", namespaces=list(opts.scopes))
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=opts.workers, thread_name_prefix="collect")
-        self._pending: list[Future[None]] = []
-
-    def _store(self, items: list[Evidence]) -> None:
-        with self._lock:
-            for ev in items:
-                self.bundle.add(ev)
-        if self.progress:
-            for ev in items:
-                self.progress(ev)
-
-    def _submit(self, fn: Callable[[], None]) -> None:
-        with self._lock:
-            self._pending.append(self._pool.submit(fn))
-
-    def _job(self, spec: Spec, netns: str, key: str = "", **subst: str) -> None:
-        t0 = time.monotonic()
-        items = collect_spec(spec, self.opts.timeout, netns, key, **subst)
-        # expand before waiting for the second sample, so per-NIC counters start at once
-        if spec.name == "ip.link":
-            self._expand_nics(netns, items)
-        elif spec.name == "ovs.list_br":
-            self._expand_bridges(items)
-        if spec.sampled and items and all(ev.ok for ev in items):
-            # second sample `interval` after the first: rates, not lifetime totals
-            time.sleep(max(0.0, t0 + self.opts.interval - time.monotonic()))
-            t1 = time.monotonic()
-            by_key = {ev.key: ev for ev in collect_spec(spec, self.opts.timeout, netns, key, **subst)}
-            for ev in items:
-                later = by_key.get(ev.key)
-                if later is not None and later.ok:
-                    ev.later, ev.interval_s = later.text, round(t1 - t0, 3)
-        self._store(items)
-
-    def _expand_nics(self, netns: str, items: list[Evidence]) -> None:
-        from netsleuth.parsers.iproute import parse_links
-
-        ev = items[0] if items else None
-        if ev is None or not ev.ok:
-            return
-        try:
-            links = parse_links(ev.text)
-        except ValueError:
-            return
-        per_nic = [s for s in catalogue().values() if s.per == "nic"]
-        for link in links:
-            if link.is_physical or link.is_bond_member:
-                for s in per_nic:
-                    self._submit(partial(self._job, s, netns, key=link.name, iface=link.name))
-
-    def _expand_bridges(self, items: list[Evidence]) -> None:
-        ev = items[0] if items else None
-        if ev is None or not ev.ok:
-            return
-        per_br = [s for s in catalogue().values() if s.per == "ovs_bridge"]
-        for br in ev.text.split():
-            for s in per_br:
-                self._submit(partial(self._job, s, HOST, key=br, bridge=br))
-
-    def _batch_job(self, netns: str, specs: list[Spec]) -> None:
-        """All plain commands and files of one other namespace in one `ip netns exec`."""
-        items = [
-            batch.Item(s.name, ["cat", s.files()[0]], s.files()[0], is_file=True)
-            if s.file
-            else batch.Item(s.name, s.argv(), s.live)
-            for s in specs
-        ]
-        t0 = time.monotonic()
-        first = batch.run_batch(items, self.opts.timeout, netns)
-        links = [ev for ev in first if ev.name == "ip.link"]
-        if links:
-            self._expand_nics(netns, links)
-        again = [
-            (it, ev) for it, ev in zip(items, first, strict=True) if ev.ok and catalogue()[it.name].sampled
-        ]
-        if again:
-            time.sleep(max(0.0, t0 + self.opts.interval - time.monotonic()))
-            t1 = time.monotonic()
-            second = batch.run_batch([it for it, _ in again], self.opts.timeout, netns)
-            for (_, ev), later in zip(again, second, strict=True):
-                if later.ok:
-                    ev.later, ev.interval_s = later.text, round(t1 - t0, 3)
-        self._store(first)
-
-    def collect(self) -> Bundle:
-        started = datetime.now(UTC)
-        batched = batch.available()
-        try:
-            for spec in catalogue().values():
-                if spec.per:
-                    continue  # expanded once the links / bridges are known
-                scopes = (HOST,) if spec.scope == "host" else self.opts.scopes
-                for netns in scopes:
-                    if batched and netns != HOST and _batchable(spec):
-                        continue  # collected by the namespace's batch below
-                    self._submit(partial(self._job, spec, netns))
-            if batched:
-                plain = [
-                    s for s in catalogue().values() if s.scope == "netns" and not s.per and _batchable(s)
-                ]
-                for netns in self.opts.scopes:
-                    if netns != HOST:
-                        self._submit(partial(self._batch_job, netns, plain))
-            # wait for everything, including jobs submitted by expansions
-            done = 0
-            while True:
-                with self._lock:
-                    waiting = self._pending[done:]
-                if not waiting:
-                    break
-                for fut in waiting:
-                    fut.result()
-                done += len(waiting)
-        finally:
-            self._pool.shutdown(wait=True)
-        b = self.bundle
-        b.collected_at = started.isoformat(timespec="seconds")
-        host = b.get("hostname")
-        b.hostname = host.text.strip() if host and host.ok else socket.gethostname()
-        uname = b.get("uname")
-        b.kernel = uname.text.split()[2] if uname and uname.ok and len(uname.text.split()) > 2 else ""
-        b.items.sort(key=lambda ev: (ev.netns, ev.name, ev.key))
-        return b
+    one = CollectorSpec.from_dict({k: getattr(spec, k) for k in CollectorSpec.FIELDS})
+    return [evidence_of(r) for r in _live.collect_spec(one, timeout, netns, key, **subst)]
 
 
 def collect(opts: CollectOptions, progress: Progress | None = None) -> Bundle:
-    """Collect this host's evidence into an in-memory bundle."""
-    return LiveCollector(opts, progress).collect()
+    """Collect this host's evidence into an in-memory bundle (credentials masked unless
+    `opts.redact` is off)."""
+    tick = (lambda rec: progress(evidence_of(rec))) if progress else None
+    got = _live.collect(
+        collector_specs(),
+        _live.Options(opts.timeout, opts.interval, opts.scopes, opts.workers, opts.redact),
+        tick,
+    )
+    return Bundle(
+        source="live",
+        hostname=got.hostname,
+        kernel=got.kernel,
+        collected_at=got.collected_at,
+        namespaces=list(opts.scopes),
+        items=[evidence_of(r) for r in got.records],
+        notes=got.notes,
+    )

@@ -6,8 +6,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 
-from netsleuth.collector.collectors import count_states
+# counting a table as it streams is the collector's (it runs on the hosts); parsing reads it back
+from netsleuth.collector.conntrack import count_states as count_states
+from netsleuth.collector.conntrack import count_states_blocks as count_states_blocks
 from netsleuth.errors import ParseError
 
 _HIST_LINE = re.compile(r"^([A-Za-z_0-9-]+)\s+(\d+)$")
@@ -52,6 +55,37 @@ def parse_histogram(lines: Iterable[str]) -> StateHistogram:
         counts.update(count_states(it))  # a raw table: stream the rest
         break
     return StateHistogram(dict(counts))
+
+
+def parse_histogram_blocks(blocks: Iterable[bytes]) -> StateHistogram:
+    """`parse_histogram` over raw bytes in blocks (a sosreport's table on disk): a histogram is read
+    as one; a raw table is counted by `count_states_blocks`.
+
+    >>> parse_histogram_blocks([b"# conntrack\\n\\nESTABLISHED 5\\nTIME_W", b"AIT 2\\n"]).counts
+    {'ESTABLISHED': 5, 'TIME_WAIT': 2}
+    >>> parse_histogram_blocks([b"\\ntcp      6 117 TIME_WAIT src=10.0.0.1 dst=10.0.0.3\\n"]).counts
+    {'TIME_WAIT': 1}
+    """
+    it = iter(blocks)
+    head, pos, more = b"", 0, True
+    while True:
+        nl = head.find(b"\n", pos)
+        if nl < 0:
+            block = next(it, None) if more else None
+            if block is not None:
+                head += block
+                continue
+            more = False
+            if pos >= len(head):
+                return StateHistogram({})
+            nl = len(head)
+        line = head[pos:nl].strip()
+        if line and not line.startswith(b"#"):
+            break
+        pos = nl + 1
+    if _HIST_LINE.match(line.decode(errors="replace")):  # a histogram: small
+        return parse_histogram((head[pos:] + b"".join(it)).decode(errors="replace").splitlines())
+    return StateHistogram(dict(count_states_blocks(chain([head[pos:]], it))))
 
 
 @dataclass

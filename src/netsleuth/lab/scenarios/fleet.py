@@ -27,8 +27,8 @@ class FleetScenario(Scenario):
         "unshare",
         "ssh",
         "ssh-keygen",
-        "/usr/sbin/sshd",
-        "/usr/bin/python3",
+        "sshd",
+        "python3",
     )
     expect_status: ClassVar[dict[str, str]] = {}
 
