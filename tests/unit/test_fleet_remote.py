@@ -80,7 +80,7 @@ def test_a_missing_inventory_is_a_usage_error(tmp_path: Path) -> None:
         ("runner_on_unreachable", {"msg": "Task failed: Failed to connect to the host via ssh: root@10.99.200.3: Permission denied (publickey).", "unreachable": True}, AUTH_FAILED),
         ("runner_on_unreachable", {"msg": "Failed to connect to the host via ssh: ssh: connect to host 192.0.2.7 port 22: Connection timed out"}, UNREACHABLE),
         ("runner_on_failed", {"msg": "the collector did not finish within 5 s (killed)", "timed_out": True, "rc": 124}, TIMED_OUT),
-        ("runner_on_failed", {"msg": "Task failed: Action 'netsleuth_collector' did not complete within the specified timeout of 65 seconds"}, TIMED_OUT),
+        ("runner_on_failed", {"msg": "Task failed: Timed out after 65 second(s).", "timedout": {"period": 65}}, TIMED_OUT),
         ("runner_on_failed", {"msg": "the collector exited 3: netsleuth-collect: collect: [Errno 28] No space left on device", "rc": 3}, COLLECTOR_ERROR),
         ("runner_on_ok", {"msg": "ok", "rc": 0}, OK),
     ],

@@ -131,11 +131,9 @@ def classify(event: str, res: dict[str, Any]) -> Outcome:
         status = AUTH_FAILED if any(m in low for m in AUTH_MARKERS) else UNREACHABLE
         return Outcome(status, msg or "unreachable", res)
     if event == "runner_on_failed":
-        timed = (
-            bool(res.get("timed_out"))
-            or "timed out" in msg.lower()
-            or ("timeout" in msg.lower() and "task" in msg.lower())
-        )
+        # the collector's own timeout (the action sets timed_out), or Ansible's task timeout
+        # ("Task failed: Timed out after 65 second(s).", result key `timedout`)
+        timed = bool(res.get("timed_out") or res.get("timedout")) or "timed out after" in msg.lower()
         return Outcome(TIMED_OUT if timed else COLLECTOR_ERROR, msg or "failed", res)
     return Outcome(OK, msg or "ok", res)
 
