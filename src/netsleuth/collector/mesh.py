@@ -412,6 +412,11 @@ def _serve(state: str, listener: Listener, lifetime_s: float, ready_w: int) -> N
     os.close(ready_w)
     listener.run(time.monotonic() + lifetime_s, stop)
     listener.close()
+    if not stop[0]:  # its lifetime ran out: nobody is coming for the result, leave nothing behind
+        import shutil
+
+        shutil.rmtree(state, ignore_errors=True)
+        return
     tmp = os.path.join(state, "result.json.part")
     with open(tmp, "w") as fh:
         json.dump(listener.result(), fh)

@@ -66,13 +66,7 @@ class ActionModule(ActionBase):
                 )
                 return result
             if rc != 0:
-                last = [
-                    ln for ln in (res.get("stderr") or res.get("stdout") or "").splitlines() if ln.strip()
-                ]
-                result.update(
-                    failed=True,
-                    msg=f"the collector exited {rc}: {last[-1].strip() if last else 'no message'}",
-                )
+                result.update(failed=True, msg=f"the collector exited {rc}: {_last_words(res)}")
                 return result
             if fetch and dest:
                 src = self._connection._shell.join_path(tmpdir, fetch)
