@@ -29,6 +29,13 @@ class Spec:
     sos_plugin: str = ""
     sos_file: tuple[str, ...] = ()
     key_re: str = ""
+    each: bool = False
+    kmods: tuple[str, ...] = ()
+
+    @property
+    def tool(self) -> str:
+        """The program the live command runs."""
+        return self.live.split()[0] if self.live else ""
 
     def argv(self, **subst: str) -> list[str]:
         """The live command line as argv, with {iface}/{bridge} filled in."""
@@ -60,7 +67,7 @@ def catalogue() -> dict[str, Spec]:
             entries += tomllib.loads(f.read_text())["evidence"]
     specs: dict[str, Spec] = {}
     for entry in entries:
-        for k in ("sos", "sos_file"):
+        for k in ("sos", "sos_file", "kmods"):
             entry[k] = tuple(entry.get(k, ()))
         spec = Spec(**entry)
         if spec.name in specs:

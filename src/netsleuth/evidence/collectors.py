@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from netsleuth.evidence.kmods import kernel_modules
 from netsleuth.evidence.model import HOST, Evidence, Status
 from netsleuth.evidence.runner import ENV, in_netns, kill_group, run
 from netsleuth.parsers.conntrack import count_states, format_histogram
@@ -27,7 +28,8 @@ def _lines_until(stream: Iterable[str], deadline: float) -> Iterator[str]:
 def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
     """State histogram of the conntrack table, streamed: millions of entries never sit in memory.
 
-    Reads /proc/net/nf_conntrack (`conntrack -L` when the proc file is absent) line by line.
+    Reads /proc/net/nf_conntrack (`conntrack -L` when the proc file is absent, and only when
+    nf_conntrack_netlink is loaded: the tool would load it) line by line.
     """
     start = time.monotonic()
 
@@ -45,6 +47,8 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
         (["cat", "/proc/net/nf_conntrack"], "/proc/net/nf_conntrack"),
         (["conntrack", "-L"], "conntrack -L"),
     ):
+        if argv[0] == "conntrack" and kernel_modules().allows(("nf_conntrack_netlink",)):
+            break  # not loaded: `conntrack -L` would load it (and nf_conntrack): the host would change
         if netns == HOST and argv[0] == "cat":
             try:
                 with open(source, errors="replace") as fh:
@@ -97,8 +101,10 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
 
 
 def tail(name: str, files: list[str], timeout: float, netns: str = HOST) -> list[Evidence]:
-    """The last part of each log file that exists, keyed by its file name."""
+    """The last part of each log file that exists, keyed by its file name (its path when two
+    share a name: /var/log/openvswitch and /var/log/kolla/openvswitch)."""
     found: list[Evidence] = []
+    names: set[str] = set()
     for f in files:
         start = time.monotonic()
         path = Path(f)
@@ -122,10 +128,11 @@ def tail(name: str, files: list[str], timeout: float, netns: str = HOST) -> list
                 Status.OK,
                 text=data.decode(errors="replace"),
                 source=f,
-                key=path.name,
+                key=path.name if path.name not in names else f,
                 duration_s=time.monotonic() - start,
             )
         )
+        names.add(path.name)
     if not found:
         found.append(
             Evidence(name, Status.MISSING, source=" ".join(files), error="none of these files exists")

@@ -408,15 +408,12 @@ def _resolve(sos: SosReport, spec: Spec, netns: str, seen: _Lookup) -> list[Evid
             if path is None and not denied:
                 continue
             name = Path(rel).name
-            key = (
-                ""
-                if not (spec.collector == "tail" or "*" in pattern)
-                else (name if name not in names else rel)
-            )
+            each = spec.collector == "tail" or spec.each or "*" in pattern
+            key = "" if not each else (name if name not in names else rel)
             names.add(name)
             found.append(_evidence(spec, Hit(rel, path, None), netns, key=key))
-        if found and spec.collector != "tail":
-            return found  # the first pattern that exists; logs: every file that exists
+        if found and spec.collector != "tail" and not spec.each:
+            return found  # the first pattern that exists; logs and `each = true`: every one
     return found
 
 

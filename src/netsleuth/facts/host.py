@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
+from netsleuth.parsers.docker import Container, ovs_container, parse_container_ps
 from netsleuth.parsers.ps import Process, parse_ps
 from netsleuth.parsers.uptime import parse_uptime
 
@@ -88,3 +89,31 @@ def _memory(fs: FactStore) -> Memory:
         if line.startswith("MemTotal:"):
             return Memory(int(line.split()[1]) * 1024)
     raise Unavailable("proc.meminfo: no MemTotal line")
+
+
+@dataclass(frozen=True)
+class ContainerList:
+    """The containers of the host (`docker ps`, `podman ps`): kolla-ansible and TripleO run Open
+    vSwitch and the Neutron agents in them."""
+
+    items: list[Container]
+    source: str
+
+    def ovs(self) -> Container | None:
+        return ovs_container(self.items)
+
+
+@provides(ContainerList)
+def _container_list(fs: FactStore) -> ContainerList:
+    items: list[Container] = []
+    sources, reasons = [], []
+    for runtime in ("docker", "podman"):
+        ev = fs.evidence(f"containers.{runtime}", host=True)
+        if ev is not None and ev.ok:
+            items += parse_container_ps(ev.content(), runtime)
+            sources.append(ev.source)
+        else:
+            reasons.append(why_not(ev, f"containers.{runtime}"))
+    if not sources:
+        raise Unavailable("; ".join(reasons))
+    return ContainerList(items, ", ".join(sources))

@@ -142,9 +142,14 @@ class LogEvents:
 
     events: dict[str, EventSet]
     sources: list[str]
+    kinds: set[str] = field(default_factory=set)  # the kinds of log read ("kernel", "ovs_vswitchd")
 
     def get(self, pattern_id: str) -> EventSet:
         return self.events.get(pattern_id, EventSet(pattern_id))
+
+    def read(self, kind: str) -> bool:
+        """Whether a log of this kind was read: no event in a log not read is no news."""
+        return kind in self.kinds
 
 
 def _age(line: LogLine, host: HostInfo, boot_relative: bool) -> float | None:
@@ -254,7 +259,10 @@ def _log_events(fs: FactStore) -> LogEvents:
     host = fs.get(HostInfo)
     out: dict[str, EventSet] = {}
     sources: list[str] = []
+    kinds: set[str] = set()
     kernel = _kernel_sources(fs)
+    if kernel:
+        kinds.add("kernel")
     for ev in kernel:
         # dmesg seconds are since this boot; lines in syslog files from earlier boots carry wall time
         scan(ev.chunks(), "kernel", ev.source, host, out, boot_relative=ev.name == "kernel.dmesg")
@@ -262,10 +270,11 @@ def _log_events(fs: FactStore) -> LogEvents:
         if ev.name == "kernel.dmesg":
             break  # the ring buffer covers this boot; syslog files would repeat the same lines
     for name, kind in (("ovs.log_vswitchd", "ovs_vswitchd"), ("ovs.log_ovsdb", "ovs_ovsdb")):
-        log = fs.evidence(name, host=True)
-        if log is not None and log.ok:
-            scan(log.chunks(), kind, log.source, host, out, boot_relative=False)
-            sources.append(log.source)
+        for log in fs.bundle.keyed(name):  # keyed by file name, live and offline, like every log
+            if log.ok:
+                scan(log.chunks(), kind, log.source, host, out, boot_relative=False)
+                sources.append(log.source)
+                kinds.add(kind)
     if not sources:
         reasons = [
             f"{n}: {e.status.value}"
@@ -273,7 +282,7 @@ def _log_events(fs: FactStore) -> LogEvents:
             if (e := fs.evidence(n, host=True)) is not None
         ]
         raise Unavailable("no kernel log readable (" + ", ".join(reasons or ["not collected"]) + ")")
-    return LogEvents(out, sources)
+    return LogEvents(out, sources, kinds)
 
 
 def kernel_log_available(fs: FactStore) -> bool:

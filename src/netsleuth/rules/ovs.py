@@ -12,7 +12,7 @@ from netsleuth.facts.logs import LogEvents, age_words
 from netsleuth.facts.nic import Datapaths
 from netsleuth.facts.ovs import OvsState
 from netsleuth.messages import Msg
-from netsleuth.rules.base import Finding, Seen, Severity, rule
+from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
 RECENT_S = 3600.0
 WATCHDOG_CRON = (
@@ -126,6 +126,8 @@ def ovsdb_unreachable(ovs: OvsState) -> Iterator[Finding]:
 )
 def poll_interval_long(ovs: OvsState, logs: LogEvents) -> Iterator[Finding]:
     """ovs-vswitchd logged long poll intervals recently but answers now: it is struggling."""
+    if not (logs.read("ovs_vswitchd") or logs.read("ovs_ovsdb")):
+        raise Skip("no Open vSwitch log readable (ovs-vswitchd.log, ovsdb-server.log)")
     ev = logs.get("ovs_poll_interval_long")
     if not ev.count or ovs.hung_calls or not ev.recent(RECENT_S):
         return
@@ -252,6 +254,8 @@ def datapath_lost(dps: Datapaths) -> Iterator[Finding]:
 )
 def kernel_netlink_mismatch(logs: LogEvents) -> Iterator[Finding]:
     """Kernel says `openvswitch: netlink: Key type N is out of range max M`: userspace OVS is newer than the kernel module."""
+    if not logs.read("kernel"):
+        raise Skip("no kernel log readable (only " + ", ".join(logs.sources) + ")")
     ev = logs.get("ovs_netlink_key_range")
     if not ev.count or ev.last is None:
         return
