@@ -5,6 +5,7 @@ snap's alias or inside a container), every file read checked to lie inside the r
 from __future__ import annotations
 
 import bisect
+import fnmatch
 import glob
 import os
 import re
@@ -493,3 +494,39 @@ def read_sosreport(
     bundle.kernel = parts[2] if len(parts) > 2 else ""
     bundle.collected_at = sos.collected_at()
     return bundle
+
+
+class Wanted:
+    """Which files of a sosreport the catalogue can use (an archive's other members are never
+    unpacked: a real report holds ~85,000 members, a diagnosis reads a few hundred)."""
+
+    def __init__(self) -> None:
+        prefixes: set[str] = {"date"}  # `date`, `date --utc`: when the report was taken
+        files: set[str] = {MANIFEST, "date", "version.txt"}
+        globs: list[str] = []
+        for spec in catalogue().values():
+            for cmd in spec.sos:
+                head = cmd.split("{", 1)[0]
+                prefixes.add(mangle_part(head) if "{" in cmd else mangle(cmd))
+            for pattern in spec.sos_file:
+                if "*" in pattern:
+                    globs.append(pattern)
+                else:
+                    files.add(pattern)
+        self.prefixes = tuple(sorted(p for p in prefixes if p))
+        self.files = frozenset(files)
+        self.globs = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs) or "(?!)")
+
+    def __call__(self, rel: str) -> bool:
+        if rel in self.files:
+            return True
+        if rel.startswith("sos_commands/") and self._command(rel.rsplit("/", 1)[-1]):
+            return True
+        return self.globs.match(rel) is not None
+
+    def _command(self, name: str) -> bool:
+        if name.startswith(self.prefixes):
+            return True
+        if name.startswith(("ip_netns_exec_", "docker_exec_", "podman_exec_")):
+            return any(f"_{p}" in name for p in self.prefixes)
+        return any(inner.startswith(self.prefixes) for _, inner in unwrap_file(name))

@@ -210,11 +210,10 @@ def _keyed_or_host(fs: FactStore, name: str) -> Evidence:
     """The first piece of evidence `name` (any key) of this scope, else of the host scope."""
     seen: list[Evidence] = []
     for ns in dict.fromkeys([fs.netns, HOST]):
-        for ev in fs.bundle.items:
-            if ev.name == name and ev.netns == ns:
-                if ev.ok:
-                    return ev
-                seen.append(ev)
+        for ev in fs.bundle.every(name, ns):
+            if ev.ok:
+                return ev
+            seen.append(ev)
     if seen:
         ev = seen[0]
         raise Unavailable(why_not(ev, name))

@@ -34,7 +34,7 @@ class NsSwitch:
     evidence: Evidence
 
 
-@provides(NsSwitch)
+@provides(NsSwitch, host=True)
 def _nsswitch(fs: FactStore) -> NsSwitch:
     ev = fs.require("etc.nsswitch_conf", host=True)
     return NsSwitch(parse_nsswitch_hosts(ev.content()), ev)
@@ -85,7 +85,7 @@ class SshdDns:
     evidence: Evidence
 
 
-@provides(SshdDns)
+@provides(SshdDns, host=True)
 def _sshd(fs: FactStore) -> SshdDns:
     ev = fs.require("etc.sshd_config", host=True)
     cfg = parse_sshd_config(ev.content())

@@ -40,7 +40,7 @@ def _os_family(text: str) -> str:
     return ""
 
 
-@provides(HostInfo)
+@provides(HostInfo, host=True)
 def _host(fs: FactStore) -> HostInfo:
     b = fs.bundle
     uptime: float | None = None
@@ -68,7 +68,7 @@ class Processes:
         return [p for p in self.items if needle in p.command]
 
 
-@provides(Processes)
+@provides(Processes, host=True)
 def _processes(fs: FactStore) -> Processes:
     ev = fs.require("ps", host=True)
     procs = parse_ps(ev.content())
@@ -82,7 +82,7 @@ class Memory:
     total_bytes: int
 
 
-@provides(Memory)
+@provides(Memory, host=True)
 def _memory(fs: FactStore) -> Memory:
     ev = fs.require("proc.meminfo", host=True)
     for line in ev.content().splitlines():
@@ -103,7 +103,7 @@ class ContainerList:
         return ovs_container(self.items)
 
 
-@provides(ContainerList)
+@provides(ContainerList, host=True)
 def _container_list(fs: FactStore) -> ContainerList:
     items: list[Container] = []
     sources, reasons = [], []

@@ -24,7 +24,7 @@ class CpuLoad:
     stat_lines: list[str]  # the aggregate cpu line of each sample
 
 
-@provides(CpuLoad)
+@provides(CpuLoad, host=True)
 def _cpu_load(fs: FactStore) -> CpuLoad:
     lev = fs.require("proc.loadavg", host=True)
     sev = fs.require("proc.stat", host=True)
@@ -51,7 +51,7 @@ class CpuCount:
     source: str
 
 
-@provides(CpuCount)
+@provides(CpuCount, host=True)
 def _cpu_count(fs: FactStore) -> CpuCount:
     ev = fs.require("proc.stat", host=True)
     return CpuCount(len([n for n in parse_proc_stat(ev.content()) if n != "cpu"]) or 1, ev.source)
@@ -78,7 +78,7 @@ class Disks:
         return (after.used_kb - before.used_kb) / self.interval_s
 
 
-@provides(Disks)
+@provides(Disks, host=True)
 def _disks(fs: FactStore) -> Disks:
     ev = fs.require("df", host=True)
     usage = parse_df(ev.content())
@@ -111,7 +111,7 @@ class Environment:
     login_line: str = ""
 
 
-@provides(Environment)
+@provides(Environment, host=True)
 def _environment(fs: FactStore) -> Environment:
     ev = fs.require("environment", host=True)
     umask: str | None = None
@@ -141,7 +141,7 @@ class Containers:
     source: str
 
 
-@provides(Containers)
+@provides(Containers, host=True)
 def _containers(fs: FactStore) -> Containers:
     items: list[ContainerCpu] = []
     sources: list[str] = []

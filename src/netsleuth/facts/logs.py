@@ -254,7 +254,7 @@ def _kernel_sources(fs: FactStore) -> list[Evidence]:
     return found
 
 
-@provides(LogEvents)
+@provides(LogEvents, host=True)
 def _log_events(fs: FactStore) -> LogEvents:
     host = fs.get(HostInfo)
     out: dict[str, EventSet] = {}

@@ -278,7 +278,7 @@ class Softnet:
         return [c.cpu for c in self.later if getattr(c, column) > before.get(c.cpu, 0)]
 
 
-@provides(Softnet)
+@provides(Softnet, host=True)
 def _softnet(fs: FactStore) -> Softnet:
     ev = fs.require("proc.softnet_stat", host=True)
     host = fs.maybe(HostInfo)
@@ -329,7 +329,7 @@ class OvsBonds:
     source: str
 
 
-@provides(OvsBonds)
+@provides(OvsBonds, host=True)
 def _ovs_bonds(fs: FactStore) -> OvsBonds:
     ev = fs.require("ovs.bond_show", host=True)
     return OvsBonds(parse_bond_show(ev.content()), ev.source)
@@ -350,7 +350,7 @@ class Datapaths:
         return _rate(dp.lost, after.lost if after else None, self.interval_s, self.uptime_s)
 
 
-@provides(Datapaths)
+@provides(Datapaths, host=True)
 def _datapaths(fs: FactStore) -> Datapaths:
     ev = fs.require("ovs.dpctl_show", host=True)
     host = fs.maybe(HostInfo)

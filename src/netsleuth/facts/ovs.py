@@ -119,7 +119,7 @@ def _unknown(fs: FactStore, vsctl: Evidence | None, procs: Processes | None) -> 
     return why_not(vsctl, "ovs.vsctl_show")
 
 
-@provides(OvsState)
+@provides(OvsState, host=True)
 def _ovs(fs: FactStore) -> OvsState:
     vsctl = fs.evidence("ovs.vsctl_show", host=True)
     procs = fs.maybe(Processes)

@@ -194,16 +194,11 @@ def from_json(kind: type[T], text: str) -> T:
 def _collect(
     fs: FactStore, kinds: tuple[str, ...], cls: type[Any], detail: str
 ) -> list[tuple[Any, Evidence]]:
-    found = [
-        ev
-        for ev in fs.bundle.items
-        if ev.name in {f"probe.{k}" for k in kinds} and ev.netns == fs.netns and ev.ok
-    ]
+    every = [ev for k in kinds for ev in fs.bundle.every(f"probe.{k}", fs.netns)]
+    found = [ev for ev in every if ev.ok]
     if not found:
         names = "/".join(f"probe.{k}" for k in kinds)
-        bad = [
-            ev for ev in fs.bundle.items if ev.name in {f"probe.{k}" for k in kinds} and ev.netns == fs.netns
-        ]
+        bad = every
         if bad:
             raise Unavailable("; ".join(why_not(ev, f"{ev.name} {ev.key}") for ev in bad))
         raise Unavailable(f"{names}: not run ({detail})")
@@ -264,16 +259,8 @@ def _arp(fs: FactStore) -> ArpProbes:
 
 @provides(EchoProbes)
 def _echo(fs: FactStore) -> EchoProbes:
-    found = [
-        ev
-        for ev in fs.bundle.items
-        if ev.name in ("probe.udp", "probe.vxlan") and ev.netns == fs.netns and ev.ok
-    ]
-    found += [
-        ev
-        for ev in fs.bundle.items
-        if ev.name == "probe.tcp" and ev.netns == fs.netns and ev.ok and '"proto"' in ev.text
-    ]
+    found = [ev for n in ("probe.udp", "probe.vxlan") for ev in fs.bundle.every(n, fs.netns) if ev.ok]
+    found += [ev for ev in fs.bundle.every("probe.tcp", fs.netns) if ev.ok and '"proto"' in ev.text]
     if not found:
         raise Unavailable(
             "probe.udp/probe.vxlan: not run (active probe: `netsleuth probe udp HOST:PORT` or diagnose --peer)"
@@ -285,8 +272,9 @@ def _echo(fs: FactStore) -> EchoProbes:
 def _latency(fs: FactStore) -> LatencyProbes:
     found = [
         ev
-        for ev in fs.bundle.items
-        if ev.name in ("probe.tcp", "probe.http") and ev.netns == fs.netns and ev.ok and '"kind"' in ev.text
+        for n in ("probe.tcp", "probe.http")
+        for ev in fs.bundle.every(n, fs.netns)
+        if ev.ok and '"kind"' in ev.text
     ]
     if not found:
         raise Unavailable("probe.tcp/probe.http: not run (active probe: `netsleuth probe tcp|http TARGET`)")

@@ -27,13 +27,19 @@ class _Shared:
 
 
 _PROVIDERS: dict[type, Provider] = {}
+_HOST_FACTS: set[type] = set()
 
 
-def provides(fact: type[T]) -> Callable[[Callable[[FactStore], T]], Callable[[FactStore], T]]:
-    """Register the function that builds `fact` from a FactStore's evidence."""
+def provides(
+    fact: type[T], host: bool = False
+) -> Callable[[Callable[[FactStore], T]], Callable[[FactStore], T]]:
+    """Register the function that builds `fact` from a FactStore's evidence. `host=True`: the
+    fact is the host's (processes, logs, Open vSwitch), built once for every namespace."""
 
     def deco(fn: Callable[[FactStore], T]) -> Callable[[FactStore], T]:
         _PROVIDERS[fact] = fn
+        if host:
+            _HOST_FACTS.add(fact)
         return fn
 
     return deco
@@ -94,6 +100,8 @@ class FactStore:
         """Build (once) and return the fact, or raise Unavailable with the reason."""
         if fact in self._cache:
             return self._cache[fact]  # type: ignore[no-any-return]
+        if self.netns != HOST and fact in _HOST_FACTS:
+            return self.scope(HOST).get(fact)
         if fact in self._errors:
             raise Unavailable(self._errors[fact])
         provider = _PROVIDERS.get(fact)
