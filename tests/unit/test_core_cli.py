@@ -11,7 +11,7 @@ import pytest
 
 from netsleuth.evidence.bundle import write_bundle
 from netsleuth.evidence.model import Status
-from tests.helpers import bundle, ev, fixture
+from tests.helpers import bundle, ev, fixture, sos_tree
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -77,13 +77,23 @@ def test_lang_zh_and_from_locale(critical_bundle: Path) -> None:
         ["nosuchcommand"],
         ["rules", "show", "no.such_rule"],
         ["diagnose", "--only", "no.such_rule", "/dev/null"],
-        ["diagnose", "--netns", "nsl-does-not-exist-42", "--no-probes"],
     ],
 )
 def test_usage_errors_exit_64_in_one_line(args: list[str]) -> None:
     p = cli(*args)
     assert p.returncode == 64, (p.returncode, p.stderr)
     assert p.stderr.startswith("netsleuth: ") and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+
+
+def test_namespace_the_source_does_not_have_exits_3_in_one_line(
+    critical_bundle: Path, tmp_path: Path
+) -> None:
+    sos = sos_tree(tmp_path / "sos", {"sos_commands/networking/ip_netns": "qdhcp-1 (id: 0)\n"})
+    for source in ([], [str(sos)], [str(critical_bundle)]):  # live, sosreport, bundle
+        p = cli("diagnose", *source, "--netns", "nsl-does-not-exist-42", "--no-probes")
+        assert p.returncode == 3, (source, p.returncode, p.stdout[-300:], p.stderr)
+        assert p.stderr.startswith("netsleuth: ") and p.stderr.count("\n") == 1
+        assert "nsl-does-not-exist-42" in p.stderr and "No fault" not in p.stdout
 
 
 def test_bad_source_exits_3_in_one_line(tmp_path: Path) -> None:

@@ -143,6 +143,8 @@ class Manifest:
 
 
 def _string(raw: bytes) -> str | None:
+    if b"\\" not in raw:
+        return raw[1:-1].decode(errors="replace")  # no escapes: the text between the quotes
     try:
         value = json.loads(raw)
     except (ValueError, RecursionError):
