@@ -269,3 +269,17 @@ def test_loops_and_deep_folders_in_a_report_folder(tmp_path: Path) -> None:
         assert rc is not None and rc.status is Status.MISSING
         addr = b.get("ip.addr")
         assert addr is not None and addr.status is Status.MISSING  # deeper than sos ever writes
+
+
+def test_no_interface_listing_is_not_no_interface_in_error(tmp_path: Path) -> None:
+    root = sos_tree(tmp_path, {"sos_commands/openvswitch/ovs-vsctl_-t_5_show": SHOW,
+                               "sos_commands/process/ps_auxwwwm": SUNBEAM_PS})  # fmt: skip
+    with open_source(root) as b:
+        assert check(run(b, {"ovs.interface_error"}), "ovs.interface_error").startswith(
+            "skipped: ovs.interface: missing"
+        )
+    (root / "sos_commands/openvswitch/ovs-vsctl_-t_5_list_interface").write_text(
+        fixture("nic/lab_ovs_list_interface.txt")
+    )
+    with open_source(root) as b:
+        assert not check(run(b, {"ovs.interface_error"}), "ovs.interface_error").startswith("skipped")

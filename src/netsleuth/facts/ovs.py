@@ -28,6 +28,7 @@ class OvsState:
     ports: list[Row] = field(default_factory=list)
     bridges: list[Row] = field(default_factory=list)
     processes_known: bool = False
+    unread: dict[str, str] = field(default_factory=dict)  # table -> why its listing is not known
 
     @property
     def db_answers(self) -> bool:
@@ -147,6 +148,8 @@ def _ovs(fs: FactStore) -> OvsState:
         ev = fs.evidence(name, host=True)
         if ev is not None and ev.ok:
             setattr(state, attr, parse_vsctl_list(ev.content()))
+        else:
+            state.unread[attr] = why_not(ev, name)
     if not state.running:
         raise Unavailable("Open vSwitch is not running on this host (no ovsdb-server, no ovs-vswitchd)")
     return state

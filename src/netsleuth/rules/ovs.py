@@ -160,6 +160,8 @@ def _is_error(row: dict[str, object]) -> str:
 @rule("ovs.interface_error", needs=(OvsState,), seed="004", severity=Severity.WARNING, scope="host")
 def interface_error(ovs: OvsState) -> Iterator[Finding]:
     """An OVS Interface row has `error` set or ofport -1: the port exists in the database, not in the switch."""
+    if "interfaces" in ovs.unread:  # no listing is not "no interface in error"
+        raise Skip(ovs.unread["interfaces"])
     bridge_of = {str(row.get("name")): br for br, rows in ovs.bridge_interfaces().items() for row in rows}
     for row in ovs.interfaces:
         problem = _is_error(row)
