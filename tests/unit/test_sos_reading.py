@@ -283,3 +283,48 @@ def test_no_interface_listing_is_not_no_interface_in_error(tmp_path: Path) -> No
     )
     with open_source(root) as b:
         assert not check(run(b, {"ovs.interface_error"}), "ovs.interface_error").startswith("skipped")
+
+
+LAB_PS = (
+    "USER PID %CPU %MEM VSZ RSS TTY STAT START TIME COMMAND\n"
+    "root 812 0.2 0.1 300000 40000 ? Ssl 05:01 0:09 ovs-vswitchd unix:/run/lab/ovs/db.sock "
+    "--pidfile=/run/lab/ovs/ovs-vswitchd.pid --log-file=/run/lab/ovs/ovs-vswitchd.log\n"
+)
+LOST_DB = (
+    "2022-02-10T16:18:01.901Z|00009|reconnect|INFO|unix:/run/lab/ovs/db.sock: connection attempt failed "
+    "(No such file or directory)\n"
+)
+
+
+def test_a_daemons_own_log_file_is_read_where_it_was_told_to_write(tmp_path: Path) -> None:
+    """`--log-file=PATH` on ovs-vswitchd's command line (a private OVS_LOGDIR, a snap): sos copied
+    it under that path; it is read like /var/log/openvswitch/ovs-vswitchd.log."""
+    root = sos_tree(
+        tmp_path,
+        {
+            "sos_commands/process/ps_auxwww": LAB_PS,
+            "run/lab/ovs/ovs-vswitchd.log": LOST_DB,
+            "sos_commands/openvswitch/ovs-vsctl_-t_5_show": "ovs-vsctl: unix:/run/lab/ovs/db.sock: database "
+            "connection failed (No such file or directory)\n",
+            "sos_commands/date/date_--utc": "Thu Feb 10 16:19:17 UTC 2022\n",
+        },
+    )
+    with open_source(root) as b:
+        [log] = b.keyed("ovs.log_vswitchd")
+        assert log.ok and log.source == "run/lab/ovs/ovs-vswitchd.log" and log.key == "ovs-vswitchd.log"
+        [f] = findings(run(b, {"ovs.ovsdb_unreachable"}), "ovs.ovsdb_unreachable")
+    assert f.severity == "critical"
+    assert any(e.source == "run/lab/ovs/ovs-vswitchd.log" and "connection attempt failed" in e.excerpt
+               for e in f.evidence)  # fmt: skip
+
+
+def test_live_logs_of_running_daemons(tmp_path: Path) -> None:
+    from netsleuth.evidence.collectors import log_files_of
+
+    proc = tmp_path / "proc"
+    for pid, argv in (("812", ["/usr/sbin/ovs-vswitchd", "unix:/x/db.sock", "--log-file=/x/ovs-vswitchd.log"]),
+                      ("813", ["ovsdb-server", "--log-file=/x/ovsdb-server.log"]), ("self", ["python3"])):  # fmt: skip
+        (proc / pid).mkdir(parents=True)
+        (proc / pid / "cmdline").write_bytes(b"\0".join(a.encode() for a in argv) + b"\0")
+    assert log_files_of("ovs-vswitchd", proc) == ["/x/ovs-vswitchd.log"]
+    assert log_files_of("ovsdb-server", proc) == ["/x/ovsdb-server.log"]

@@ -31,6 +31,7 @@ class Spec:
     key_re: str = ""
     each: bool = False
     kmods: tuple[str, ...] = ()
+    log_of: str = ""  # a log: also the one the running program of this name was told to write
 
     @property
     def tool(self) -> str:

@@ -140,6 +140,25 @@ def tail(name: str, files: list[str], timeout: float, netns: str = HOST) -> list
     return found
 
 
+def log_files_of(program: str, proc: Path = Path("/proc")) -> list[str]:
+    """The logs running processes named `program` were told to write (`--log-file=PATH`)."""
+    from netsleuth.evidence.sosnames import log_file_of
+
+    found: list[str] = []
+    for entry in proc.iterdir() if proc.is_dir() else []:
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone, or not ours to read
+        if argv and os.path.basename(argv[0].decode(errors="replace")) == program:
+            path = log_file_of(" ".join(a.decode(errors="replace") for a in argv))
+            if path and path not in found:
+                found.append(path)
+    return found
+
+
 def environment(name: str, timeout: float, netns: str = HOST) -> Evidence:
     """umask and PATH of the user running netsleuth (seed 003: deploy scripts inherit them)."""
     umask = "unknown"

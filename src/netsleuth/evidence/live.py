@@ -65,7 +65,9 @@ def collect_spec(
         if why:
             return [not_run(spec, netns, why, key)]
     if spec.collector == "tail":
-        return collectors.tail(spec.name, spec.files(), timeout, netns)
+        files = spec.files()
+        files += [f for f in collectors.log_files_of(spec.log_of) if f not in files] if spec.log_of else []
+        return collectors.tail(spec.name, files, timeout, netns)
     if spec.collector:
         fn: Callable[[str, float, str], Evidence] = getattr(collectors, spec.collector)
         return [fn(spec.name, timeout, netns)]

@@ -193,3 +193,19 @@ def safe_relpath(rel: str | None) -> bool:
     if not rel or "\x00" in rel or rel.startswith("/"):
         return False
     return ".." not in Path(rel).parts
+
+
+_LOG_FILE = re.compile(r"(?:^|\s)--log-file=(/\S+)")
+
+
+def log_file_of(command: str) -> str | None:
+    """The log a daemon was told to write (`--log-file=PATH`), if its command line says.
+
+    >>> log_file_of("ovs-vswitchd unix:/var/snap/openstack-hypervisor/common/run/openvswitch/db.sock "
+    ...             "--log-file=/var/snap/openstack-hypervisor/common/log/openvswitch/ovs-vswitchd.log --detach")
+    '/var/snap/openstack-hypervisor/common/log/openvswitch/ovs-vswitchd.log'
+    >>> log_file_of("ovs-vswitchd --pidfile --detach --log-file") is None
+    True
+    """
+    m = _LOG_FILE.search(command)
+    return m.group(1) if m else None

@@ -22,6 +22,7 @@ from netsleuth.evidence.sosnames import (
     PLAIN,
     ManifestCommand,
     Wrapper,
+    log_file_of,
     mangle,
     mangle_part,
     read_manifest,
@@ -30,6 +31,7 @@ from netsleuth.evidence.sosnames import (
     unwrap_file,
 )
 from netsleuth.parsers.date import parse_date
+from netsleuth.parsers.ps import parse_ps
 
 INLINE_MAX = 1024 * 1024  # larger files are streamed from disk (Evidence.path)
 MANIFEST = "sos_reports/manifest.json"
@@ -473,6 +475,7 @@ def read_sosreport(
         bundle.notes.append(
             "no sos_reports/manifest.json to use: evidence found by the names sos gives files; exit codes unknown"
         )
+    pieces: dict[tuple[str, str], list[Evidence]] = {}
     for spec in catalogue().values():
         if not (spec.sos or spec.sos_file):
             continue  # live-only evidence (probes, `ip netns list-id`): not in any sosreport
@@ -482,8 +485,11 @@ def read_sosreport(
             found = _resolve(sos, spec, ns, seen)
             if not found and spec.per:
                 continue  # nothing per-NIC / per-bridge: no piece to report missing
-            for ev in found or [_missing(spec, ns, sos, seen)]:
-                bundle.add(ev)
+            pieces[(spec.name, ns)] = found or [_missing(spec, ns, sos, seen)]
+    _daemon_logs(sos, pieces)
+    for found in pieces.values():
+        for ev in found:
+            bundle.add(ev)
     if sos.wrappers:
         bundle.notes.append("commands found as sos ran them through " + ", ".join(sorted(sos.wrappers)))
     host = bundle.get("hostname")
@@ -494,6 +500,35 @@ def read_sosreport(
     bundle.kernel = parts[2] if len(parts) > 2 else ""
     bundle.collected_at = sos.collected_at()
     return bundle
+
+
+def _daemon_logs(sos: SosReport, pieces: dict[tuple[str, str], list[Evidence]]) -> None:
+    """Logs a daemon of the process list was told to write elsewhere (`--log-file=PATH`: a snap,
+    a private OVS_LOGDIR), copied by sos under the same path: read like the usual ones."""
+    ps = [ev for ev in pieces.get(("ps", HOST), []) if ev.ok]
+    try:
+        procs = parse_ps(ps[0].content()) if ps else []
+    except ValueError:
+        return
+    for spec in catalogue().values():
+        if not spec.log_of or (spec.name, HOST) not in pieces:
+            continue
+        found = [ev for ev in pieces[(spec.name, HOST)] if ev.status is not Status.MISSING]
+        have, keys = {ev.source for ev in found}, {ev.key for ev in found}
+        for p in procs:
+            path = log_file_of(p.command) if p.program == spec.log_of else None
+            rel = path.lstrip("/") if path else ""
+            if not rel or rel in have:
+                continue
+            real, denied = sos.open(rel)
+            if real is None and not denied:
+                continue
+            name = Path(rel).name
+            found.append(_evidence(spec, Hit(rel, real, None), HOST, key=name if name not in keys else rel))
+            have.add(rel)
+            keys.add(name)
+        if found:
+            pieces[(spec.name, HOST)] = found
 
 
 class Wanted:
@@ -513,6 +548,8 @@ class Wanted:
                     globs.append(pattern)
                 else:
                     files.add(pattern)
+            if spec.log_of:  # wherever the daemon was told to write it (`--log-file=PATH`)
+                globs += [f"*/{Path(f).name}" for f in spec.sos_file]
         self.prefixes = tuple(sorted(p for p in prefixes if p))
         self.files = frozenset(files)
         self.globs = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs) or "(?!)")

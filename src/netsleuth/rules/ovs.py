@@ -95,8 +95,15 @@ def _vsctl_error(error: str) -> Msg | str:
     return Msg("error_timeout", {"seconds": m.group(1)}) if m else error
 
 
-@rule("ovs.ovsdb_unreachable", needs=(OvsState,), seed="000", severity=Severity.CRITICAL, scope="host")
-def ovsdb_unreachable(ovs: OvsState) -> Iterator[Finding]:
+@rule(
+    "ovs.ovsdb_unreachable",
+    needs=(OvsState,),
+    optional=(LogEvents,),
+    seed="000",
+    severity=Severity.CRITICAL,
+    scope="host",
+)
+def ovsdb_unreachable(ovs: OvsState, logs: LogEvents | None) -> Iterator[Finding]:
     """ovsdb-server does not answer: no port can be added or changed, agents fail."""
     if ovs.db_answers:
         return
@@ -111,6 +118,7 @@ def ovsdb_unreachable(ovs: OvsState) -> Iterator[Finding]:
         seen=[
             Seen(ovs.vsctl.source, f"{ovs.vsctl.status.value}: {ovs.vsctl.error}"),
             *(Seen("ps", f"pid {p.pid} STAT {p.stat}: {p.command[:120]}") for p in ovs.ovsdb + ovs.vswitchd),
+            *_log_seen(logs, "ovs_db_unreachable"),  # ovs-vswitchd's side: it lost its database
         ],
         now=[
             "ls -l /var/run/openvswitch/db.sock; tail -n 50 /var/log/openvswitch/ovsdb-server.log",
