@@ -133,6 +133,7 @@ _RECORD = re.compile(
 _START = re.compile(rb'"start_time"\s*:\s*"([0-9: .T-]{10,40})"')
 BLOCK = 4 * 1024 * 1024
 OVERLAP = 64 * 1024  # longer than any record the pattern accepts
+MAX_READ = 64 * 1024 * 1024  # of a manifest (real ones: a few MB; a big report's ~20 MB)
 
 
 @dataclass
@@ -140,6 +141,7 @@ class Manifest:
     commands: dict[str, ManifestCommand]
     start_time: str
     skipped: int  # records of the wrong shape or with unsafe paths
+    cut: bool = False  # larger than MAX_READ: the rest not read (it is an index: files are found by name)
 
 
 def _string(raw: bytes) -> str | None:
@@ -152,14 +154,18 @@ def _string(raw: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def read_manifest(path: Path) -> Manifest:
-    """The command records of a sos manifest, streamed (never loaded whole)."""
+def read_manifest(path: Path, limit: int = MAX_READ) -> Manifest:
+    """The command records of a sos manifest, streamed (never loaded whole), up to `limit` bytes."""
     out = Manifest({}, "", 0)
+    read = 0
     with path.open("rb") as fh:
         carry = b""
         first = True
         while True:
-            block = fh.read(BLOCK)
+            block = fh.read(min(BLOCK, max(0, limit - read)))
+            read += len(block)
+            if not block and fh.read(1):
+                out.cut = True
             data = carry + block
             if first:
                 m = _START.search(data[:8192])

@@ -19,6 +19,7 @@ from netsleuth.errors import BadSource
 from netsleuth.evidence.catalogue import Spec, catalogue
 from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
 from netsleuth.evidence.sosnames import (
+    MAX_READ,
     PLAIN,
     ManifestCommand,
     Wrapper,
@@ -127,6 +128,8 @@ class SosReport:
             return
         if m.skipped:
             self.notes.append(f"{MANIFEST}: {m.skipped} command record(s) of the wrong shape ignored")
+        if m.cut:
+            self.notes.append(f"{MANIFEST}: larger than {MAX_READ >> 20} MiB, the rest not read")
         self.start_time = m.start_time
         self.has_manifest = bool(m.commands or m.start_time)
         self.commands = m.commands
