@@ -228,7 +228,7 @@ class SosReport:
         file (in any plugin's folder: plugins move commands between them), else through a snap
         alias or a container exec."""
         key = " ".join(cmd.split())
-        tool = key.split(" ", 1)[0] if key else ""
+        tool = _tool(key)
         mc = self.commands.get(key)
         if mc is not None:
             if mc.filepath:
@@ -255,7 +255,7 @@ class SosReport:
     def commands_like(self, template: str, plugin: str = "") -> list[tuple[str, Hit]]:
         """Every command matching a template with one {placeholder}: (object, where it lies)."""
         pre, _, post = re.split(r"(\{\w+\})", template, maxsplit=1)
-        tool = pre.split(" ", 1)[0]
+        tool = _tool(pre)
         pre_n = " ".join(pre.split()) + (" " if pre.endswith(" ") else "")
         post_n = (" " if post.startswith(" ") else "") + " ".join(post.split())
         out: dict[str, Hit] = {}
@@ -318,6 +318,19 @@ class SosReport:
         if path is None or path.stat().st_size > 4096:
             return None
         return parse_date(path.read_text(errors="replace"))
+
+
+def _tool(cmd: str) -> str:
+    """The program a command line runs (its error lines start with its name), also inside a
+    namespace.
+
+    >>> _tool("ip netns exec qrouter-1 iptables-save"), _tool("ovs-vsctl -t 5 show")
+    ('iptables-save', 'ovs-vsctl')
+    """
+    words = cmd.split()
+    if words[:3] == ["ip", "netns", "exec"] and len(words) > 4:
+        return words[4]
+    return words[0] if words else ""
 
 
 def _prefixed(sorted_keys: list[str], prefix: str) -> Iterator[str]:
