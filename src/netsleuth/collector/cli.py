@@ -36,7 +36,9 @@ def _collect(a: argparse.Namespace) -> int:
         known = set(list_netns(a.timeout))
         unknown = [n for n in a.netns if n not in known]
         if unknown:
-            return _fail("no network namespace named {}".format(", ".join(unknown)), 64)
+            return _fail(
+                "no network namespace named {} on this host (see `ip netns list`)".format(", ".join(unknown))
+            )
         scopes = list(a.netns)
     check_writable(a.output)  # before collecting: a missing folder is said at once
     got = collect(load(), Options(a.timeout, a.interval, scopes, redact=not a.no_redact))

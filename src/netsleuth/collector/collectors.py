@@ -6,9 +6,10 @@ import re
 import select
 import subprocess
 import time
-from typing import IO, TYPE_CHECKING, Iterator, List
+from typing import IO, TYPE_CHECKING, Iterator, List, Optional, Set
 
 from netsleuth.collector.conntrack import count_states_blocks, format_histogram
+from netsleuth.collector.kmods import kernel_modules
 from netsleuth.collector.model import DENIED, HOST, MISSING, OK, TIMEOUT, Record
 from netsleuth.collector.process import kill_group
 from netsleuth.collector.runner import ENV, in_netns, run
@@ -37,7 +38,8 @@ def _blocks_until(stream: IO[bytes], deadline: float) -> Iterator[bytes]:
 def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Record:
     """State histogram of the conntrack table, streamed: millions of entries never sit in memory.
 
-    Reads /proc/net/nf_conntrack (`conntrack -L` when the proc file is absent) block by block.
+    Reads /proc/net/nf_conntrack (`conntrack -L` when the proc file is absent, and only when
+    nf_conntrack_netlink is loaded: the tool would load it) block by block.
     """
     start = time.monotonic()
 
@@ -48,6 +50,8 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Record:
         (["cat", "/proc/net/nf_conntrack"], "/proc/net/nf_conntrack"),
         (["conntrack", "-L"], "conntrack -L"),
     ):
+        if argv[0] == "conntrack" and kernel_modules().allows(("nf_conntrack_netlink",)):
+            break  # not loaded: `conntrack -L` would load it (and nf_conntrack): the host would change
         if netns == HOST and argv[0] == "cat":
             try:
                 with open(source, "rb", buffering=0) as fh:
@@ -90,8 +94,10 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Record:
 
 
 def tail(name: str, files: List[str], timeout: float, netns: str = HOST) -> List[Record]:
-    """The last part of each log file that exists, keyed by its file name."""
+    """The last part of each log file that exists, keyed by its file name (its path when two
+    share a name: /var/log/openvswitch and /var/log/kolla/openvswitch)."""
     found: List[Record] = []
+    names: Set[str] = set()
     for f in files:
         start = time.monotonic()
         base = os.path.basename(f)
@@ -107,7 +113,9 @@ def tail(name: str, files: List[str], timeout: float, netns: str = HOST) -> List
         except PermissionError:
             found.append(Record(name, DENIED, source=f, key=base, error="{}: permission denied".format(f)))
             continue
-        found.append(Record(name, OK, data.decode(errors="replace"), f, time.monotonic() - start, key=base))
+        key = base if base not in names else f
+        found.append(Record(name, OK, data.decode(errors="replace"), f, time.monotonic() - start, key=key))
+        names.add(base)
     if not found:
         found.append(Record(name, MISSING, source=" ".join(files), error="none of these files exists"))
     return found
@@ -141,6 +149,40 @@ def sysctl_net(name: str, timeout: float, netns: str = HOST) -> Record:
     rec = run(name, ["sysctl", "-e", *sysctl_keys()], timeout, netns)
     rec.source = "sysctl -e net.* (without per-interface conf/neigh)"
     return rec
+
+
+_LOG_FILE = re.compile(r"(?:^|\s)--log-file=(/\S+)")
+
+
+def log_file_of(command: str) -> Optional[str]:
+    """The log a daemon was told to write (`--log-file=PATH`), if its command line says.
+
+    >>> log_file_of("ovs-vswitchd unix:/var/snap/openstack-hypervisor/common/run/openvswitch/db.sock "
+    ...             "--log-file=/var/snap/openstack-hypervisor/common/log/openvswitch/ovs-vswitchd.log --detach")
+    '/var/snap/openstack-hypervisor/common/log/openvswitch/ovs-vswitchd.log'
+    >>> log_file_of("ovs-vswitchd --pidfile --detach --log-file") is None
+    True
+    """
+    m = _LOG_FILE.search(command)
+    return m.group(1) if m else None
+
+
+def log_files_of(program: str, proc: str = "/proc") -> List[str]:
+    """The logs running processes named `program` were told to write (`--log-file=PATH`)."""
+    found: List[str] = []
+    for entry in os.listdir(proc) if os.path.isdir(proc) else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc, entry, "cmdline"), "rb") as fh:
+                argv = fh.read().split(b"\0")
+        except OSError:
+            continue  # gone, or not ours to read
+        if argv and os.path.basename(argv[0].decode(errors="replace")) == program:
+            path = log_file_of(" ".join(a.decode(errors="replace") for a in argv))
+            if path and path not in found:
+                found.append(path)
+    return found
 
 
 def environment(name: str, timeout: float, netns: str = HOST) -> Record:

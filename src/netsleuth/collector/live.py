@@ -1,15 +1,19 @@
 """Collect this host's evidence live: every command at once, each bounded, counters sampled twice."""
 
 import json
+import math
+import os
 import socket
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from netsleuth.collector import batch, collectors
+from netsleuth.collector.containers import ovs_container, parse_container_ps
+from netsleuth.collector.kmods import KernelModules, kernel_modules
 from netsleuth.collector.model import DENIED, ERROR, HOST, MISSING, Record, Spec
 from netsleuth.collector.runner import read_file, run
 
@@ -58,18 +62,52 @@ def list_netns(timeout: float = 2.0) -> List[str]:
     return [line.split()[0] for line in rec.text.splitlines() if line.strip()] if rec.ok else []
 
 
-def collect_spec(spec: Spec, timeout: float, netns: str, key: str = "", **subst: str) -> List[Record]:
-    """One catalogue entry collected now, inside network namespace `netns` (HOST: ours)."""
+OVS_TOOLS = frozenset({"ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ovs-dpctl"})
+
+
+def not_run(spec: Spec, netns: str, why: str, key: str = "") -> Record:
+    """The evidence of a command netsleuth chose not to run (it would change the host)."""
+    return Record(
+        spec.name, MISSING, source=spec.live or spec.file, netns=netns, key=key, error="not run: " + why
+    )
+
+
+def collect_spec(
+    spec: Spec,
+    timeout: float,
+    netns: str,
+    key: str = "",
+    mods: Optional[KernelModules] = None,
+    inside: Sequence[str] = (),
+    **subst: str,
+) -> List[Record]:
+    """One catalogue entry collected now, inside network namespace `netns` (HOST: ours).
+
+    A command whose kernel modules (`kmods`) are not loaded is not run. `inside` runs an Open
+    vSwitch tool in the container that owns it (`docker exec NAME`), bounded by the tool's own
+    `--timeout` so nothing is left running in the container when the exec is killed."""
+    if spec.kmods:
+        why = (mods or kernel_modules()).allows(spec.kmods)
+        if why:
+            return [not_run(spec, netns, why, key)]
     if spec.collector == "tail":
-        return collectors.tail(spec.name, spec.files(), timeout, netns)
+        files = spec.files()
+        if spec.log_of:
+            files += [f for f in collectors.log_files_of(spec.log_of) if f not in files]
+        return collectors.tail(spec.name, files, timeout, netns)
     if spec.collector:
         fn: Callable[[str, float, str], Record] = getattr(collectors, spec.collector)
         return [fn(spec.name, timeout, netns)]
     if spec.file:
         if "*" in spec.file:
             return _read_glob(spec, timeout, netns)
+        if spec.each:
+            return _read_each(spec, timeout, netns)
         return [read_file(spec.name, spec.files()[0], timeout, netns, key)]
-    rec = run(spec.name, spec.argv(**subst), timeout, netns, key)
+    argv = spec.argv(**subst)
+    if inside:
+        argv = [*inside, argv[0], "--timeout={}".format(max(1, math.ceil(timeout))), *argv[1:]]
+    rec = run(spec.name, argv, timeout, netns, key)
     if spec.fallback and rec.status in (MISSING, DENIED, ERROR):
         alt = run(spec.name, spec.fallback.split(), timeout, netns, key)
         if alt.ok:
@@ -77,9 +115,22 @@ def collect_spec(spec: Spec, timeout: float, netns: str, key: str = "", **subst:
     return [rec]
 
 
+def _read_each(spec: Spec, timeout: float, netns: str) -> List[Record]:
+    """Every file of the entry that exists, keyed by its name."""
+    found = [read_file(spec.name, f, timeout, netns, key=os.path.basename(f)) for f in spec.files()]
+    there = [r for r in found if r.status != MISSING]
+    return there or [
+        Record(spec.name, MISSING, source=spec.file, netns=netns, error="none of these files exists")
+    ]
+
+
+def _gone(rec: Record) -> bool:
+    """The tool itself is not installed (not: it failed)."""
+    return rec.status == MISSING and rec.error.endswith("not installed")
+
+
 def _read_glob(spec: Spec, timeout: float, netns: str) -> List[Record]:
     import glob
-    import os
 
     if netns == HOST:
         paths = sorted(glob.glob(spec.file))
@@ -126,7 +177,13 @@ class LiveCollector:
     """Runs the catalogue against this host. Commands run concurrently, each with its own timeout;
     the slowest hung command costs its timeout once, not once per command."""
 
-    def __init__(self, specs: Sequence[Spec], opts: Options, progress: Optional[Progress] = None) -> None:
+    def __init__(
+        self,
+        specs: Sequence[Spec],
+        opts: Options,
+        progress: Optional[Progress] = None,
+        mods: Optional[KernelModules] = None,
+    ) -> None:
         self.specs = list(specs)
         self.opts = opts
         self.progress = progress
@@ -134,6 +191,9 @@ class LiveCollector:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=opts.workers, thread_name_prefix="collect")
         self._pending: "List[Future[Any]]" = []
+        self.mods = mods or kernel_modules()
+        self._ovs_lock = threading.Lock()
+        self._ovs_inside: Optional[Tuple[str, ...]] = None  # `docker exec NAME` of the OVS container
 
     def _store(self, items: List[Record]) -> None:
         with self._lock:
@@ -146,9 +206,28 @@ class LiveCollector:
         with self._lock:
             self._pending.append(self._pool.submit(fn))
 
+    def _ovs_route(self) -> Tuple[str, ...]:
+        """How to reach Open vSwitch when its tools are not on this host: `docker exec NAME` (or
+        podman) of the container that runs it (kolla-ansible, TripleO); () when none does."""
+        with self._ovs_lock:
+            if self._ovs_inside is None:
+                self._ovs_inside = ()
+                for runtime in ("docker", "podman"):
+                    rec = run("containers." + runtime, [runtime, "ps"], self.opts.timeout)
+                    ctr = ovs_container(parse_container_ps(rec.text)) if rec.ok else None
+                    if ctr is not None:
+                        self._ovs_inside = (runtime, "exec", ctr.name)
+                        break
+            return self._ovs_inside
+
     def _job(self, spec: Spec, netns: str, key: str = "", **subst: str) -> None:
         t0 = time.monotonic()
-        items = collect_spec(spec, self.opts.timeout, netns, key, **subst)
+        inside: Tuple[str, ...] = ()
+        items = collect_spec(spec, self.opts.timeout, netns, key, self.mods, **subst)
+        if spec.tool in OVS_TOOLS and netns == HOST and items and _gone(items[0]):
+            inside = self._ovs_route()
+            if inside:
+                items = collect_spec(spec, self.opts.timeout, netns, key, self.mods, inside, **subst)
         # expand before waiting for the second sample, so per-NIC counters start at once
         if spec.name == "ip.link":
             self._expand_nics(netns, items)
@@ -158,7 +237,8 @@ class LiveCollector:
             # second sample `interval` after the first: rates, not lifetime totals
             time.sleep(max(0.0, t0 + self.opts.interval - time.monotonic()))
             t1 = time.monotonic()
-            by_key = {rec.key: rec for rec in collect_spec(spec, self.opts.timeout, netns, key, **subst)}
+            again = collect_spec(spec, self.opts.timeout, netns, key, self.mods, inside, **subst)
+            by_key = {rec.key: rec for rec in again}
             for rec in items:
                 later = by_key.get(rec.key)
                 if later is not None and later.ok:
@@ -185,12 +265,18 @@ class LiveCollector:
 
     def _batch_job(self, netns: str, specs: List[Spec]) -> None:
         """All plain commands and files of one other namespace in one `ip netns exec`."""
-        items = [
-            batch.Item(s.name, ["cat", s.files()[0]], s.files()[0], True)
-            if s.file
-            else batch.Item(s.name, s.argv(), s.live)
-            for s in specs
-        ]
+        items: List[batch.Item] = []
+        skipped: List[Record] = []
+        for s in specs:
+            why = self.mods.allows(s.kmods)
+            if why:
+                skipped.append(not_run(s, netns, why))
+            elif s.each:
+                items += [batch.Item(s.name, ["cat", f], f, True) for f in s.files()]
+            elif s.file:
+                items.append(batch.Item(s.name, ["cat", s.files()[0]], s.files()[0], True))
+            else:
+                items.append(batch.Item(s.name, s.argv(), s.live))
         sampled = {s.name for s in specs if s.sampled}
         t0 = time.monotonic()
         first = batch.run_batch(items, self.opts.timeout, netns)
@@ -205,7 +291,36 @@ class LiveCollector:
             for (_, rec), later in zip(again, second):
                 if later.ok:
                     rec.later, rec.interval_s = later.text, round(t1 - t0, 3)
-        self._store(first)
+        self._store(self._each_keyed(first, skipped))
+
+    def _each_keyed(self, recs: List[Record], skipped: List[Record]) -> List[Record]:
+        """Pieces of `each` entries keyed by their file's name; absent files dropped (one
+        `missing` piece when none of an entry's files exists)."""
+        out = list(skipped)
+        each = {s.name: s for s in self.specs if s.each}
+        seen: Dict[str, bool] = {}
+        for rec in recs:
+            if rec.name not in each:
+                out.append(rec)
+                continue
+            seen.setdefault(rec.name, False)
+            if rec.status != MISSING:
+                rec.key = os.path.basename(rec.source)
+                seen[rec.name] = True
+                out.append(rec)
+        for name, any_there in seen.items():
+            if not any_there:
+                spec = each[name]  # (a local: vermin takes `each[name].file` for Python 2's `file`)
+                out.append(
+                    Record(
+                        name,
+                        MISSING,
+                        source=spec.file,
+                        netns=recs[0].netns,
+                        error="none of these files exists",
+                    )
+                )
+        return out
 
     def collect(self) -> Collected:
         started = datetime.now(timezone.utc)
@@ -256,11 +371,17 @@ class LiveCollector:
         )
 
 
-def collect(specs: Sequence[Spec], opts: Options, progress: Optional[Progress] = None) -> Collected:
-    """Collect this host's evidence (credentials masked unless `opts.redact` is off)."""
+def collect(
+    specs: Sequence[Spec],
+    opts: Options,
+    progress: Optional[Progress] = None,
+    mods: Optional[KernelModules] = None,
+) -> Collected:
+    """Collect this host's evidence (credentials masked unless `opts.redact` is off). Commands whose
+    kernel modules are not loaded (`mods`, default: this host's) are not run."""
     from netsleuth.collector.redact import redact_records
 
-    got = LiveCollector(specs, opts, progress).collect()
+    got = LiveCollector(specs, opts, progress, mods).collect()
     if opts.redact:
         _, note = redact_records(got.records)
         if note:

@@ -5,7 +5,7 @@ bundle holds (see bundle.py), and what live collection hands over to it."""
 
 import os
 import shlex
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 HOST = ""  # the network namespace the collector runs in
 OK, TIMEOUT, MISSING, DENIED, ERROR = "ok", "timeout", "missing", "denied", "error"
@@ -66,7 +66,19 @@ class Record:
 class Spec:
     """One catalogue entry, as far as collecting it goes (evidence/catalogue.d/*.toml)."""
 
-    FIELDS = ("name", "scope", "live", "fallback", "file", "collector", "per", "sampled")
+    FIELDS = (
+        "name",
+        "scope",
+        "live",
+        "fallback",
+        "file",
+        "collector",
+        "per",
+        "sampled",
+        "each",
+        "kmods",
+        "log_of",
+    )
 
     def __init__(
         self,
@@ -78,6 +90,9 @@ class Spec:
         collector: str = "",
         per: str = "",
         sampled: bool = False,
+        each: bool = False,
+        kmods: Sequence[str] = (),
+        log_of: str = "",
     ) -> None:
         self.name = name
         self.scope = scope  # "host": once; "netns": in every namespace collected
@@ -87,13 +102,23 @@ class Spec:
         self.collector = collector  # a function of collectors.py
         self.per = per  # "nic": per physical NIC / bond member; "ovs_bridge": per OVS bridge
         self.sampled = sampled  # counters: sampled twice
+        self.each = each  # every file of `file` that exists, one piece each (keyed by its name)
+        self.kmods = tuple(kmods)  # run only when these kernel modules are loaded ("a b" = a and b; any of)
+        self.log_of = log_of  # a log: also the one the running program of this name was told to write
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "Spec":
         return cls(**{k: d[k] for k in cls.FIELDS if k in d})
 
     def to_dict(self) -> Dict[str, Any]:
-        return {k: getattr(self, k) for k in self.FIELDS}
+        d = {k: getattr(self, k) for k in self.FIELDS}
+        d["kmods"] = list(self.kmods)
+        return d
+
+    @property
+    def tool(self) -> str:
+        """The program the live command runs."""
+        return self.live.split()[0] if self.live else ""
 
     def argv(self, **subst: str) -> List[str]:
         """The live command line as argv, with {iface}/{bridge} filled in."""

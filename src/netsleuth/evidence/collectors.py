@@ -4,7 +4,7 @@ They are the collector's (netsleuth.collector.collectors), handed over as Eviden
 from __future__ import annotations
 
 from netsleuth.collector import collectors as _collectors
-from netsleuth.collector.collectors import BLOCK, TAIL_BYTES, _blocks_until, sysctl_keys
+from netsleuth.collector.collectors import BLOCK, TAIL_BYTES, _blocks_until, log_files_of, sysctl_keys
 from netsleuth.evidence.model import HOST, Evidence
 from netsleuth.evidence.runner import evidence_of
 
@@ -14,6 +14,7 @@ __all__ = [
     "_blocks_until",
     "conntrack_states",
     "environment",
+    "log_files_of",
     "sysctl_keys",
     "sysctl_net",
     "tail",

@@ -6,12 +6,13 @@ collected over as a Bundle."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from netsleuth.collector import live as _live
 from netsleuth.collector.model import Spec as CollectorSpec
 from netsleuth.evidence.catalogue import Spec, collector_specs
+from netsleuth.evidence.kmods import KernelModules, kernel_modules
 from netsleuth.evidence.model import HOST, Bundle, Evidence
 from netsleuth.evidence.runner import evidence_of
 
@@ -32,21 +33,29 @@ def list_netns(timeout: float = 2.0) -> list[str]:
     return _live.list_netns(timeout)
 
 
-def collect_spec(spec: Spec, timeout: float, netns: str, key: str = "", **subst: str) -> list[Evidence]:
-    """One catalogue entry collected now, inside network namespace `netns` (HOST: ours)."""
+def collect_spec(
+    spec: Spec,
+    timeout: float,
+    netns: str,
+    key: str = "",
+    mods: KernelModules | None = None,
+    inside: Sequence[str] = (),
+    **subst: str,
+) -> list[Evidence]:
+    """One catalogue entry collected now, inside network namespace `netns` (HOST: ours).
+
+    A command whose kernel modules (`kmods`) are not loaded is not run. `inside` runs an Open
+    vSwitch tool in the container that owns it (`docker exec NAME`)."""
     one = CollectorSpec.from_dict({k: getattr(spec, k) for k in CollectorSpec.FIELDS})
-    return [evidence_of(r) for r in _live.collect_spec(one, timeout, netns, key, **subst)]
+    return [evidence_of(r) for r in _live.collect_spec(one, timeout, netns, key, mods, inside, **subst)]
 
 
 def collect(opts: CollectOptions, progress: Progress | None = None) -> Bundle:
     """Collect this host's evidence into an in-memory bundle (credentials masked unless
-    `opts.redact` is off)."""
+    `opts.redact` is off; commands that would load a kernel module not run)."""
     tick = (lambda rec: progress(evidence_of(rec))) if progress else None
-    got = _live.collect(
-        collector_specs(),
-        _live.Options(opts.timeout, opts.interval, opts.scopes, opts.workers, opts.redact),
-        tick,
-    )
+    options = _live.Options(opts.timeout, opts.interval, opts.scopes, opts.workers, opts.redact)
+    got = _live.collect(collector_specs(), options, tick, kernel_modules())
     return Bundle(
         source="live",
         hostname=got.hostname,

@@ -1,5 +1,13 @@
 """Containers' CPU settings: `docker inspect` JSON (sosreports keep one file per container) and the
-one-line-per-container form netsleuth collects live (same keys, only what the rules read)."""
+one-line-per-container form netsleuth collects live (same keys, only what the rules read).
+`docker ps` / `podman ps` are read by the collector (collector/containers.py, which finds the
+container that runs Open vSwitch) and re-exported here for the facts:
+
+>>> [(c.name, c.image.rsplit("/", 1)[-1], c.running) for c in parse_container_ps(SAMPLE_PS)]
+[('openvswitch_vswitchd', 'openvswitch-vswitchd:zed', True), ('openvswitch_db', 'openvswitch-db-server:zed', True), ('neutron_openvswitch_agent', 'neutron-openvswitch-agent:zed', False)]
+>>> ovs_container(parse_container_ps(SAMPLE_PS)).name
+'openvswitch_vswitchd'
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from netsleuth.collector.containers import Container as Container
+from netsleuth.collector.containers import ovs_container as ovs_container
+from netsleuth.collector.containers import parse_container_ps as parse_container_ps
 from netsleuth.errors import ParseError
 
 
@@ -60,4 +71,13 @@ def parse_docker_inspect(text: str) -> list[ContainerCpu]:
 SAMPLE_LINES = """\
 {"Name":"/drds-server-1","HostConfig":{"CpuShares":128,"NanoCpus":0,"CpusetCpus":""}}
 {"Name":"/mq-diamond","HostConfig":{"CpuShares":0,"NanoCpus":0,"CpusetCpus":""}}
+"""
+
+
+# `docker ps` on a kolla-ansible compute node (the layout docker prints; ids and ages of one host)
+SAMPLE_PS = """\
+CONTAINER ID   IMAGE                                                          COMMAND                  CREATED        STATUS                    PORTS     NAMES
+0202d68e0d26   quay.io/openstack.kolla/openvswitch-vswitchd:zed               "dumb-init --single-…"   4 hours ago    Up 4 hours (healthy)                openvswitch_vswitchd
+b9f4f1b8ac0e   quay.io/openstack.kolla/openvswitch-db-server:zed              "dumb-init --single-…"   4 hours ago    Up 4 hours (healthy)                openvswitch_db
+4c1d7e3f9a21   quay.io/openstack.kolla/neutron-openvswitch-agent:zed          "dumb-init --single-…"   4 hours ago    Exited (1) 2 hours ago              neutron_openvswitch_agent
 """
