@@ -167,6 +167,10 @@ def probe(
     the sender, reached the receiver's NIC, passed its firewall). Nothing is stopped on the hosts
     (the tunnel port may stay held by the kernel's vxlan socket); every listener is gone at the end,
     also after Ctrl-C. Needs root on the hosts (raw sockets).
+
+    `netsleuth fleet diagnose DIR --mesh FILE` judges the matrix with the fleet's rules
+    (fleet.udp_one_way names the host whose receive path drops the tunnel's UDP).
+    Exit status: 3 when no pair of hosts could be probed (or the inventory does not parse).
     """
     from netsleuth.errors import NetsleuthError
     from netsleuth.remote.mesh import fleet_probe
@@ -179,3 +183,6 @@ def probe(
         except OSError as exc:
             raise NetsleuthError(f"cannot write {output}: {exc.strerror}") from None
     click.echo(text if fmt == "json" else render_matrix(doc), nl=False)
+    if all(r["icmp"] == "skipped" and r["udp"] == "skipped" for r in doc["results"]):
+        click.echo("netsleuth: no pair of hosts could be probed (see the details above)", err=True)
+        sys.exit(ExitCode.COULD_NOT_RUN)
