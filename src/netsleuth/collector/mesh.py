@@ -322,7 +322,19 @@ class Egress:
                     self.left.add(got[1])
 
 
-def _probe_peer(me: str, index: int, address: str, port: int, token: bytes) -> Dict[str, Any]:
+def _ipv4(address: str) -> Optional[str]:
+    """The IPv4 address to probe for an inventory address (a name is resolved once); None: none."""
+    try:
+        return str(socket.getaddrinfo(address, None, socket.AF_INET, socket.SOCK_DGRAM)[0][4][0])
+    except (OSError, IndexError, UnicodeError):
+        return None
+
+
+def _probe_peer(me: str, index: int, name_or_ip: str, port: int, token: bytes) -> Dict[str, Any]:
+    address = _ipv4(name_or_ip)
+    if address is None:
+        why = "{}: no IPv4 address (the mesh probe is IPv4 only)".format(name_or_ip)
+        return {"address": name_or_ip, "icmp": "skipped", "pmtu": None, "udp_sent": [], "detail": why}
     answered, why = ping(address)
     icmp = "skipped" if answered is None else ("ok" if answered else "lost")
     pmtu, pwhy = path_mtu(address) if answered else (None, "")

@@ -75,16 +75,16 @@ def pair(
                 "detail": "; ".join(detail)}  # fmt: skip
     sent = set(r.get("udp_sent") or [])
     left_list = r.get("udp_left")
-    left = None if left_list is None else bool(sent & set(left_list))
+    left = None if left_list is None or not sent else bool(sent & set(left_list))
     nic = delivered = None
     if heard_by is None:
         detail.append(why_dst or f"{dst}: no listener")
     else:
         cap = heard_by.get("capture") or {}
         seen = (heard_by.get("seen") or {}).get(src) or {}
-        if cap.get("nic"):
+        if cap.get("nic") and sent:
             nic = bool(sent & set(seen.get("nic") or []))
-        if cap.get("delivered"):
+        if cap.get("delivered") and sent:
             delivered = bool(sent & set(seen.get("delivered") or []))
         detail += [f"{dst}: {w}" for w in cap.get("why") or [] if "on the port" not in w or delivered is None]
     if r.get("detail"):
