@@ -248,6 +248,27 @@ def test_the_zipapp_writes_the_bundle_netsleuth_collect_writes(tmp_path: Path) -
     )
 
 
+def test_a_sender_whose_own_firewall_drops_the_probe_is_named(tmp_path: Path) -> None:
+    """hv2's OUTPUT chain drops UDP 4789: its probes never reach its egress tap (left_src false),
+    so the matrix blames hv2's send path, not the receivers; the reverse direction passes."""
+    usable()
+    with Lab("fleet-send-dropped") as lab:
+        fl = build_fleet(lab, FleetSpec(drop_udp_out={"hv2": 4789}))
+        settle(lab)
+        out = tmp_path / "mesh.json"
+        argv = fl.argv(*CLI, "fleet", "probe", "-i", str(fl.inventory), "-o", str(out), "--format", "json")
+        p = subprocess.run(
+            argv, env={**os.environ, **fl.env}, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert p.returncode in (0, 1, 2), p.stderr[-800:]
+    cells = {(r["src"], r["dst"]): r for r in json.loads(out.read_text())["results"]}
+    for peer in ("hv1", "hv3", "hv4"):
+        sent = cells[("hv2", peer)]
+        assert (sent["icmp"], sent["udp"]) == ("ok", "lost"), sent
+        assert sent["udp_seen"] == {"left_src": False, "reached_dst_nic": False, "delivered": False}, sent
+        assert cells[(peer, "hv2")]["udp"] == "ok", cells[(peer, "hv2")]
+
+
 def test_fleet_probe_leaves_no_listener_after_ctrl_c(tmp_path: Path) -> None:
     usable()
     with Lab("fleet-probe-interrupted") as lab:

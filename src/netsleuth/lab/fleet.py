@@ -32,6 +32,7 @@ class FleetSpec:
     no_sshd: set[str] = field(default_factory=set)  # hosts whose sshd is not running (unreachable)
     wrong_key: set[str] = field(default_factory=set)  # hosts that do not accept the controller's key
     drop_udp: dict[str, int] = field(default_factory=dict)  # host -> UDP port its INPUT chain drops
+    drop_udp_out: dict[str, int] = field(default_factory=dict)  # host -> UDP port its OUTPUT chain drops
 
 
 @dataclass
@@ -123,8 +124,9 @@ def build_fleet(lab: Lab, spec: FleetSpec) -> FleetLab:
     stranger = keygen(d / "stranger_ed25519", "netsleuth-lab a key the controller does not hold")
     host_keys: dict[str, str] = {}
     for h in hosts:
-        for port in [p for name, p in spec.drop_udp.items() if name == h.name]:
-            h.ns.iptables("-A", "INPUT", "-p", "udp", "--dport", str(port), "-j", "DROP")
+        for chain, drops in (("INPUT", spec.drop_udp), ("OUTPUT", spec.drop_udp_out)):
+            if h.name in drops:
+                h.ns.iptables("-A", chain, "-p", "udp", "--dport", str(drops[h.name]), "-j", "DROP")
         if h.name in spec.no_sshd:
             continue
         key = stranger if h.name in spec.wrong_key else user_key
