@@ -18,7 +18,7 @@ from pathlib import Path
 from netsleuth.lab import Lab
 from netsleuth.lab.blocks import Netns
 from netsleuth.lab.sshd import Sshd, keygen
-from netsleuth.lab.vxlan_fleet import UNDERLAY, FleetHost, VxlanFleetSpec, build_vxlan_fleet, underlay_bridge
+from netsleuth.lab.vxlan_fleet import UNDERLAY, FleetHost, VxlanFleetSpec, build_vxlan_fleet
 
 CONTROLLER = f"{UNDERLAY}.250"
 HOST_PYTHON = "/usr/bin/python3"  # the distro python3 of a production host: no netsleuth installed
@@ -111,6 +111,11 @@ def _ansible_files(d: Path, hosts: list[FleetHost], host_keys: dict[str, str]) -
         "SSH_AUTH_SOCK": "",  # no agent: only the lab's key is offered
     }
     return inv, env
+
+
+def underlay_bridge(lab: Lab) -> Netns:
+    """The namespace holding the underlay bridge `br0` (made by build_vxlan_fleet)."""
+    return Netns(lab, f"{lab.prefix}-ul", "ul")
 
 
 def build_fleet(lab: Lab, spec: FleetSpec) -> FleetLab:

@@ -4,7 +4,7 @@ Each host is a network namespace with `eth0` on a lab underlay bridge (in its ow
 VXLAN device `vx0` that sends to every peer through a flooding FDB entry
 (`bridge fdb append 00:00:00:00:00:00 dev vx0 dst PEER`), the way flannel and hand-made meshes do.
 Knobs inject one fault each: a reverse entry left out, one VTEP on another UDP port, one VTEP's MTU,
-one address configured on two hosts. (The same builder as the fleet-diagnose tests use.)"""
+one address configured on two hosts."""
 
 from __future__ import annotations
 
@@ -36,11 +36,6 @@ class VxlanFleetSpec:
     extra: dict[str, list[str]] = field(default_factory=dict)  # host -> more addresses on eth0
     underlay_mtus: dict[str, int] = field(default_factory=dict)  # host -> eth0 MTU (default 1500)
     macs: dict[str, str] = field(default_factory=dict)  # host -> eth0 MAC address
-
-
-def underlay_bridge(lab: Lab) -> Netns:
-    """The namespace holding the underlay bridge `br0` (made by build_vxlan_fleet)."""
-    return Netns(lab, f"{lab.prefix}-ul", "ul")
 
 
 def build_vxlan_fleet(lab: Lab, spec: VxlanFleetSpec) -> list[FleetHost]:
