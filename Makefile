@@ -4,7 +4,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup system-deps diagnose test lint typecheck unit clean
+.PHONY: setup system-deps diagnose test lint typecheck unit clean collector
 
 setup: system-deps $(STAMP)
 
@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml
 ## Diagnose this host, passively (add ARGS="--all-netns" etc.)
 diagnose: setup
 	$(BIN)/netsleuth diagnose $(ARGS)
+
+## The collector zipapp for hosts without netsleuth (python3 >= 3.6, standard library only)
+collector: setup
+	$(BIN)/netsleuth collector build -o dist/netsleuth-collect.pyz
 
 ## Everything CI proves: lint, types, unit, integration (integration needs root)
 test: setup lint typecheck
