@@ -247,3 +247,26 @@ def test_report_carries_the_trace_with_its_loss() -> None:
     assert [p["iface"] for p in r.trace["points"]] == ["eth0", "tap1", "trunk0", "eth0"]
     assert json.loads(r.to_json())["trace"]["points"][2]["neighbours"][0]["request"]["vlan"] == [1011]
     assert r.capture is None
+
+
+def test_trace_html_and_markdown_show_every_point_escaped() -> None:
+    from netsleuth.report.render import render
+
+    t = seed003()
+    odd = TracePoint(
+        "tor",
+        'e"<b>\udcff'.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"),
+        "destination",
+        NOT_SEEN,
+        NOT_SEEN,
+    )
+    t = TraceResult(t.dest, t.from_netns, t.proto, t.marker, [*t.points[:3], odd], False)
+    html = render(report(t), "html")
+    assert "<b>" not in html and "e&quot;&lt;b&gt;\\xff" in html
+    assert "<td>node:trunk0</td><td>ovs-port</td>" in html
+    assert "10.99.11.1: seen · vlan 1011 / NOT seen" in html
+    md = render(report(t), "markdown")
+    assert (
+        "## The trace, point by point" in md
+        and "Lost: the ARP for 10.99.11.1 (request), node:trunk0 -> tor:e" in md
+    )

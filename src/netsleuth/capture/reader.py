@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from io import BufferedReader
 from pathlib import Path
 from struct import Struct
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from netsleuth.errors import ParseError
 
@@ -46,6 +46,7 @@ class Capture:
     fh: BufferedReader | None = None
     little: bool = True
     nano: bool = False
+    interface: str = ""  # pcapng: the name of its (first) interface, as the file gives it
 
 
 _FILE_HDR_LE = Struct("<IHHiIII")  # magic, version, zone, sigfigs, snaplen, linktype
@@ -83,6 +84,20 @@ def pcap_records(fh: BinaryIO, little: bool, nano: bool) -> Iterator[tuple[float
             pos = end
 
 
+def if_name(opts: list[Any]) -> str:
+    """The `if_name` option (code 2) of a pcapng interface block, bytes that are not UTF-8 kept
+    as escapes (\\xff): a name is any bytes but '/' and NUL, and it is only ever shown.
+
+    >>> from types import SimpleNamespace as O
+    >>> if_name([O(code=9, data=b"\\x06"), O(code=2, data=b'q\\xff<"a>')])
+    'q\\\\xff<"a>'
+    """
+    for opt in opts:
+        if getattr(opt, "code", None) == 2:
+            return bytes(opt.data).rstrip(b"\0").decode("utf-8", "backslashreplace")
+    return ""
+
+
 @contextmanager
 def open_capture(path: Path) -> Iterator[Capture]:
     """Open a pcap or pcapng file; ParseError when it is neither (or is cut short in its header).
@@ -117,6 +132,7 @@ def open_capture(path: Path) -> Iterator[Capture]:
                 except (dpkt.UnpackError, dpkt.NeedData) as exc:
                     raise ParseError(f"{path}: unreadable capture header ({exc})") from None
                 cap = Capture(path, "pcapng", int(rdn.datalink()), int(rdn.snaplen), iter(rdn))
+                cap.interface = if_name(rdn.idb.opts)
             else:
                 raise ParseError(f"{path}: not a pcap or pcapng file (magic {magic.hex() or 'empty'})")
         except ValueError as exc:

@@ -51,7 +51,13 @@ class TcpStats:
     retransmissions: int = 0
     resets: int = 0
     zero_windows: int = 0
-    top_flows: list[FlowStats] = field(default_factory=list)
+    top_flows: list[FlowStats] = field(default_factory=list)  # most retransmissions first
+    data_segments: int = 0  # segments that carry data: retransmissions are a share of these
+
+    @property
+    def retransmission_share(self) -> float:
+        """Retransmissions per data segment (0.0 when no segment carried data)."""
+        return self.retransmissions / self.data_segments if self.data_segments else 0.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,8 @@ class DhcpOffer:
 class DhcpStats:
     discover_without_offer: list[DhcpDiscover] = field(default_factory=list)
     offers: list[DhcpOffer] = field(default_factory=list)
+    discovers: int = 0  # DISCOVER transactions (client MAC and xid)
+    answered: int = 0  # ... that got an OFFER
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,9 @@ class ArpDuplicate:
 class ArpStats:
     unanswered: list[ArpUnanswered] = field(default_factory=list)
     duplicates: list[ArpDuplicate] = field(default_factory=list)
+    requests: int = 0  # who-has requests (not announcements)
+    targets: int = 0  # distinct addresses asked for
+    answered: int = 0  # ... of those that got a reply
 
 
 @dataclass(frozen=True)
@@ -142,6 +153,9 @@ class PcapSummary:
     arp: ArpStats = field(default_factory=ArpStats)
     vlan: VlanStats = field(default_factory=VlanStats)
     source: str = field(default="", compare=False)  # where the evidence came from (not in the JSON)
+    start: float | None = None  # epoch seconds of the first frame (None: no frame)
+    duration_s: float = 0.0  # from the first frame to the last
+    interface: str = ""  # the interface it was taken on, when the file says (pcapng if_name)
 
     def to_json(self) -> dict[str, Any]:
         """The `pcap.summary` JSON object."""
@@ -151,6 +165,7 @@ class PcapSummary:
             {"from": f.from_, "to": f.to, "mtu": f.mtu, "count": f.count} for f in self.icmp_frag_needed
         ]
         d["dns"] = {"servers": d["dns"]}
+        d["tcp"]["retransmission_share"] = round(self.tcp.retransmission_share, 6)  # derived
         return d
 
     @classmethod
@@ -172,6 +187,7 @@ class PcapSummary:
                 resets=int(tcp.get("resets", 0)),
                 zero_windows=int(tcp.get("zero_windows", 0)),
                 top_flows=[FlowStats(**x) for x in tcp.get("top_flows", [])],
+                data_segments=int(tcp.get("data_segments", 0)),
             ),
             icmp_frag_needed=[
                 FragNeeded(from_=x["from"], to=x["to"], mtu=int(x["mtu"]), count=int(x["count"]))
@@ -180,6 +196,8 @@ class PcapSummary:
             dhcp=DhcpStats(
                 discover_without_offer=[DhcpDiscover(**x) for x in dhcp.get("discover_without_offer", [])],
                 offers=[DhcpOffer(**x) for x in dhcp.get("offers", [])],
+                discovers=int(dhcp.get("discovers", 0)),
+                answered=int(dhcp.get("answered", 0)),
             ),
             dns=[DnsServer(**x) for x in (d.get("dns") or {}).get("servers", [])],
             arp=ArpStats(
@@ -187,6 +205,9 @@ class PcapSummary:
                 duplicates=[
                     ArpDuplicate(ip=x["ip"], macs=list(x["macs"])) for x in arp.get("duplicates", [])
                 ],
+                requests=int(arp.get("requests", 0)),
+                targets=int(arp.get("targets", 0)),
+                answered=int(arp.get("answered", 0)),
             ),
             vlan=VlanStats(
                 tags_seen=[int(t) for t in vlan.get("tags_seen", [])],
@@ -194,6 +215,9 @@ class PcapSummary:
                 per_tag=[VlanTag(**x) for x in vlan.get("per_tag", [])],
             ),
             source=source,
+            start=None if d.get("start") is None else float(d["start"]),
+            duration_s=float(d.get("duration_s", 0.0)),
+            interface=str(d.get("interface", "")),
         )
 
     def evidence(self) -> Evidence:
@@ -243,7 +267,9 @@ class Outer:
     dst: str = ""
 
     def describe(self) -> str:
-        """>>> Outer("vxlan", 42, 4789, "10.70.0.1", "10.70.0.2").describe()
+        """The header in words (values, not wording: the same in every language).
+
+        >>> Outer("vxlan", 42, 4789, "10.70.0.1", "10.70.0.2").describe()
         'VXLAN VNI 42, UDP 4789, 10.70.0.1 > 10.70.0.2'
         """
         vni = f" VNI {self.vni}" if self.vni is not None else ""
