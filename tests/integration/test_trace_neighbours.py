@@ -11,6 +11,8 @@ IPv6, where B does not answer ARP / neighbour solicitations."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -197,3 +199,44 @@ def test_neighbour_solicitation_not_answered(router: dict[str, Any]) -> None:
     assert rc == 2 and f["subject"] == f"{b.name}:eth0"
     assert "(neighbour solicitation for fd00:61:2::2, unanswered)" in f["title"]
     assert f"never left {r.name}:r1" in f["summary"]
+
+
+def test_interface_name_with_quotes_brackets_and_a_byte_that_is_not_utf8() -> None:
+    """The sender's interface is named q\\xff<"a>: trace still runs, says it cannot capture
+    there, traces the rest, and the HTML report escapes the name."""
+    odd = b'q\xff<"a>'
+    try:
+        with Lab("trace-odd") as lab:
+            a, b = lab.netns("a"), lab.netns("b")
+            for argv in (
+                ["link", "add", odd, "type", "veth", "peer", "name", "zz", "netns", b.name],
+                ["addr", "add", "10.66.0.1/24", "dev", odd],
+                ["link", "set", odd, "up"],
+            ):
+                subprocess.run(["ip", "-n", a.name, *argv], check=True, capture_output=True)
+            b.addr("zz", "10.66.0.2/24")
+            b.up("zz")
+            rc, rep = trace("10.66.0.2", a.name)
+            html = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "netsleuth.cli",
+                    "trace",
+                    "10.66.0.2",
+                    "--from-netns",
+                    a.name,
+                    "--format",
+                    "html",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+    except LabUnavailable as exc:
+        pytest.skip(str(exc))
+    first, last = rep["trace"]["points"]
+    assert first["iface"] == 'q\ufffd<"a>' and first["error"].startswith("cannot capture")
+    assert last["request"]["seen"] and last["reply"]["seen"] and rc == 0
+    assert html.returncode == 0 and '<"a>' not in html.stdout and "q\ufffd&lt;&quot;a&gt;" in html.stdout

@@ -57,6 +57,7 @@ def run_live(argv: list[str], timeout: float) -> Ran:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            errors="replace",  # an interface name may hold any byte (ip -j prints it raw)
             start_new_session=True,
         )
     except FileNotFoundError:

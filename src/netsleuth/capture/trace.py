@@ -519,7 +519,7 @@ def open_points(points: list[Point], match: Match) -> list[_Cap]:
                 s.bind((p.iface, ETH_P_ALL))
                 s.setblocking(False)
             caps.append(_Cap(p, s, m, keep))
-        except (OSError, NetsleuthError) as exc:
+        except (OSError, ValueError, NetsleuthError) as exc:  # ValueError: a name that is not text
             caps.append(_Cap(p, None, m, error=f"cannot capture: {exc}"))
     return caps
 
