@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from netsleuth.lab import Lab, LabUnavailable
-from tests.integration.trace_helpers import trace
+from tests.integration.trace_helpers import derive_and_record, trace
 
 pytestmark = pytest.mark.root
 GW = "10.99.11.1"
@@ -93,6 +93,8 @@ def _switch(lab: Any, ovs: Any, node: Any, access_tag: int) -> Any:
 def test_vlan_carried_to_an_access_port_answers_and_tags_are_recorded(vlan_lab: Any) -> None:
     lab, ovs, node, vm = vlan_lab
     gw = _switch(lab, ovs, node, access_tag=1011)
+    ns = {"node": node.name, "vm": vm.name, "gw": gw.name}
+    derive_and_record(GW, vm.name, "ovs_vlan_switch_path", ns, ovs.env)
     rc, rep = trace(GW, vm.name, ovs.env)
     assert rc == 0 and rep["findings"] == [], rep["findings"]
     n = node.name

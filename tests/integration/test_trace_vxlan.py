@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from netsleuth.lab import Lab, LabUnavailable
-from tests.integration.trace_helpers import trace
+from tests.integration.trace_helpers import derive_and_record, trace
 
 pytestmark = pytest.mark.root
 
@@ -39,6 +39,7 @@ def linux() -> Iterator[dict[str, Any]]:
 
 def test_linux_vxlan_followed_on_the_underlay_with_its_vni_and_port(linux: dict[str, Any]) -> None:
     h1, h2 = linux["h1"].name, linux["h2"].name
+    derive_and_record("10.80.0.2", h1, "vxlan_path", {"h1": h1, "h2": h2}, {})
     rc, rep = trace("10.80.0.2", h1)
     assert rc == 0 and rep["findings"] == [], rep["findings"]
     pts = rep["trace"]["points"]
@@ -94,6 +95,8 @@ def ovs_vxlan() -> Iterator[dict[str, Any]]:
 
 def test_ovs_vxlan_port_followed_through_the_underlay_bridge(ovs_vxlan: dict[str, Any]) -> None:
     node, vm, far = (ovs_vxlan[k].name for k in ("node", "vm", "far"))
+    ns = {"node": node, "vm": vm, "far": far}
+    derive_and_record("10.81.0.2", vm, "ovs_vxlan_path", ns, ovs_vxlan["env"])
     rc, rep = trace("10.81.0.2", vm, ovs_vxlan["env"])
     assert rc == 0 and rep["findings"] == [], rep["findings"]
     pts = rep["trace"]["points"]

@@ -238,6 +238,8 @@ class _Walker:
         self.ovs_encap = ovs_encap
         self.route_out(ns, "router-out")
         self.ovs_encap = False
+        if self.tunnel is not None:  # not taken out on this host: the path ends on the underlay
+            self.tunnel, self.dest = None, self.inner_dest
 
     def vxlan_out(self, ns: Ns, link: dict[str, Any]) -> bool:
         """A Linux VXLAN device: its remote end, reached by routing in its underlay namespace (the
