@@ -269,14 +269,21 @@ def test_a_sender_whose_own_firewall_drops_the_probe_is_named(tmp_path: Path) ->
         assert cells[(peer, "hv2")]["udp"] == "ok", cells[(peer, "hv2")]
 
 
-def test_fleet_probe_leaves_no_listener_after_ctrl_c(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_fleet_probe_leaves_no_listener_after_ctrl_c(tmp_path: Path, sig: int) -> None:
     usable()
     with Lab("fleet-probe-interrupted") as lab:
         fl = build_fleet(lab, FleetSpec())
         settle(lab)
         argv = fl.argv(*CLI, "fleet", "probe", "-i", str(fl.inventory), "--format", "json")
         p = subprocess.Popen(
-            argv, env={**os.environ, **fl.env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            argv,
+            env={**os.environ, **fl.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            # a shell's background job ignores SIGINT, and so would its children: a terminal's Ctrl-C is the case
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         try:
             deadline = time.monotonic() + 60
@@ -286,7 +293,7 @@ def test_fleet_probe_leaves_no_listener_after_ctrl_c(tmp_path: Path) -> None:
                 time.sleep(0.1)
             time.sleep(0.5)
             assert len(listeners()) == 4, "the listeners did not start"
-            p.send_signal(signal.SIGINT)
+            p.send_signal(sig)
             _out, err = p.communicate(timeout=120)
         finally:
             if p.poll() is None:

@@ -343,11 +343,11 @@ def _probe_peer(me: str, index: int, name_or_ip: str, port: int, token: bytes) -
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         for i in range(UDP_COUNT):
             seq = index * 1000 + i
+            sent.append(seq)  # tried: a send this host refuses (EPERM from its own firewall) never leaves
             try:
                 s.sendto(payload(token, me, seq), (address, port))
-                sent.append(seq)
             except OSError as exc:
-                err = "UDP not sent: {}".format(exc.strerror)
+                err = "UDP refused by this host: {}".format(exc.strerror or exc)
             time.sleep(UDP_GAP_S)
     detail = "; ".join(x for x in (why, pwhy, err) if x)
     return {"address": address, "icmp": icmp, "pmtu": pmtu, "udp_sent": sent, "detail": detail}

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import secrets
+import signal
 import tempfile
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -141,6 +143,18 @@ def matrix(
     }
 
 
+def _interrupt_on_sigterm() -> Any:
+    """SIGTERM (kill) interrupts like Ctrl-C, so the listeners are stopped either way; returns the
+    previous handler (None: not the main thread, left alone)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
 def fleet_probe(
     inventory: Path,
     *,
@@ -172,9 +186,13 @@ def fleet_probe(
     with tempfile.TemporaryDirectory(prefix="netsleuth-collector-") as tmp:
         pyz = collector or build_zipapp(Path(tmp) / "netsleuth-collect.pyz")
         extravars["netsleuth_collector"] = str(pyz.resolve())
+        old_term = _interrupt_on_sigterm()
         try:
             results = run_playbook("probe.yml", inventory, extravars, limit=limit, forks=forks)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # Ctrl-C or kill: stop every listener before going
             run_playbook("probe-stop.yml", inventory, extravars, limit=limit, forks=max(forks, n))
             raise
+        finally:
+            if old_term is not None:
+                signal.signal(signal.SIGTERM, old_term)
     return matrix(hosts, port, results, started)
