@@ -114,8 +114,6 @@ def test_fleet_collect_probe_diagnose(fleet: tuple[FleetScenario, Lab, Vantage, 
     # ---- diagnose: the bundles and the matrix -----------------------------------------------------
     assert run.diagnose is not None
     if run.diagnose.returncode == 64 and "No such command 'diagnose'" in run.diagnose.stderr:
-        record(Row(sc.name, sc.expect or "baseline", "fleet (collect over SSH + probe)", [], time.monotonic() - t0,
-                   "skipped: fleet diagnose is not on this branch (i10-diagnose)"))  # fmt: skip
         pytest.skip("fleet diagnose is not on this branch yet (i10-diagnose): collect and probe checked")
     assert run.diagnose.returncode in (0, 1, 2), run.diagnose.stderr[-800:]
     rep = json.loads(run.diagnose.stdout)
