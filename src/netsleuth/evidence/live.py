@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +17,7 @@ from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
 from netsleuth.evidence.runner import read_file, run
 
 Progress = Callable[[Evidence], None]
+Reader = Callable[[Spec, float, str], list[Evidence]]  # (spec, timeout, netns) -> its evidence
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class CollectOptions:
     interval: float = 1.0  # between the two samples of counters
     scopes: tuple[str, ...] = (HOST,)  # network namespaces to look inside (HOST = ours)
     workers: int = 16
+    second_sample: bool = True  # False: counters sampled once (watch pairs them across cycles)
+    readers: Mapping[str, Reader] | None = None  # evidence read another way (watch: only what is new)
 
 
 def list_netns(timeout: float = 2.0) -> list[str]:
@@ -100,13 +103,17 @@ class LiveCollector:
 
     def _job(self, spec: Spec, netns: str, key: str = "", **subst: str) -> None:
         t0 = time.monotonic()
-        items = collect_spec(spec, self.opts.timeout, netns, key, **subst)
+        reader = self.opts.readers.get(spec.name) if self.opts.readers else None
+        if reader is not None:
+            items = reader(spec, self.opts.timeout, netns)
+        else:
+            items = collect_spec(spec, self.opts.timeout, netns, key, **subst)
         # expand before waiting for the second sample, so per-NIC counters start at once
         if spec.name == "ip.link":
             self._expand_nics(netns, items)
         elif spec.name == "ovs.list_br":
             self._expand_bridges(items)
-        if spec.sampled and items and all(ev.ok for ev in items):
+        if spec.sampled and self.opts.second_sample and items and all(ev.ok for ev in items):
             # second sample `interval` after the first: rates, not lifetime totals
             time.sleep(max(0.0, t0 + self.opts.interval - time.monotonic()))
             t1 = time.monotonic()
@@ -156,7 +163,9 @@ class LiveCollector:
         if links:
             self._expand_nics(netns, links)
         again = [
-            (it, ev) for it, ev in zip(items, first, strict=True) if ev.ok and catalogue()[it.name].sampled
+            (it, ev)
+            for it, ev in zip(items, first, strict=True)
+            if ev.ok and catalogue()[it.name].sampled and self.opts.second_sample
         ]
         if again:
             time.sleep(max(0.0, t0 + self.opts.interval - time.monotonic()))
