@@ -10,6 +10,7 @@ declare -A PKG=(
   [ovs-vsctl]=openvswitch-switch [dnsmasq]=dnsmasq-base [tcpdump]=tcpdump [ping]=iputils-ping
   [arping]=iputils-arping [dhclient]=isc-dhcp-client [sos]=sosreport [ps]=procps [sysctl]=procps
   [make]=make [tshark]=tshark [rg]=ripgrep [mawk]=mawk [xz]=xz-utils
+  [prometheus]=prometheus [prometheus-node-exporter]=prometheus-node-exporter
 )
 missing=()
 for cmd in "${!PKG[@]}"; do
@@ -29,3 +30,13 @@ export DEBIAN_FRONTEND=noninteractive
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The tests start their own Prometheus and node_exporter (127.0.0.1, temporary config, stopped by
+# pid); Debian's packages also enable system services listening on every address: when this
+# script has just installed them on a systemd host, those services are stopped and disabled.
+if [[ -d /run/systemd/system ]]; then
+  for unit in prometheus prometheus-node-exporter; do
+    if printf '%s\n' "${missing[@]}" | grep -qx "$unit"; then
+      systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    fi
+  done
+fi
