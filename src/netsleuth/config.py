@@ -29,10 +29,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netsleuth.errors import NetsleuthError
-from netsleuth.results.report import FindingOut, Report, Suppressed
+
+if TYPE_CHECKING:  # the report model (pydantic) is imported where a report is at hand
+    from netsleuth.results.report import FindingOut, Report
 
 DEFAULT_PATH = Path("/etc/netsleuth/config.toml")
 THRESHOLDS_EVIDENCE = "netsleuth.thresholds"  # how the thresholds travel in a bundle
@@ -83,6 +85,8 @@ class Config:
     def apply(self, report: Report, today: date | None = None) -> Report:
         """Mark the findings a suppression covers (the first that does); a suppression past its
         date no longer applies and the report says so."""
+        from netsleuth.results.report import Suppressed
+
         today = today or date.today()
         for f in report.findings:
             for s in self.suppressions:
