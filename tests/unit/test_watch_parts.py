@@ -3,6 +3,7 @@ flight recorder (0600, rotated by count and size), metrics as Prometheus scrapes
 
 from __future__ import annotations
 
+import contextlib
 import json
 import stat
 from pathlib import Path
@@ -142,3 +143,48 @@ def test_events_as_json_lines_and_text(tmp_path: Path) -> None:
     )
     assert "消除" in text_line(finding_event("cleared", f, "h1", duration_s=3), "zh")
     assert "ERROR" in text_line(Event("error", fields={"message": "disk full"}), "en")
+
+
+GUARDED = """
+import time
+from netsleuth import process
+from netsleuth.watch.children import Guard
+g = Guard()
+r = process.run(["sh", "-c", "setsid sleep {token} </dev/null >/dev/null 2>&1 & exec sleep {token}"], 0.5)
+time.sleep(0.3)
+print(r.timed_out, g.subreaper, len(g.leftovers()), len(g.clear()), len(g.leftovers()))
+"""
+
+
+def test_what_escaped_its_process_group_is_reaped_and_killed_before_the_next_cycle() -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    token = f"300.{os.getpid()}"
+    try:
+        r = subprocess.run(
+            [sys.executable, "-c", GUARDED.format(token=token)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        # timed out; the escaped `sleep` became watch's child (subreaper), was found and killed
+        assert r.stdout.split() == ["True", "True", "1", "0", "0"], r.stderr
+    finally:
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit() and _has(entry.name, token):
+                with contextlib.suppress(OSError):
+                    os.kill(int(entry.name), signal.SIGKILL)
+    left = [e.name for e in os.scandir("/proc") if e.name.isdigit() and _has(e.name, token)]
+    assert left == []
+
+
+def _has(pid: str, token: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return token.encode() in fh.read()
+    except OSError:
+        return False

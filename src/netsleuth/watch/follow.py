@@ -130,6 +130,7 @@ class KernelLog:
             self._started = True
 
     def _since_usec(self) -> int:
+        """Messages after this time (microseconds since boot) are new."""
         if self._started:
             return self.last_usec
         return max(-1, int((uptime_s() - self.lookback_s) * 1_000_000))
@@ -183,7 +184,9 @@ class KernelLog:
             if parsed is None:
                 continue
             seq, usec, text = parsed
-            if seq <= self.last_seq or usec < since:
+            # by sequence number once one was read (timestamps of CPUs may interleave); before
+            # that (the first cycle, or a position saved from another source) by time
+            if seq <= self.last_seq or (self.last_seq < 0 and usec <= since):
                 continue
             self.last_seq, self.last_usec = seq, usec
             lines.append(dmesg_line(usec, text))
