@@ -28,7 +28,7 @@ from netsleuth.evidence.model import HOST, Bundle
 from netsleuth.facts.settings import add_settings
 from netsleuth.messages import message
 from netsleuth.results.report import Report
-from netsleuth.watch.children import Guard
+from netsleuth.watch.children import Guard, Memory
 from netsleuth.watch.cycle import CycleCollector
 from netsleuth.watch.events import Event, EventWriter, finding_event
 from netsleuth.watch.metrics import MetricsServer, Snapshot, registry, write_textfile
@@ -74,6 +74,7 @@ class Watcher:
         self.tracker = Tracker()
         self.snap = Snapshot()
         self.guard = Guard()
+        self.memory = Memory()
         self.state = StateDir(opts.state_dir) if opts.state_dir else None
         keep = opts.keep or (opts.state_dir / "bundles" if opts.state_dir else None)
         self.recorder = Recorder(keep) if keep else None
@@ -163,6 +164,7 @@ class Watcher:
                     break
                 self._sleep_until(start + self.interval)
         finally:
+            self.guard.clear()  # nothing of ours outlives us
             self.events.write(Event("stopped", fields={"why": self.flags.why or "error", "cycles": done}))
             self._save_state()
             self.collector.close()
@@ -217,6 +219,8 @@ class Watcher:
         self.snap.record(report, time.monotonic() - t0, time.time())
         self._write_textfile()
         self._save_state()
+        del bundle
+        self.memory.trim()
         return report
 
     def _probe(self, bundle: Bundle) -> None:
