@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from netsleuth.errors import NetsleuthError
 from netsleuth.evidence.bundle import write_bundle
 from netsleuth.evidence.model import Bundle
 
@@ -37,12 +38,11 @@ class Recorder:
         path = self.folder / f"netsleuth-{_safe(bundle.hostname)}-{stamp}-{_safe(why)}.tar.gz"
         try:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            write_bundle(bundle, path)
+            write_bundle(bundle, path)  # removes what it wrote when it fails
         except OSError as exc:
-            for part in self.folder.glob(path.name + ".part*"):
-                with contextlib.suppress(OSError):
-                    part.unlink()
             raise RecorderError(exc.strerror or str(exc)) from None
+        except NetsleuthError as exc:  # BadOutput: the folder full, read-only, not a folder
+            raise RecorderError(str(exc)) from None
         self.rotate(keep=path)
         return path
 
