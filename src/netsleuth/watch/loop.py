@@ -118,7 +118,8 @@ class Watcher:
     # ---- problems: said once when they start, and when they are over -------------------------
     def problem(self, what: str, key: str, **params: Any) -> None:
         text = message(self.opts.lang, "watch", key, params) or key
-        self.snap.errors[what] += 1
+        with self.snap.lock:  # a scrape may be reading the counters
+            self.snap.errors[what] += 1
         if self._problems.get(what) != text:
             self._problems[what] = text
             self.events.write(Event("error", fields={"what": what, "message": text}))
@@ -156,6 +157,7 @@ class Watcher:
                     self._reload()
                 try:
                     self.cycle()
+                    self.resolved("cycle_error")
                 except Exception as exc:  # a bug of ours: said, and the next cycle tries again
                     self.problem("cycle_error", "cycle_failed", why=f"{type(exc).__name__}: {exc}")
                 done += 1
@@ -200,7 +202,8 @@ class Watcher:
     def cycle(self) -> Report | None:
         left = self.guard.clear()
         if left:
-            self.snap.skipped += 1
+            with self.snap.lock:
+                self.snap.skipped += 1
             which = ", ".join(f"{pid} {comm}" for pid, comm in sorted(left.items())[:5])
             self.problem("cycle", "cycle_leftovers", n=len(left), which=which)
             return None
