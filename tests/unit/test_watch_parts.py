@@ -188,3 +188,23 @@ def _has(pid: str, token: str) -> bool:
             return token.encode() in fh.read()
     except OSError:
         return False
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (["--listen", "9810"], 64, "ADDR:PORT expected"),
+        (["--peer", "10.0.0.1"], 64, "--peer needs --probes"),
+        (["--netns", "nsl-no-such-namespace"], 64, "no network namespace named"),
+        (["--config", "/nonexistent/netsleuth.toml"], 3, "no such file"),
+        (["--interval", "0.1"], 64, "0.1"),
+    ],
+)
+def test_watch_refuses_what_it_cannot_do_before_watching(
+    tmp_path: Path, args: list[str], code: int, words: str
+) -> None:
+    from tests.helpers import cli
+
+    p = cli("watch", "--cycles", "1", "--events", str(tmp_path / "e.jsonl"), *args)
+    assert p.returncode == code and words in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    assert not (tmp_path / "e.jsonl").exists()
