@@ -95,7 +95,7 @@ def dmesg_line(usec: int, text: str) -> str:
 @dataclass
 class KernelLog:
     """The kernel messages since the last cycle. /dev/kmsg when it can be read (kept open: each
-    read gives the next record), else the journal's cursor, else `dmesg` from the last time seen."""
+    read gives the next record), else `dmesg` from the last time seen, else the journal's cursor."""
 
     lookback_s: float = 0.0  # the first cycle takes messages this recent
     boot: str = field(default_factory=boot_id)
@@ -137,7 +137,9 @@ class KernelLog:
 
     def read(self, timeout: float) -> Evidence:
         t0 = time.monotonic()
-        for how, fn in (("kmsg", self._kmsg), ("journal", self._journal), ("dmesg", self._dmesg)):
+        # dmesg before the journal: where /dev/kmsg is denied dmesg mostly is too, and a journal
+        # that keeps nothing (no persistent storage, a container) still answers, with nothing
+        for how, fn in (("kmsg", self._kmsg), ("dmesg", self._dmesg), ("journal", self._journal)):
             if self.how and how != self.how:
                 continue
             got = fn(timeout)
