@@ -154,3 +154,16 @@ def test_counters_are_rated_over_the_whole_cycle() -> None:
     ev = second.items[0]
     assert (ev.text, ev.later, ev.interval_s) == ("B", "C", 30.0)
     assert second.items[1].later is None
+
+
+def test_two_logs_of_one_name_are_keyed_like_the_tail_collector_keys_them(tmp_path: Path) -> None:
+    a, b = tmp_path / "openvswitch", tmp_path / "kolla" / "openvswitch"
+    b.mkdir(parents=True)
+    a.mkdir()
+    for d in (a, b):
+        (d / "ovs-vswitchd.log").write_text("")
+    f = LogFiles(settled=True)
+    keys = [
+        e.key for e in f.read("ovs.log_vswitchd", [str(a / "ovs-vswitchd.log"), str(b / "ovs-vswitchd.log")])
+    ]
+    assert keys == ["ovs-vswitchd.log", str(b / "ovs-vswitchd.log")]

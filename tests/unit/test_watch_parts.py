@@ -195,7 +195,7 @@ def _has(pid: str, token: str) -> bool:
     [
         (["--listen", "9810"], 64, "ADDR:PORT expected"),
         (["--peer", "10.0.0.1"], 64, "--peer needs --probes"),
-        (["--netns", "nsl-no-such-namespace"], 64, "no network namespace named"),
+        (["--netns", "nsl-no-such-namespace"], 3, "no network namespace named"),
         (["--config", "/nonexistent/netsleuth.toml"], 3, "no such file"),
         (["--interval", "0.1"], 64, "0.1"),
     ],

@@ -257,11 +257,15 @@ class LogFiles:
         self.settled = True
 
     def read(self, name: str, files: list[str]) -> list[Evidence]:
-        """What is new in each file of one catalogue entry (`tail` collector), keyed by file name."""
+        """What is new in each file of one catalogue entry (`tail` collector), keyed like the
+        `tail` collector keys it: by its file name, or its path when two share a name."""
         found: list[Evidence] = []
+        names: set[str] = set()
         for f in files:
-            ev = self._one(name, f)
+            base = Path(f).name
+            ev = self._one(name, f, base if base not in names else f)
             if ev is not None:
+                names.add(base)
                 found.append(ev)
         if not found:
             found.append(
@@ -282,7 +286,7 @@ class LogFiles:
             return mark.offset, False  # appended to (or the same content moved back into place)
         return 0, False  # rotated, replaced or truncated: the new content from its start
 
-    def _one(self, name: str, path: str) -> Evidence | None:
+    def _one(self, name: str, path: str, key: str) -> Evidence | None:
         t0 = time.monotonic()
         try:
             fh = open(path, "rb")  # noqa: SIM115 - closed below
@@ -290,11 +294,9 @@ class LogFiles:
             self.marks.pop(path, None)
             return None
         except PermissionError:
-            return Evidence(
-                name, Status.DENIED, source=path, key=Path(path).name, error=f"{path}: permission denied"
-            )
+            return Evidence(name, Status.DENIED, source=path, key=key, error=f"{path}: permission denied")
         except OSError as exc:
-            return Evidence(name, Status.ERROR, source=path, key=Path(path).name, error=str(exc))
+            return Evidence(name, Status.ERROR, source=path, key=key, error=str(exc))
         with fh:
             st = os.fstat(fh.fileno())
             size = st.st_size
@@ -325,7 +327,7 @@ class LogFiles:
             Status.OK,
             text="".join(ln + "\n" for ln in lines),
             source=path,
-            key=Path(path).name,
+            key=key,
             duration_s=time.monotonic() - t0,
             error=note,
         )
