@@ -23,7 +23,7 @@ from netsleuth.errors import BadSource
 from netsleuth.evidence import source
 from netsleuth.evidence.model import Status
 from netsleuth.evidence.source import open_source
-from tests.helpers import findings, fixture, run, sos_tree
+from tests.helpers import cli_peak, findings, fixture, run, sos_tree
 
 REPO = Path(__file__).resolve().parents[2]
 STOCK_PYTHON = Path("/usr/bin/python3")
@@ -207,22 +207,11 @@ def test_a_huge_manifest_costs_bounded_memory(tmp_path: Path) -> None:
             fh.write(block)
         fh.write(record.rstrip(",\n") + "]}}}}}\n")
     out = tmp_path / "report.json"
-    # through a small interpreter of its own: a child of pytest would carry pytest's own RSS in
-    # its ru_maxrss (from the fork), and pytest is large by the time the whole suite gets here
-    proc = subprocess.run([sys.executable, "-c", PEAK_OF_CHILD, sys.executable, "-m", "netsleuth.cli", "diagnose",
-                           str(root), "--format", "json", "-o", str(out)],
-                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
-    code, maxrss = (int(x) for x in proc.stdout.split())
-    assert code in (0, 1, 2), proc.stderr
+    rc, err, peak_mb = cli_peak("diagnose", str(root), "--format", "json", "-o", str(out), tmp=tmp_path)
+    assert rc in (0, 1, 2), err
     notes = json.loads(out.read_text())["notes"]
     assert any("larger than 64 MiB, the rest not read" in n for n in notes), notes  # an index, not the truth
-    assert maxrss < 300 * 1024, f"peak RSS {maxrss >> 10} MB"
-
-
-PEAK_OF_CHILD = (
-    "import os, subprocess, sys; p = subprocess.Popen(sys.argv[1:]); _, s, u = os.wait4(p.pid, 0); "
-    "print(os.waitstatus_to_exitcode(s), u.ru_maxrss)"
-)
+    assert peak_mb < 300, f"peak RSS {peak_mb} MB"
 
 
 def test_unreadable_files_of_a_root_made_report_are_denied(
