@@ -26,6 +26,8 @@ declare -A PKG=(
   [make]="make|make" [tshark]="tshark|wireshark-cli" [rg]="ripgrep|ripgrep" [mawk]="mawk|mawk"
   [xz]="xz-utils|xz" [ssh]="openssh-client|openssh-clients" [ssh-keygen]="openssh-client|openssh-clients"
   [sshd]="openssh-server|openssh-server" [python3]="python3|python3"
+  [prometheus]="prometheus|golang-github-prometheus"
+  [prometheus-node-exporter]="prometheus-node-exporter|golang-github-prometheus-node-exporter"
 )
 # programs netsleuth reads from when they are there, but does not install: the container platform
 # itself, and journalctl (the fallback when dmesg is restricted; it comes with systemd)
@@ -74,4 +76,15 @@ else
   # skip what no enabled repository has (dnf5: --skip-unavailable; dnf4/yum: strict=0)
   "$dnf" install -y -q --skip-unavailable "${packages[@]}" 2>/dev/null ||
     "$dnf" install -y -q --setopt=strict=0 "${packages[@]}"
+fi
+# The tests and the cost benchmark start their own Prometheus and node_exporter (127.0.0.1,
+# temporary configuration, stopped by pid); the distributions' packages also enable services that
+# listen on every address: when this script has just installed them on a systemd host, those
+# services are stopped and disabled.
+if [[ -d /run/systemd/system ]]; then
+  for cmd in prometheus prometheus-node-exporter; do
+    if printf '%s\n' "${missing[@]}" | grep -qx "$cmd"; then
+      systemctl disable --now "$cmd" >/dev/null 2>&1 || true
+    fi
+  done
 fi

@@ -23,6 +23,30 @@ def _fail(msg: str, code: int = ExitCode.COULD_NOT_RUN) -> None:
     sys.exit(code)
 
 
+PLUGIN_FORMATS = ("nagios", "npd")
+
+
+def _plugin_mode(argv: list[str]) -> str | None:
+    """`nagios` or `npd` when the command line asks for a monitoring plugin's output: then every
+    failure, usage errors included, is that plugin's UNKNOWN (Nagios 3, node-problem-detector 2)
+    with its one line on stdout, where the monitor reads it."""
+    for i, arg in enumerate(argv):
+        value = argv[i + 1] if arg == "--format" and i + 1 < len(argv) else arg.partition("=")[2]
+        if (arg == "--format" or arg.startswith("--format=")) and value in PLUGIN_FORMATS:
+            return value
+    return None
+
+
+def _plugin_fail(mode: str, msg: str) -> None:
+    from netsleuth.report.monitor import NAGIOS_UNKNOWN, NPD_UNKNOWN, nagios_unknown
+
+    if mode == "nagios":
+        click.echo(nagios_unknown(msg), nl=False)
+        sys.exit(NAGIOS_UNKNOWN)
+    click.echo(" ".join(msg.split()))
+    sys.exit(NPD_UNKNOWN)
+
+
 @contextmanager
 def _progress(enabled: bool, lang: str) -> Iterator[Callable[[Evidence], None] | None]:
     """A progress line on stderr while collecting (only on a terminal)."""
@@ -169,9 +193,11 @@ def app() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "markdown", "html"]),
+    type=click.Choice(["text", "json", "markdown", "html", "nagios", "npd"]),
     default="text",
     show_default=True,
+    help="nagios: one status line with perfdata, exit 0/1/2/3 (UNKNOWN, usage errors too); "
+    "npd: a node-problem-detector custom plugin (exit 0 OK, 1 problem, 2 unknown).",
 )
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE."
@@ -200,6 +226,12 @@ def app() -> None:
     help="Facts only the platform has: `openstack network agent list -f json` output, an SQL dump "
     "or API JSON of floating IPs (repeatable).",
 )
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Suppressions and thresholds (default /etc/netsleuth/config.toml when it exists).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="List every piece of evidence that is not ok.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 def diagnose(
@@ -216,6 +248,7 @@ def diagnose(
     only: tuple[str, ...],
     save_bundle: Path | None,
     extra: tuple[Path, ...],
+    config_path: Path | None,
     verbose: bool,
     quiet: bool,
 ) -> None:
@@ -227,8 +260,10 @@ def diagnose(
     nothing.
     """
     from netsleuth.analysis import analyse
+    from netsleuth.config import load as load_config
     from netsleuth.evidence.bundle import write_bundle
     from netsleuth.evidence.source import open_source
+    from netsleuth.facts.settings import add_settings
     from netsleuth.probes.default import add_netns_probes, add_probes
     from netsleuth.report.render import render
     from netsleuth.rules.base import all_rules
@@ -238,6 +273,7 @@ def diagnose(
     unknown = [r for r in only if r not in known]
     if unknown:
         raise click.UsageError(f"unknown rule id(s): {', '.join(unknown)} (see `netsleuth rules list`)")
+    cfg = load_config(config_path, known.__contains__)
     if source is None:
         if save_bundle:
             from netsleuth.evidence.bundle import check_writable
@@ -245,6 +281,7 @@ def diagnose(
             check_writable(save_bundle)
         bundle = _collect_live(netns, all_netns, timeout, interval, lang, quiet or fmt != "text")
         _add_user_inputs(bundle, extra)
+        add_settings(bundle, cfg)
         if not no_probes:
             if bundle.scopes() == [HOST]:
                 add_probes(bundle, peers)
@@ -262,7 +299,15 @@ def diagnose(
             raise click.UsageError("--netns and --all-netns exclude each other")
         with open_source(source, list(netns) or None, all_netns) as bundle:
             _add_user_inputs(bundle, extra)
+            add_settings(bundle, cfg)
             report = analyse(bundle, lang, set(only) or None)
+    cfg.apply(report)
+    if fmt in PLUGIN_FORMATS:
+        from netsleuth.report.monitor import nagios, npd
+
+        text, code = (nagios(report), report.exit_code()) if fmt == "nagios" else npd(report)
+        _emit(text, output)
+        sys.exit(code)
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     _emit(render(report, fmt, color=color, verbose=verbose), output)
     sys.exit(report.exit_code())
@@ -321,21 +366,28 @@ _register_commands()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: map every way of failing to its exit status and one clear line."""
+    mode = _plugin_mode(list(sys.argv[1:] if argv is None else argv))
+
+    def fail(msg: str, code: int = ExitCode.COULD_NOT_RUN) -> None:
+        if mode is not None:
+            _plugin_fail(mode, msg)
+        _fail(msg, code)
+
     try:
         app.main(args=argv, prog_name="netsleuth", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
         hint = f" (try `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-        _fail(f"{exc.format_message()}{hint}", ExitCode.USAGE)
+        fail(f"{exc.format_message()}{hint}", ExitCode.USAGE)
     except click.Abort:
-        _fail("aborted", ExitCode.INTERRUPTED)
+        fail("aborted", ExitCode.INTERRUPTED)
     except click.ClickException as exc:
-        _fail(exc.format_message(), ExitCode.USAGE)
+        fail(exc.format_message(), ExitCode.USAGE)
     except NetsleuthError as exc:
-        _fail(str(exc), exc.exit_code)
+        fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        _fail("interrupted", ExitCode.INTERRUPTED)
+        fail("interrupted", ExitCode.INTERRUPTED)
     except BrokenPipeError:
         sys.exit(ExitCode.OK)
     except MemoryError:
@@ -346,7 +398,7 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("NETSLEUTH_DEBUG"):
             raise
         try:
-            _fail(
+            fail(
                 f"internal error: {type(exc).__name__}: {clip(str(exc), 300)} "
                 "(NETSLEUTH_DEBUG=1 shows where; please report it)"
             )

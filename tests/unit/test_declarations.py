@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from netsleuth.analysis import probe_context, probe_rules
+from netsleuth.config import THRESHOLDS_EVIDENCE
 from netsleuth.evidence.catalogue import catalogue
 from netsleuth.facts import load_all
 from netsleuth.facts.network import Links, Routes
@@ -22,8 +23,13 @@ from netsleuth.rules.base import REGISTRY, Finding, Severity, rule
 from tests.helpers import bundle, ev, findings, fixture, run
 
 # evidence netsleuth makes itself rather than collects: probe results, capture summaries, traces,
-# and the files the user hands over (`diagnose --with FILE`)
-MADE_AT_RUN_TIME = {f"probe.{k}" for k in KINDS} | {PCAP_SUMMARY, TRACE_RESULT, "user.input"}
+# the files the user hands over (`diagnose --with FILE`) and the configured thresholds
+MADE_AT_RUN_TIME = {f"probe.{k}" for k in KINDS} | {
+    PCAP_SUMMARY,
+    TRACE_RESULT,
+    "user.input",
+    THRESHOLDS_EVIDENCE,
+}
 
 
 def test_every_provider_reads_only_evidence_that_exists() -> None:

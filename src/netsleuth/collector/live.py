@@ -9,7 +9,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from netsleuth.collector import batch, collectors
 from netsleuth.collector.containers import ovs_container, parse_container_ps
@@ -18,6 +18,7 @@ from netsleuth.collector.model import DENIED, ERROR, HOST, MISSING, Record, Spec
 from netsleuth.collector.runner import read_file, run
 
 Progress = Callable[[Record], None]
+Reader = Callable[[Spec, float, str], List[Record]]  # (spec, timeout, netns) -> its records
 
 
 class Options:
@@ -28,12 +29,16 @@ class Options:
         scopes: Sequence[str] = (HOST,),
         workers: int = 16,
         redact: bool = True,
+        second_sample: bool = True,
+        readers: Optional[Mapping[str, "Reader"]] = None,
     ) -> None:
         self.timeout = timeout  # per command
         self.interval = interval  # between the two samples of counters
         self.scopes = tuple(scopes)  # network namespaces to look inside (HOST = ours)
         self.workers = workers
         self.redact = redact  # mask credentials in command lines (redact.py)
+        self.second_sample = second_sample  # False: counters sampled once (watch pairs them across cycles)
+        self.readers = readers  # evidence read another way, by name (watch: only what is new)
 
 
 class Collected:
@@ -223,7 +228,11 @@ class LiveCollector:
     def _job(self, spec: Spec, netns: str, key: str = "", **subst: str) -> None:
         t0 = time.monotonic()
         inside: Tuple[str, ...] = ()
-        items = collect_spec(spec, self.opts.timeout, netns, key, self.mods, **subst)
+        reader = self.opts.readers.get(spec.name) if self.opts.readers else None
+        if reader is not None:  # watch: only what is new since the last cycle
+            items = reader(spec, self.opts.timeout, netns)
+        else:
+            items = collect_spec(spec, self.opts.timeout, netns, key, self.mods, **subst)
         if spec.tool in OVS_TOOLS and netns == HOST and items and _gone(items[0]):
             inside = self._ovs_route()
             if inside:
@@ -233,7 +242,7 @@ class LiveCollector:
             self._expand_nics(netns, items)
         elif spec.name == "ovs.list_br":
             self._expand_bridges(items)
-        if spec.sampled and items and all(rec.ok for rec in items):
+        if spec.sampled and self.opts.second_sample and items and all(rec.ok for rec in items):
             # second sample `interval` after the first: rates, not lifetime totals
             time.sleep(max(0.0, t0 + self.opts.interval - time.monotonic()))
             t1 = time.monotonic()
@@ -283,7 +292,11 @@ class LiveCollector:
         links = [rec for rec in first if rec.name == "ip.link"]
         if links:
             self._expand_nics(netns, links)
-        again = [(it, rec) for it, rec in zip(items, first) if rec.ok and it.name in sampled]
+        again = [
+            (it, rec)
+            for it, rec in zip(items, first)
+            if rec.ok and it.name in sampled and self.opts.second_sample
+        ]
         if again:
             time.sleep(max(0.0, t0 + self.opts.interval - time.monotonic()))
             t1 = time.monotonic()

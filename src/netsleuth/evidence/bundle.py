@@ -17,9 +17,9 @@ from netsleuth.collector import bundle as _writer
 from netsleuth.collector.bundle import FORMAT as FORMAT
 from netsleuth.collector.bundle import ROOT as ROOT
 from netsleuth.collector.bundle import CannotWrite
-from netsleuth.collector.model import Record
 from netsleuth.errors import BadOutput, BadSource, clip
 from netsleuth.evidence.model import MAX_TEXT, Bundle, Evidence
+from netsleuth.evidence.runner import record_of
 
 if TYPE_CHECKING:
     from netsleuth.evidence.bundle_meta import Meta
@@ -28,23 +28,6 @@ MAX_TOTAL = 2 * 1024**3  # bytes a bundle may unpack to (refused beyond, before 
 MAX_MEMBER = 512 * 1024**2  # a member declaring more is refused at its header
 MAX_META = 64 * 1024**2  # bytes of meta.json
 MAX_KEPT = 192 * 1024**2  # bytes of evidence text held in memory for one bundle
-
-
-def _record(ev: Evidence) -> Record:
-    text = ev.content()  # says in `error` when it was cut, so read it first
-    return Record(
-        ev.name,
-        ev.status.value,
-        text,
-        ev.source,
-        ev.duration_s,
-        ev.netns,
-        ev.key,
-        ev.rc,
-        ev.error,
-        ev.later,
-        ev.interval_s,
-    )
 
 
 def check_writable(path: Path) -> None:
@@ -62,7 +45,7 @@ def write_bundle(bundle: Bundle, path: Path) -> None:
     try:
         _writer.write_bundle(
             str(path),
-            (_record(ev) for ev in bundle.items),
+            (record_of(ev) for ev in bundle.items),
             bundle.hostname,
             bundle.kernel,
             bundle.collected_at,

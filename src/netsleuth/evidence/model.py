@@ -178,6 +178,13 @@ class Bundle:
     def add(self, ev: Evidence) -> None:
         self.items.append(ev)
 
+    def discard(self, name: str) -> None:
+        """Remove every piece of evidence of this name."""
+        kept = [ev for ev in self.items if ev.name != name]
+        if len(kept) != len(self.items):
+            self.items[:] = kept
+            self._indexed = -1
+
     def _index(self) -> None:
         if self._indexed == len(self.items):
             return

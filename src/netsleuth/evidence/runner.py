@@ -40,6 +40,24 @@ def evidence_of(rec: Record) -> Evidence:
     )
 
 
+def record_of(ev: Evidence) -> Record:
+    """Evidence as the collector's record (what a bundle stores of it)."""
+    text = ev.content()  # says in `error` when it was cut, so read it first
+    return Record(
+        ev.name,
+        ev.status.value,
+        text,
+        ev.source,
+        ev.duration_s,
+        ev.netns,
+        ev.key,
+        ev.rc,
+        ev.error,
+        ev.later,
+        ev.interval_s,
+    )
+
+
 def classify(rc: int, stderr: str, tool: str) -> tuple[Status, str]:
     """Status of a finished command from its exit code and error text."""
     status, error = _runner.classify(rc, stderr, tool)

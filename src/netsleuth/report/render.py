@@ -30,6 +30,11 @@ def _ns(f: FindingOut) -> str:
     return f" [netns {f.netns}]" if f.netns else ""
 
 
+def _muted(f: FindingOut, lang: str) -> str:
+    """The mark of a finding silenced by the configuration (shown, never counted)."""
+    return f" ({ui(lang, 'suppressed')}: {f.suppressed.reason})" if f.suppressed else ""
+
+
 def text(report: Report, color: bool | None = None, verbose: bool = False, width: int | None = None) -> str:
     """On a terminal: wrapped to its width, in colour. Piped: one line per line, for grep."""
     buf = io.StringIO()
@@ -71,7 +76,8 @@ def _text_header(con: Console, report: Report) -> None:
 def _text_finding(con: Console, f: FindingOut, lang: str) -> None:
     """One finding: what, seen where, why, the fix now and the fix that lasts, the seed case."""
     con.print()
-    con.print(Text(f"{f.severity.upper():8} {f.id}  {f.title}{_ns(f)}", style=SEV_STYLE.get(f.severity, "")))
+    style = "dim" if f.suppressed else SEV_STYLE.get(f.severity, "")
+    con.print(Text(f"{f.severity.upper():8} {f.id}  {f.title}{_ns(f)}{_muted(f, lang)}", style=style))
     con.print(f"  {f.summary}")
     if f.evidence:
         con.print(Text(f"  {ui(lang, 'seen')}:", style="bold"))
@@ -183,7 +189,7 @@ def markdown(report: Report) -> str:
     if not report.findings:
         out += [ui(lang, "no_findings"), ""]
     for f in report.findings:
-        out += [f"### {f.severity.upper()} `{f.id}` — {f.title}{_ns(f)}", "", f.summary, ""]
+        out += [f"### {f.severity.upper()} `{f.id}` — {f.title}{_ns(f)}{_muted(f, lang)}", "", f.summary, ""]
         for e in f.evidence:
             out += [f"*{ui(lang, 'seen')}* — `{e.source}`", "", "```", e.excerpt, "```", ""]
         if f.why:
@@ -295,7 +301,7 @@ def html(report: Report) -> str:
         ns = f" [netns {e(f.netns)}]" if f.netns else ""
         out.append(
             f'<h3><span style="color:{colour}">{e(f.severity.upper())}</span> <code>{e(f.id)}</code> — '
-            f"{e(f.title)}{ns}</h3><p>{e(f.summary)}</p>"
+            f"{e(f.title)}{ns}{e(_muted(f, lang))}</h3><p>{e(f.summary)}</p>"
         )
         for ev in f.evidence:
             out.append(

@@ -33,6 +33,14 @@ class Remedy(BaseModel):
     notes: str = ""
 
 
+class Suppressed(BaseModel):
+    """Why a finding is silenced (the configuration's suppression that covers it)."""
+
+    match: str  # the rule id, or "id:subject"
+    reason: str
+    expires: str | None = None  # YYYY-MM-DD, inclusive
+
+
 class FindingOut(BaseModel):
     id: str
     severity: str
@@ -45,6 +53,7 @@ class FindingOut(BaseModel):
     subject: str = ""
     netns: str = ""
     why: str = ""
+    suppressed: Suppressed | None = None  # silenced on purpose: shown, never counted
 
 
 class Check(BaseModel):
@@ -86,8 +95,13 @@ class Report(BaseModel):
     model_config = {"populate_by_name": True}
 
     def exit_code(self) -> ExitCode:
-        """0 nothing at warning or above, 1 warning, 2 critical (monitoring-plugin convention)."""
-        return ExitCode.of(f.severity for f in self.findings)
+        """0 nothing at warning or above, 1 warning, 2 critical (monitoring-plugin convention);
+        suppressed findings do not count."""
+        return ExitCode.of(f.severity for f in self.counted())
+
+    def counted(self) -> list[FindingOut]:
+        """The findings that count: every one not suppressed."""
+        return [f for f in self.findings if f.suppressed is None]
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=2)

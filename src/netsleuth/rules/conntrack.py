@@ -10,13 +10,12 @@ from netsleuth.facts.conntrack import Conntrack
 from netsleuth.facts.host import HostInfo, Memory
 from netsleuth.facts.logs import EventSet, LogEvents, age_words
 from netsleuth.facts.network import NetnsIdentity
+from netsleuth.facts.settings import Thresholds
 from netsleuth.messages import Msg
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 from netsleuth.rules.persist import sysctl_persist
 
 RECENT_S = 3600.0  # a log line within the last hour is "now"
-FULL = 0.95
-NEAR = 0.75
 # seed 001's settings: ESTABLISHED entries an hour, closing states half a minute to a minute
 TIMEOUTS = {
     "net.netfilter.nf_conntrack_tcp_timeout_established": 3600,
@@ -82,13 +81,14 @@ def _state_seen(ct: Conntrack) -> list[Seen]:
 
 @rule(
     "conntrack.table_full",
-    needs=(NetnsIdentity,),
+    needs=(NetnsIdentity, Thresholds),
     optional=(Conntrack, LogEvents, HostInfo, Memory),
     seed="001",
     severity=Severity.CRITICAL,
 )
 def table_full(
     ident: NetnsIdentity,
+    limits: Thresholds,
     ct: Conntrack | None,
     logs: LogEvents | None,
     host: HostInfo | None,
@@ -105,7 +105,7 @@ def table_full(
         events = logs.get("conntrack_table_full").select(
             lambda inode, part: ident.owns(inode or None, part.newest_age_s)
         )
-    full_now = ct is not None and ct.max > 0 and ct.fill >= FULL
+    full_now = ct is not None and ct.max > 0 and ct.fill >= limits["conntrack_full"]
     recent = events.count > 0 and events.recent(RECENT_S)
     if not full_now and events.count == 0:
         return
@@ -137,14 +137,16 @@ def table_full(
 
 @rule(
     "conntrack.near_limit",
-    needs=(Conntrack,),
+    needs=(Conntrack, Thresholds),
     optional=(HostInfo, Memory),
     seed="001",
     severity=Severity.WARNING,
 )
-def near_limit(ct: Conntrack, host: HostInfo | None, mem: Memory | None) -> Iterator[Finding]:
+def near_limit(
+    ct: Conntrack, limits: Thresholds, host: HostInfo | None, mem: Memory | None
+) -> Iterator[Finding]:
     """The conntrack table is three quarters full: the next burst of connections fills it."""
-    if ct.max <= 0 or not (NEAR <= ct.fill < FULL):
+    if ct.max <= 0 or not (limits["conntrack_near"] <= ct.fill < limits["conntrack_full"]):
         return
     now, persist = remedies(ct, host, mem)
     hist = ct.histogram.dominant() if ct.histogram else None
