@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,8 +79,15 @@ def render_finding(f: Finding, lang: str) -> FindingOut:
     )
 
 
-def analyse(bundle: Bundle, lang: str = "en", only: set[str] | None = None) -> Report:
-    """Run every rule over every analysed scope of the bundle."""
+def analyse(
+    bundle: Bundle,
+    lang: str = "en",
+    only: set[str] | None = None,
+    *,
+    then: Callable[[FactStore], None] | None = None,
+) -> Report:
+    """Run every rule over every analysed scope of the bundle (fleet rules run on a fleet, not here).
+    `then` is given the first scope's facts once the rules ran (the fleet summarises a host from them)."""
     load_facts()
     t0 = time.monotonic()
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -89,7 +97,7 @@ def analyse(bundle: Bundle, lang: str = "en", only: set[str] | None = None) -> R
     findings: list[Finding] = []
     checks: list[Check] = []
     for rule in all_rules():
-        if only and rule.id not in only:
+        if (only and rule.id not in only) or rule.scope == "fleet":
             continue
         targets = [scopes[0] if HOST not in scopes else HOST] if rule.scope == "host" else scopes
         for ns in targets:
@@ -97,6 +105,8 @@ def analyse(bundle: Bundle, lang: str = "en", only: set[str] | None = None) -> R
             findings += found
             checks.append(check)
     findings.sort(key=lambda f: (-f.severity.rank, f.id, f.netns, f.subject))
+    if then is not None:
+        then(first)
     return Report(
         schema=SCHEMA,
         tool=Tool(version=__version__),

@@ -41,9 +41,11 @@ class Finding:
     persist: list[str] = field(default_factory=list)
     netns: str = ""
     seed: str = ""
+    hosts: list[str] = field(default_factory=list)  # fleet rules: the hosts it names
+    links: list[tuple[str, str]] = field(default_factory=list)  # fleet rules: (from, to) host pairs
 
 
-Scope = Literal["netns", "host"]
+Scope = Literal["netns", "host", "fleet"]
 RuleFn = Callable[..., Iterable[Finding]]
 
 
@@ -76,7 +78,8 @@ def rule(
 ) -> Callable[[RuleFn], RuleFn]:
     """Declare a rule: the fault id it finds, the facts it needs (all available, else the
     rule is skipped with the reason) and optional facts (passed as None when unavailable).
-    `scope="host"` rules run once per host; "netns" rules once per analysed namespace."""
+    `scope="host"` rules run once per host; "netns" rules once per analysed namespace; "fleet"
+    rules once per fleet, on the FleetModel (`netsleuth fleet diagnose`), never on one host."""
 
     def deco(fn: RuleFn) -> RuleFn:
         if id in REGISTRY:
