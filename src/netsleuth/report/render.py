@@ -56,30 +56,7 @@ def text(report: Report, color: bool | None = None, verbose: bool = False, width
     if not report.findings:
         con.print(Text(ui(lang, "no_findings"), style="green"))
     for f in report.findings:
-        con.print()
-        con.print(
-            Text(f"{f.severity.upper():8} {f.id}  {f.title}{_ns(f)}", style=SEV_STYLE.get(f.severity, ""))
-        )
-        con.print(f"  {f.summary}")
-        if f.evidence:
-            con.print(Text(f"  {ui(lang, 'seen')}:", style="bold"))
-            for e in f.evidence:
-                con.print(Text(f"    {e.source}", style="dim"))
-                for line in e.excerpt.splitlines()[:12]:
-                    con.print(Text(f"      {line}"))
-        if f.why:
-            con.print(Text(f"  {ui(lang, 'why')}: ", style="bold") + Text(f.why))
-        if f.remedy.now:
-            con.print(Text(f"  {ui(lang, 'now')}:", style="bold"))
-            for cmd in f.remedy.now:
-                con.print(Text(f"    $ {cmd}", style="green"))
-        if f.remedy.persist:
-            con.print(Text(f"  {ui(lang, 'persist')}:", style="bold"))
-            for cmd in f.remedy.persist:
-                con.print(Text(f"    {cmd}"))
-        if f.remedy.notes:
-            con.print(f"  {f.remedy.notes}")
-        con.print(Text(f"  {ui(lang, 'seed')}: {f.seed}", style="dim"))
+        print_finding(con, f, lang)
     errors = [c for c in report.checks if c.status == "error"]
     skipped = [c for c in report.checks if c.status == "skipped"]
     listed = errors + (skipped if verbose else [])
@@ -126,6 +103,36 @@ def text(report: Report, color: bool | None = None, verbose: bool = False, width
     for note in report.notes:
         con.print(Text(f"note: {note}", style="dim"))
     return buf.getvalue()
+
+
+def print_finding(con: Console, f: FindingOut, lang: str, heading: str = "") -> None:
+    """One finding as the text report shows it: title, summary, evidence, why, what to do."""
+    con.print()
+    con.print(
+        Text(
+            f"{f.severity.upper():8} {f.id}  {f.title}{_ns(f)}{heading}", style=SEV_STYLE.get(f.severity, "")
+        )
+    )
+    con.print(f"  {f.summary}")
+    if f.evidence:
+        con.print(Text(f"  {ui(lang, 'seen')}:", style="bold"))
+        for e in f.evidence:
+            con.print(Text(f"    {e.source}", style="dim"))
+            for line in e.excerpt.splitlines()[:12]:
+                con.print(Text(f"      {line}"))
+    if f.why:
+        con.print(Text(f"  {ui(lang, 'why')}: ", style="bold") + Text(f.why))
+    if f.remedy.now:
+        con.print(Text(f"  {ui(lang, 'now')}:", style="bold"))
+        for cmd in f.remedy.now:
+            con.print(Text(f"    $ {cmd}", style="green"))
+    if f.remedy.persist:
+        con.print(Text(f"  {ui(lang, 'persist')}:", style="bold"))
+        for cmd in f.remedy.persist:
+            con.print(Text(f"    {cmd}"))
+    if f.remedy.notes:
+        con.print(f"  {f.remedy.notes}")
+    con.print(Text(f"  {ui(lang, 'seed')}: {f.seed}", style="dim"))
 
 
 def markdown(report: Report) -> str:
@@ -198,26 +205,7 @@ def html(report: Report) -> str:
     if not report.findings:
         out.append(f"<p>{e(ui(lang, 'no_findings'))}</p>")
     for f in report.findings:
-        colour = _SEV_COLOUR.get(f.severity, "#333")
-        ns = f" [netns {e(f.netns)}]" if f.netns else ""
-        out.append(
-            f'<h3><span style="color:{colour}">{e(f.severity.upper())}</span> <code>{e(f.id)}</code> — '
-            f"{e(f.title)}{ns}</h3><p>{e(f.summary)}</p>"
-        )
-        for ev in f.evidence:
-            out.append(
-                f"<p><em>{e(ui(lang, 'seen'))}</em> — <code>{e(ev.source)}</code></p><pre>{e(ev.excerpt)}</pre>"
-            )
-        if f.why:
-            out.append(f"<p><strong>{e(ui(lang, 'why'))}</strong>: {e(f.why)}</p>")
-        if f.remedy.now:
-            out.append(
-                f"<p><strong>{e(ui(lang, 'now'))}</strong>:</p><pre>{e(chr(10).join(f.remedy.now))}</pre>"
-            )
-        if f.remedy.persist:
-            items = "".join(f"<li><code>{e(p)}</code></li>" for p in f.remedy.persist)
-            out.append(f"<p><strong>{e(ui(lang, 'persist'))}</strong>:</p><ul>{items}</ul>")
-        out.append(f"<p>{e(ui(lang, 'seed'))}: {e(f.seed)}</p>")
+        out += html_finding(f, lang)
     out.append(
         f"<h2>{e(ui(lang, 'checks'))}</h2><table><tr><th>check</th><th>netns</th><th>status</th>"
         "<th>reason</th></tr>"
@@ -228,3 +216,29 @@ def html(report: Report) -> str:
     ]
     out.append("</table></body></html>")
     return "\n".join(out) + "\n"
+
+
+def html_finding(f: FindingOut, lang: str, level: int = 3) -> list[str]:
+    """One finding as HTML, every value escaped."""
+    from html import escape as e
+
+    out: list[str] = []
+    colour = _SEV_COLOUR.get(f.severity, "#333")
+    ns = f" [netns {e(f.netns)}]" if f.netns else ""
+    out.append(
+        f'<h{level}><span style="color:{colour}">{e(f.severity.upper())}</span> <code>{e(f.id)}</code> — '
+        f"{e(f.title)}{ns}</h{level}><p>{e(f.summary)}</p>"
+    )
+    for ev in f.evidence:
+        out.append(
+            f"<p><em>{e(ui(lang, 'seen'))}</em> — <code>{e(ev.source)}</code></p><pre>{e(ev.excerpt)}</pre>"
+        )
+    if f.why:
+        out.append(f"<p><strong>{e(ui(lang, 'why'))}</strong>: {e(f.why)}</p>")
+    if f.remedy.now:
+        out.append(f"<p><strong>{e(ui(lang, 'now'))}</strong>:</p><pre>{e(chr(10).join(f.remedy.now))}</pre>")
+    if f.remedy.persist:
+        items = "".join(f"<li><code>{e(p)}</code></li>" for p in f.remedy.persist)
+        out.append(f"<p><strong>{e(ui(lang, 'persist'))}</strong>:</p><ul>{items}</ul>")
+    out.append(f"<p>{e(ui(lang, 'seed'))}: {e(f.seed)}</p>")
+    return out
