@@ -295,11 +295,17 @@ def mesh_picture(model: FleetModel, entries: list[HostEntry], findings: list[Fle
                     e.a_to_b = True
                 else:
                     e.b_to_a = True
+    rank = {"": -1, "info": 0, "warning": 1, "critical": 2}
     for f in findings:
-        for link in f.links if f.severity != "info" else []:
+        if f.severity == "info":
+            continue
+        for link in f.links:
             e = edge(link.src, link.dst)
             if f.id not in e.findings:
                 e.findings.append(f.id)
+        for name in f.hosts:  # a host named by a cross-host finding is drawn as bad as its own worst
+            if name in nodes and rank[f.severity] > rank.get(nodes[name].worst, -1):
+                nodes[name].worst = f.severity
     return MeshPicture(nodes=sorted(nodes.values(), key=lambda n: n.name), edges=list(edges.values()))
 
 

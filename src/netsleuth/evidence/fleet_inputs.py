@@ -54,8 +54,7 @@ class HostInput:
     """One host's evidence to analyse: a bundle or sosreport (file or directory)."""
 
     label: str  # as the user knows it: the file, or "ARCHIVE!member" inside a sos collect archive
-    path: Path
-    temporary: bool = False  # a node's tarball copied out of a sos collect archive: removed when done
+    path: Path  # for a node of a sos collect archive: its copy in the work directory
 
 
 @dataclass(frozen=True)
@@ -189,7 +188,7 @@ def expand(path: Path, workdir: Path) -> Iterator[HostInput]:
                 with src, dest.open("wb") as out:
                     shutil.copyfileobj(src, out, 1024 * 1024)
                 yielded = True
-                yield HostInput(f"{path}!{PurePosixPath(name).name}", dest, temporary=True)
+                yield HostInput(f"{path}!{PurePosixPath(name).name}", dest)
     except ARCHIVE_ERRORS as exc:
         if yielded:  # the nodes read so far stand; the rest of the archive is lost
             raise BadSource(f"{path}: corrupt or truncated after its first nodes ({exc})") from None

@@ -105,14 +105,10 @@ def text(report: Report, color: bool | None = None, verbose: bool = False, width
     return buf.getvalue()
 
 
-def print_finding(con: Console, f: FindingOut, lang: str, heading: str = "") -> None:
+def print_finding(con: Console, f: FindingOut, lang: str) -> None:
     """One finding as the text report shows it: title, summary, evidence, why, what to do."""
     con.print()
-    con.print(
-        Text(
-            f"{f.severity.upper():8} {f.id}  {f.title}{_ns(f)}{heading}", style=SEV_STYLE.get(f.severity, "")
-        )
-    )
+    con.print(Text(f"{f.severity.upper():8} {f.id}  {f.title}{_ns(f)}", style=SEV_STYLE.get(f.severity, "")))
     con.print(f"  {f.summary}")
     if f.evidence:
         con.print(Text(f"  {ui(lang, 'seen')}:", style="bold"))
