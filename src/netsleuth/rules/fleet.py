@@ -48,9 +48,9 @@ def _own_addresses(h: HostSummary) -> set[str]:
     return {ip for ip, _ in h.addresses()} | {v.local for v in h.vteps if v.local}
 
 
-def _reaches(b: HostSummary, a: HostSummary) -> bool | None:
-    """Whether one of b's VTEPs sends to a (None: cannot tell, b's peers are chosen per flow)."""
-    mine = _own_addresses(a)
+def _reaches(b: HostSummary, a: HostSummary, mine: set[str]) -> bool | None:
+    """Whether one of b's VTEPs sends to a, whose addresses are `mine` (None: cannot tell, b's peers
+    are chosen per flow)."""
     unknown = False
     for v in b.vteps:
         if any(r.address in mine for r in v.remotes):
@@ -116,6 +116,7 @@ def _ssh(host: str, *cmds: str) -> list[str]:
 def tunnel_mesh_incomplete(model: FleetModel) -> Iterator[Finding]:
     """A host tunnels to a peer that has no tunnel back, or to an address no host of the fleet owns."""
     _need_two(model)
+    addresses = {n: _own_addresses(h) for n, h in model.hosts.items()}
     done: set[tuple[str, str]] = set()
     for a, vtep, remote in _tunnels(model):
         owners = model.owners(remote.address)
@@ -127,10 +128,10 @@ def tunnel_mesh_incomplete(model: FleetModel) -> Iterator[Finding]:
             continue
         done.add((a.name, b))
         hb = model.hosts[b]
-        if hb.why_unknown("interfaces") is not None or _reaches(hb, a) is not False:
+        if hb.why_unknown("interfaces") is not None or _reaches(hb, a, addresses[a.name]) is not False:
             continue
         back = [v.line for v in hb.vteps] or [f"{b} has no tunnel endpoint at all"]
-        mine = sorted(_own_addresses(a))
+        mine = sorted(addresses[a.name])
         yield Finding(
             "fleet.tunnel_mesh_incomplete",
             Severity.CRITICAL,
