@@ -237,6 +237,11 @@ def _fleet_bundle(model: FleetModel, opts: FleetOptions) -> FleetBundle:
     for f in opts.extra:
         text = f.read_text(errors="replace")
         fb.add(Evidence("user.input", Status.OK, text=text, source=str(f), key=f.name))
+    for name, h in sorted(model.hosts.items()):  # an agent list a host's bundle carries (diagnose --with)
+        for n, (source, text) in enumerate(h.agent_lists):
+            fb.add(
+                Evidence("user.input", Status.OK, text=text, source=f"{name}: {source}", key=f"{name}#{n}")
+            )
     if opts.mesh is not None:
         fb.add(
             Evidence(

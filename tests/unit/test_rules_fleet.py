@@ -290,3 +290,14 @@ def test_agent_reported_down_while_its_process_runs() -> None:
 def test_agent_list_missing_is_skipped() -> None:
     found, check = fleet_rule(lab_fleet(), "fleet.agent_down")
     assert not found and check.status == "skipped" and "agent list" in check.reason
+
+
+def test_agent_list_carried_by_the_controllers_bundle() -> None:
+    """`netsleuth diagnose --with agents.json --save-bundle` on the controller keeps the list in its bundle."""
+    controller = lab_host("hv2")
+    controller.add(
+        ev("user.input", fixture("platform/agents_l3_down.json"), key="agents.json", source="agents.json")
+    )
+    model = model_of({"network1": lab_host("hv1", ps="ps_auxww_plain.txt"), "controller": controller})
+    (f,), _ = fleet_rule(model, "fleet.agent_down")
+    assert f.subject == "L3 agent on network1" and f.evidence[0].source == "controller: agents.json"

@@ -19,6 +19,7 @@ from netsleuth.facts.ovs import OvsState
 from netsleuth.facts.store import FactStore, Unavailable, provides
 from netsleuth.parsers.iproute import Link
 from netsleuth.parsers.mesh import Mesh, parse_mesh
+from netsleuth.parsers.neutron import detect_kind
 
 NEUTRON_AGENTS = (
     "neutron-openvswitch-agent",
@@ -112,6 +113,7 @@ class HostSummary:
     agents: tuple[str, ...] = ()  # Neutron agent programs running
     process_count: int | None = None  # None: no process list
     links_source: str = ""
+    agent_lists: tuple[tuple[str, str], ...] = ()  # (source, text): a controller's agent list it carries
     unknown: tuple[tuple[str, str], ...] = ()  # (what, why) the summary could not learn
 
     def addresses(self) -> Iterator[tuple[str, Iface]]:
@@ -369,6 +371,11 @@ def summarise(fs: FactStore, name: str = "", label: str = "") -> HostSummary:
             for a in NEUTRON_AGENTS
             if any(p.program not in ("grep", "rg", "pgrep") for p in procs.matching(a))
         )
+    lists = tuple(
+        (ev.source, ev.content())
+        for ev in b.keyed("user.input")
+        if ev.ok and detect_kind(ev.content()) == "agents"
+    )
     return HostSummary(
         name=name or b.hostname,
         hostname=b.hostname,
@@ -380,5 +387,6 @@ def summarise(fs: FactStore, name: str = "", label: str = "") -> HostSummary:
         agents=agents,
         process_count=len(procs.items) if procs is not None else None,
         links_source=links.source() if links is not None else "",
+        agent_lists=lists,
         unknown=tuple(unknown),
     )
