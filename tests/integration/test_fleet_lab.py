@@ -66,8 +66,9 @@ def fleet_bundles(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tu
     name: str = request.param
     spec, _ = CASES[name]
     t0 = time.monotonic()
+    lab = Lab(f"fleet-{name}")
     try:
-        lab = Lab(f"fleet-{name}").__enter__()
+        lab.__enter__()
     except LabUnavailable as exc:
         pytest.skip(str(exc))
     try:
@@ -79,6 +80,7 @@ def fleet_bundles(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tu
             assert r.returncode == 0, f"collect in {h.name}: {r.stderr[-500:]}"
     finally:
         problems = lab.down()
+        lab.__exit__(None, None, None)  # the signal handler back (down() again is a no-op)
     assert not problems, f"teardown problems: {problems}"
     assert not any(n.startswith(lab.prefix) for n in netns_names())
     yield name, tmp_path, t0
