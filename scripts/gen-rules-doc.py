@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from netsleuth.report.rulesdoc import render_rules_doc
+from netsleuth.commands.rulesdoc import render_rules_doc
 
 target = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 if __name__ == "__main__":

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+
+from click.testing import CliRunner
 
 from netsleuth.analysis import analyse
 from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
-from netsleuth.report.model import FindingOut, Report
+from netsleuth.results.report import FindingOut, Report
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -95,3 +99,25 @@ def sos_tree(root: Path, files: dict[str, str], commands: dict[str, tuple[str, i
         (root / "sos_reports").mkdir(exist_ok=True)
         (root / "sos_reports" / "manifest.json").write_text(json.dumps(manifest))
     return root
+
+
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str, env: Mapping[str, str | None] | None = None) -> Ran:
+    """`netsleuth ARGS` in this process, through the same entry point as the installed command
+    (`cli.main`: every failure mapped to its exit status and one line); `env` overrides variables
+    (None unsets one)."""
+    from netsleuth.cli import main
+
+    with CliRunner().isolation(env=env) as (out, err, _mixed):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        return Ran(code, out.getvalue().decode(), err.getvalue().decode())

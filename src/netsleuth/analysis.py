@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from netsleuth import __version__
+from netsleuth.evidence.catalogue import catalogue
 from netsleuth.evidence.model import HOST, Bundle
 from netsleuth.facts import load_all as load_facts
-from netsleuth.facts.store import FactStore, Unavailable
+from netsleuth.facts.store import PROVIDERS, FactStore, Unavailable
 from netsleuth.messages import Msg, message
-from netsleuth.report.model import (
+from netsleuth.results.report import (
     SCHEMA,
     Check,
     EvidenceExcerpt,
@@ -45,6 +46,7 @@ def run_rule(rule: Rule, fs: FactStore) -> tuple[list[Finding], Check]:
     except Exception as exc:  # a rule bug must not stop the other rules
         return [], Check(id=rule.id, status="error", reason=f"{type(exc).__name__}: {exc}", netns=fs.netns)
     for f in found:
+        f.id = rule.id
         f.netns = fs.netns
         f.seed = f.seed or rule.seed
     failing = [f for f in found if f.severity is not Severity.INFO]
@@ -86,8 +88,9 @@ def analyse(
     *,
     then: Callable[[FactStore], None] | None = None,
 ) -> Report:
-    """Run every rule over every analysed scope of the bundle (fleet rules run on a fleet, not here).
-    `then` is given the first scope's facts once the rules ran (the fleet summarises a host from them)."""
+    """Run every rule (or `only` these) over every analysed scope of the bundle (fleet rules run on a
+    fleet, not here). `then` is given the first scope's facts once the rules ran (the fleet
+    summarises a host from them)."""
     load_facts()
     t0 = time.monotonic()
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -97,7 +100,7 @@ def analyse(
     findings: list[Finding] = []
     checks: list[Check] = []
     for rule in all_rules():
-        if (only and rule.id not in only) or rule.scope == "fleet":
+        if (only is not None and rule.id not in only) or rule.scope == "fleet":
             continue
         targets = [scopes[0] if HOST not in scopes else HOST] if rule.scope == "host" else scopes
         for ns in targets:
@@ -131,3 +134,38 @@ def analyse(
         notes=list(bundle.notes),
         lang=lang,
     )
+
+
+def evidence_read(rule: Rule) -> set[str]:
+    """Every evidence name the rule's facts are built from, through the facts they build on."""
+    load_facts()
+    seen: set[type] = set()
+    names: set[str] = set()
+    todo = [*rule.needs, *rule.optional]
+    while todo:
+        fact = todo.pop()
+        if fact not in seen and fact in PROVIDERS:
+            seen.add(fact)
+            names |= set(PROVIDERS[fact].reads)
+            todo += PROVIDERS[fact].uses
+    return names
+
+
+def probe_rules(kinds: set[str]) -> list[Rule]:
+    """The rules that read these kinds of probe result (`probe.<kind>`)."""
+    wanted = {f"probe.{k}" for k in kinds}
+    return [r for r in all_rules() if evidence_read(r) & wanted]
+
+
+def probe_context(kinds: set[str]) -> tuple[str, ...]:
+    """The passive evidence a probe's report is judged with: what its rules read besides probes,
+    for the rules that need some input (a DNS probe's resolv.conf, listening sockets, sshd's
+    UseDNS). A rule that needs nothing takes any one of several sources (a probe, a capture, a
+    log): a probe's report judges the probe alone, not a log of last month."""
+    read = {n for r in probe_rules(kinds) if r.needs for n in evidence_read(r)}
+    return tuple(n for n in catalogue() if n in read)
+
+
+def probe_report(bundle: Bundle, kinds: set[str], lang: str) -> Report:
+    """The report of a probe run: the rules that read those kinds of probe, nothing else."""
+    return analyse(bundle, lang, {r.id for r in probe_rules(kinds)})

@@ -14,13 +14,11 @@ import click
 from netsleuth import __version__
 from netsleuth.errors import NetsleuthError
 from netsleuth.evidence.model import HOST, Bundle, Evidence
+from netsleuth.exitcode import ExitCode
 from netsleuth.messages import LANGS, default_lang, ui
 
-EXIT_USAGE = 64
-EXIT_INTERNAL = 3
 
-
-def _fail(msg: str, code: int = EXIT_INTERNAL) -> None:
+def _fail(msg: str, code: int = ExitCode.COULD_NOT_RUN) -> None:
     click.echo("netsleuth: " + " ".join(msg.split()), err=True)  # always one line
     sys.exit(code)
 
@@ -285,24 +283,24 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
         hint = f" (try `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-        _fail(f"{exc.format_message()}{hint}", EXIT_USAGE)
+        _fail(f"{exc.format_message()}{hint}", ExitCode.USAGE)
     except click.Abort:
-        _fail("aborted", 130)
+        _fail("aborted", ExitCode.INTERRUPTED)
     except click.ClickException as exc:
-        _fail(exc.format_message(), EXIT_USAGE)
+        _fail(exc.format_message(), ExitCode.USAGE)
     except NetsleuthError as exc:
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        _fail("interrupted", 130)
+        _fail("interrupted", ExitCode.INTERRUPTED)
     except BrokenPipeError:
-        sys.exit(0)
+        sys.exit(ExitCode.OK)
     except Exception as exc:  # a bug of ours: one line and exit 3, never a traceback
         if os.environ.get("NETSLEUTH_DEBUG"):
             raise
         _fail(
             f"internal error: {type(exc).__name__}: {exc} (NETSLEUTH_DEBUG=1 shows where; please report it)"
         )
-    sys.exit(0)
+    sys.exit(ExitCode.OK)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from netsleuth.exitcode import ExitCode
+
 
 class NetsleuthError(Exception):
     """netsleuth itself could not run (exit status 3)."""
 
-    exit_code = 3
+    exit_code = ExitCode.COULD_NOT_RUN
 
 
 class BadSource(NetsleuthError):

@@ -31,7 +31,7 @@ from netsleuth.facts import load_all as load_facts
 from netsleuth.facts.fleet import FleetBundle, FleetModel, HostStatus, HostSummary, summarise
 from netsleuth.facts.store import FactStore
 from netsleuth.messages import ui
-from netsleuth.report.fleet import (
+from netsleuth.results.fleet import (
     FLEET_SCHEMA,
     FleetFinding,
     FleetReport,
@@ -41,7 +41,7 @@ from netsleuth.report.fleet import (
     MeshNode,
     MeshPicture,
 )
-from netsleuth.report.model import Check, Report, Tool
+from netsleuth.results.report import Check, Report, Tool
 from netsleuth.rules.base import all_rules
 
 

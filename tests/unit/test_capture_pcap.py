@@ -26,8 +26,9 @@ from scapy.all import (  # type: ignore[import-untyped]
 )
 
 from netsleuth.capture.analyse import analyse_file
+from netsleuth.capture.evidence import pcap_evidence, trace_evidence
 from netsleuth.errors import ParseError
-from netsleuth.facts.capture import PcapSummary, Sighting, TracePoint, TraceResult
+from netsleuth.results.capture import PcapSummary, Sighting, TracePoint, TraceResult
 from tests.helpers import bundle, check, ev, findings, run
 
 VM = "fa:16:3e:a9:6e:f2"
@@ -226,7 +227,7 @@ def test_summary_json_roundtrip(tmp_path: Path) -> None:
 
 
 def _pcap_bundle(s: PcapSummary):  # type: ignore[no-untyped-def]
-    e = s.evidence()
+    e = pcap_evidence(s)
     return bundle(ev(e.name, e.text, key=e.key, source=e.source))
 
 
@@ -294,7 +295,7 @@ def _trace(req: list[bool], rep: list[bool], answered: bool) -> TraceResult:
 
 
 def _trace_bundle(t: TraceResult):  # type: ignore[no-untyped-def]
-    e = t.evidence()
+    e = trace_evidence(t)
     return bundle(ev(e.name, e.text, key=e.key, source=e.source))
 
 

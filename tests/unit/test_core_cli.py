@@ -1,4 +1,5 @@
-"""The CLI contract: formats, exit statuses, one-line errors, no tracebacks."""
+"""The CLI contract: formats, exit statuses, one-line errors, no tracebacks. In process (the same
+entry point as the installed command); one test runs the real program."""
 
 from __future__ import annotations
 
@@ -11,13 +12,7 @@ import pytest
 
 from netsleuth.evidence.bundle import write_bundle
 from netsleuth.evidence.model import Status
-from tests.helpers import bundle, ev, fixture
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "netsleuth.cli", *args], capture_output=True, text=True, timeout=60, env=env
-    )
+from tests.helpers import bundle, cli, ev, fixture
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +56,7 @@ def test_text_piped_has_no_colour_and_markdown_and_output_file(critical_bundle: 
 def test_lang_zh_and_from_locale(critical_bundle: Path) -> None:
     p = cli("diagnose", str(critical_bundle), "--lang", "zh")
     assert "MTU 不一致" in p.stdout
-    import os
-
-    env = {**os.environ, "LANG": "zh_CN.UTF-8"}
-    env.pop("LC_ALL", None)
-    env.pop("LC_MESSAGES", None)
+    env = {"LANG": "zh_CN.UTF-8", "LC_ALL": None, "LC_MESSAGES": None}
     assert "MTU 不一致" in cli("diagnose", str(critical_bundle), env=env).stdout
 
 
@@ -83,6 +74,20 @@ def test_lang_zh_and_from_locale(critical_bundle: Path) -> None:
 def test_usage_errors_exit_64_in_one_line(args: list[str]) -> None:
     p = cli(*args)
     assert p.returncode == 64, (p.returncode, p.stderr)
+    assert p.stderr.startswith("netsleuth: ") and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+
+
+def test_the_installed_program_fails_in_one_line_without_a_traceback(tmp_path: Path) -> None:
+    junk = tmp_path / "customer.tar.xz"
+    junk.write_bytes(b"\xfd7zXZ\x00\x00 truncated")
+    p = subprocess.run(
+        [sys.executable, "-m", "netsleuth.cli", "diagnose", str(junk)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert p.returncode == 3, p.stderr
     assert p.stderr.startswith("netsleuth: ") and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -15,15 +13,10 @@ import pytest
 
 from netsleuth.evidence.bundle import write_bundle
 from netsleuth.fleet_analysis import FleetOptions, analyse_fleet
+from tests.helpers import Ran, cli
 from tests.unit.test_rules_fleet import HOSTS, HOTSOS, lab_host
 
 ROOTS = HOTSOS / "roots"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "netsleuth.cli", *args], capture_output=True, text=True, timeout=300
-    )
 
 
 def lab_dir(path: Path, **variants: dict[str, str]) -> Path:
@@ -39,7 +32,7 @@ def need_roots() -> None:
         pytest.skip(f"needs the hotsos data roots ({ROOTS})")
 
 
-def report_of(p: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+def report_of(p: Ran) -> dict[str, Any]:
     assert p.returncode in (0, 1, 2), p.stderr
     rep: dict[str, Any] = json.loads(p.stdout)
     return rep

@@ -14,8 +14,8 @@ import pytest
 
 from netsleuth.evidence.bundle import write_bundle
 from netsleuth.fleet_analysis import FleetOptions, analyse_fleet
-from netsleuth.report.fleet import FleetReport
 from netsleuth.report.fleet_render import render_fleet
+from netsleuth.results.fleet import FleetReport
 from tests.unit.test_fleet_diagnose import lab_dir
 from tests.unit.test_rules_fleet import lab_host
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from netsleuth.errors import ParseError
-from netsleuth.facts.nic import parse_snmp_csum
 from netsleuth.parsers.bonding import parse_bonding
 from netsleuth.parsers.dpctl import parse_bond_show, parse_dpctl_show
 from netsleuth.parsers.ethtool import parse_features, parse_info, parse_ring, parse_stats
 from netsleuth.parsers.ifconfig import parse_ifconfig
 from netsleuth.parsers.netdev import parse_net_dev
+from netsleuth.parsers.snmp import parse_snmp_csum
 from netsleuth.parsers.softnet import parse_softnet
 from tests.helpers import fixture
 

@@ -8,11 +8,11 @@ import struct
 import pytest
 
 from netsleuth.errors import ParseError
-from netsleuth.facts.probes import FragNeeded, MtuProbe, from_json, to_json
 from netsleuth.probes.echo import RateLimit, check_reply, check_request, make_reply, make_request
 from netsleuth.probes.icmp import Kind, Outcome, parse_extended_err
 from netsleuth.probes.latency import percentile
 from netsleuth.probes.mtu import search, verdict
+from netsleuth.results.probes import FragNeeded, MtuProbe, from_json, to_json
 
 
 def path(limit: int, local: int = 9000, frag_from: str = "", lose_every: int = 0):  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from netsleuth.evidence.source import open_source
-from netsleuth.facts.probes import DhcpOffer, DhcpProbe, to_json
+from netsleuth.results.probes import DhcpOffer, DhcpProbe, to_json
 from tests.helpers import bundle, check, ev, findings, fixture, run, sos_tree
 
 WHEN = "2026-02-27T22:05:00+00:00"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from netsleuth.evidence.source import open_source
-from netsleuth.facts.probes import DnsProbe, DnsQuery, DnsServer, to_json
+from netsleuth.results.probes import DnsProbe, DnsQuery, DnsServer, to_json
 from tests.helpers import bundle, check, ev, findings, fixture, run, sos_tree
 
 ANSWER = DnsQuery("udp", "answer", 3.0, ["10.100.53.15"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from netsleuth.commands.rulesdoc import render_rules_doc
 from netsleuth.messages import catalogue
-from netsleuth.report.rulesdoc import render_rules_doc
 from netsleuth.rules.base import all_rules
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rules.md"

@@ -14,8 +14,8 @@ from netsleuth.facts import load_all
 from netsleuth.facts.fleet import FleetModel, HostStatus, summarise
 from netsleuth.facts.store import FactStore
 from netsleuth.fleet_analysis import FleetOptions, run_fleet_rules
-from netsleuth.report.fleet import FleetFinding
-from netsleuth.report.model import Check
+from netsleuth.results.fleet import FleetFinding
+from netsleuth.results.report import Check
 from tests.helpers import FIXTURES, bundle, ev, fixture
 
 HOSTS = ("hv1", "hv2", "hv3", "hv4")

@@ -3,7 +3,7 @@ mtu.path_blackhole on probe evidence."""
 
 from __future__ import annotations
 
-from netsleuth.facts.probes import ArpProbe, EchoProbe, MtuProbe, to_json
+from netsleuth.results.probes import ArpProbe, EchoProbe, MtuProbe, to_json
 from tests.helpers import bundle, check, ev, findings, run
 
 

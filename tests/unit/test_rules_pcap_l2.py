@@ -5,8 +5,6 @@ vlan.no_reply: captures written here with each fault and a healthy counterpart, 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,8 @@ from scapy.all import (  # type: ignore[import-untyped]
     wrpcap,
 )
 
-NETSLEUTH = [sys.executable, "-m", "netsleuth.cli"]
+from tests.helpers import cli
+
 VM = "fa:16:3e:a9:6e:f2"
 PEER = "fa:16:3e:07:ee:2c"
 OTHER = "8c:dc:d4:b3:af:14"
@@ -36,13 +35,7 @@ def pcap(tmp: Path, name: str, pkts: list[Any]) -> dict[str, Any]:
     """`netsleuth pcap FILE --format json` on the frames, as a user runs it."""
     p = tmp / name
     wrpcap(str(p), pkts)
-    out = subprocess.run(
-        [*NETSLEUTH, "pcap", str(p), "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    out = cli("pcap", str(p), "--format", "json")
     assert out.stdout, out.stderr
     return dict(json.loads(out.stdout))
 
@@ -203,8 +196,7 @@ def test_tagged_reply_is_quiet(tmp_path: Path) -> None:
 def test_only_selects_these_rules_on_a_capture(tmp_path: Path) -> None:
     p = tmp_path / "dup.pcap"
     wrpcap(str(p), [_arp_reply(PEER, "10.1.0.7"), _arp_reply(OTHER, "10.1.0.7")])
-    args = [*NETSLEUTH, "pcap", str(p), "--format", "json", *(a for r in RULES for a in ("--only", r))]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+    out = cli("pcap", str(p), "--format", "json", *(a for r in RULES for a in ("--only", r)))
     r = json.loads(out.stdout)
     assert out.returncode == 2
     assert {c["id"] for c in r["checks"]} == set(RULES)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from netsleuth.evidence.model import Bundle
-from netsleuth.facts.vlan import parse_neigh
+from netsleuth.parsers.neigh import parse_neigh
 from tests.helpers import bundle, check, ev, findings, fixture, run
 
 RULE = {"vlan.no_reply"}

@@ -8,9 +8,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from netsleuth.cli import app
-from netsleuth.facts.probes import DnsProbe, DnsQuery, DnsServer, to_json
 from netsleuth.messages import message
-from netsleuth.probes.triage import rank, symptom, symptoms
+from netsleuth.report.triage import rank, symptom, symptoms
+from netsleuth.results.probes import DnsProbe, DnsQuery, DnsServer, to_json
 from netsleuth.rules.base import all_rules
 from tests.helpers import bundle, ev, fixture, run, sos_tree
 

@@ -127,6 +127,6 @@ def test_chinese_rendering_has_no_composed_english(rule_id: str, produced: dict[
 
 def test_the_check_catches_an_english_sentence_passed_as_a_param(produced: dict[str, list[Finding]]) -> None:
     f = produced["conntrack.table_full"][0]
-    bad = Finding(f.id, f.severity, subject=f.subject, params={**f.params, "state": "was full recently"})
+    bad = Finding(f.severity, subject=f.subject, params={**f.params, "state": "was full recently"}, id=f.id)
     assert _leaks(bad) and "was full recently" in _leaks(bad)[0]
     assert not _leaks(f)

@@ -27,7 +27,7 @@ from netsleuth.capture.reader import (
 )
 from netsleuth.capture.tcpflow import Half, Stamp, ToSeconds, same
 from netsleuth.errors import ParseError
-from netsleuth.facts.capture import (
+from netsleuth.results.capture import (
     ArpDuplicate,
     ArpStats,
     ArpUnanswered,

@@ -9,14 +9,12 @@ live run saw, in exactly that form."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from netsleuth import process
 
 IP_TIMEOUT = 5.0
 OVS_TIMEOUT = 3.0
@@ -50,25 +48,14 @@ Runner = Callable[[list[str], float], Ran]
 def run_live(argv: list[str], timeout: float) -> Ran:
     """Run `argv` bounded by `timeout`; on expiry the whole process group is killed (a hung
     ovsdb-server must not hang trace)."""
-    try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-    except FileNotFoundError:
+    r = process.run(argv, timeout)
+    if isinstance(r.failed, FileNotFoundError):
         return Ran(127, "", f"{argv[0]} is not installed")
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+    if r.failed is not None:
+        return Ran(126, "", f"{argv[0]}: {r.failed.strerror or r.failed}")
+    if r.rc is None:
         return Ran(124, "", f"timed out after {timeout:g} s")
-    return Ran(proc.returncode, out, err)
+    return Ran(r.rc, r.text(), r.err_text())
 
 
 class Recorded:

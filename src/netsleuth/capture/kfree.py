@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from netsleuth import process
+
+MOUNT_TIMEOUT = 10.0
 TRACEFS = Path("/sys/kernel/tracing")
 _SYM = re.compile(r"\{\s*(\d+)\s*,\s*\"(\w+)\"\s*\}")
 _LINE = re.compile(r"kfree_skb:.*?protocol=(\d+)\s+location=(\S+)\s+reason:\s*(\w+)")
@@ -43,9 +45,10 @@ class DropWatch:
             if not fmt.exists():
                 if os.geteuid() != 0:
                     return cls(None, False, "kernel drop reasons need root (tracefs)", {})
-                subprocess.run(
-                    ["mount", "-t", "tracefs", "nodev", str(TRACEFS)], check=True, capture_output=True
-                )
+                r = process.run(["mount", "-t", "tracefs", "nodev", str(TRACEFS)], MOUNT_TIMEOUT)
+                if not r.ok:
+                    why = r.err_text().strip() or r.failed or f"exit status {r.rc}"
+                    return cls(None, False, f"kernel drop reasons unavailable: mount tracefs: {why}", {})
                 mounted = True
             text = fmt.read_text()
             if "reason" not in text:
@@ -60,7 +63,7 @@ class DropWatch:
             (inst / "events/skb/kfree_skb/filter").write_text(flt + "\n")
             (inst / "events/skb/kfree_skb/enable").write_text("1\n")
             return cls(inst, mounted, "", names)
-        except (OSError, subprocess.CalledProcessError) as exc:
+        except OSError as exc:
             return cls(None, mounted, f"kernel drop reasons unavailable: {exc}", {})
 
     def stop(self) -> tuple[list[dict[str, Any]], str]:
@@ -81,6 +84,6 @@ class DropWatch:
             self.note = self.note or f"kernel drop reasons unreadable: {exc}"
         finally:
             if self.mounted:
-                subprocess.run(["umount", str(TRACEFS)], capture_output=True, check=False)
+                process.run(["umount", str(TRACEFS)], MOUNT_TIMEOUT)
         found = [{"reason": r, "location": loc, "count": c} for (r, loc), c in drops.most_common(10)]
         return found, self.note

@@ -22,7 +22,7 @@ from netsleuth.capture.bpf import attach, probe_filter
 from netsleuth.capture.hostview import Host, Ns, OvsIface
 from netsleuth.capture.netns import in_netns
 from netsleuth.errors import NetsleuthError
-from netsleuth.facts.capture import Drop, Sighting, TracePoint, TraceResult
+from netsleuth.results.capture import Drop, Sighting, TracePoint, TraceResult
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4

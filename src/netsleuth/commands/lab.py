@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from netsleuth.exitcode import ExitCode
+
 if TYPE_CHECKING:
-    from netsleuth.lab.core import Lab
+    from netsleuth.lab import Lab
     from netsleuth.lab.scenario import Scenario, Vantage
 
 
@@ -64,10 +66,10 @@ def _build(name: str, keep: bool) -> tuple[Lab, Vantage]:
         return up(sc, keep=keep)
     except LabUnavailable as exc:
         click.echo(f"netsleuth lab: {name}: {exc}", err=True)
-        sys.exit(3)
+        sys.exit(ExitCode.COULD_NOT_RUN)
     except LabError as exc:
         click.echo(f"netsleuth lab: {name}: could not build: {exc}", err=True)
-        sys.exit(3)
+        sys.exit(ExitCode.COULD_NOT_RUN)
 
 
 @command.command("up")
@@ -101,7 +103,7 @@ def lab_down(name: str | None, everything: bool) -> None:
     click.echo(
         f"netsleuth lab: {len(ids)} lab(s) taken down" + (f", {len(problems)} problem(s)" if problems else "")
     )
-    sys.exit(1 if problems else 0)
+    sys.exit(ExitCode.WARNING if problems else ExitCode.OK)
 
 
 @command.command("run")
@@ -134,7 +136,7 @@ def lab_run(name: str, fmt: str, lang: str | None) -> None:
     else:
         ok, verdict = judge(sc.expect, tuple(sc.expect_subject), found)
     click.echo(f"# lab {name}: {verdict}", err=True)
-    sys.exit(0 if ok else 1)
+    sys.exit(ExitCode.OK if ok else ExitCode.WARNING)  # 1: not the expected result
 
 
 def judge(

@@ -11,6 +11,8 @@ import sys
 
 import click
 
+from netsleuth.exitcode import ExitCode
+
 
 @click.command("listen")
 @click.argument("proto", type=click.Choice(["udp", "tcp"]))
@@ -72,4 +74,4 @@ def command(
         click.echo(json.dumps(out))
     else:
         click.echo(f"answered {stats.accepted}, rejected {stats.rejected}, rate-limited {stats.limited}")
-    sys.exit(0)
+    sys.exit(ExitCode.OK)

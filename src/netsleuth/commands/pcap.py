@@ -51,6 +51,7 @@ def command(
     VLAN. Same report and exit status as `diagnose`."""
     from netsleuth.analysis import analyse
     from netsleuth.capture.analyse import analyse_file
+    from netsleuth.capture.evidence import pcap_evidence
     from netsleuth.errors import BadSource, ParseError
     from netsleuth.evidence.model import Bundle
     from netsleuth.report.render import render
@@ -74,7 +75,7 @@ def command(
         else:
             summary_out.write_text(text, encoding="utf-8")
     bundle = Bundle(source=f"pcap:{file}", hostname="", kernel="")
-    bundle.add(summary.evidence())
+    bundle.add(pcap_evidence(summary))
     report = analyse(bundle, lang, set(only) or None)
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     out = render(report, fmt, color=color, verbose=verbose)

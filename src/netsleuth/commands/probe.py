@@ -29,23 +29,25 @@ def finish(
     skipped: list[tuple[str, str]],
     fmt: str,
     lang: str | None,
-    extra: tuple[str, ...] = (),
 ) -> None:
-    """Evidence -> bundle -> the related rules -> report; exit like diagnose."""
+    """Evidence (with the passive evidence the related rules read) -> bundle -> those rules ->
+    report; exit like diagnose."""
+    from netsleuth.analysis import probe_context, probe_report
     from netsleuth.probes import run
     from netsleuth.report.render import render
 
+    kinds = {kind} | {k for k, _r, _d in results}
     items = [run.evidence(k, r, f"netsleuth probe {k}", d) for k, r, d in results]
     items += [run.skipped(kind, key, why, f"netsleuth probe {kind}") for key, why in skipped]
-    items += run.passive(extra)
+    items += run.passive(probe_context(kinds))
     bundle = run.new_bundle(items)
     for _k, r, _d in results:
         bundle.notes.append(run.summary(r))
-        from netsleuth.facts.probes import LatencyProbe
+        from netsleuth.results.probes import LatencyProbe
 
         if isinstance(r, LatencyProbe):
             bundle.notes.append("verdict: " + run.verdict_latency(r))
-    report = run.report(bundle, {kind} | {k for k, _r, _d in results}, lang or default_lang())
+    report = probe_report(bundle, kinds, lang or default_lang())
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(render(report, fmt, color=color), nl=False)
     sys.exit(report.exit_code())
@@ -195,9 +197,7 @@ def probe_dns_cmd(
     from netsleuth.probes.dns import probe_dns
 
     result, dur = _timed(lambda: probe_dns(name, list(servers) or None, timeout, use_ping=os.geteuid() == 0))
-    from netsleuth.probes.run import PASSIVE
-
-    finish("dns", [("dns", result, dur)], [], fmt, lang, PASSIVE["dns"])
+    finish("dns", [("dns", result, dur)], [], fmt, lang)
 
 
 @command.command("dhcp")

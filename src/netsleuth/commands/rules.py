@@ -19,7 +19,7 @@ def command() -> None:
 @click.option("--lang", type=click.Choice(LANGS), default=None, help="en or zh (default: from the locale)")
 def rules_list(fmt: str, lang: str | None) -> None:
     """List every rule: id, severity, seed case and title."""
-    from netsleuth.report.rulesdoc import rule_info
+    from netsleuth.commands.rulesdoc import rule_info
     from netsleuth.rules.base import all_rules
 
     lang = lang or default_lang()
@@ -37,7 +37,7 @@ def rules_list(fmt: str, lang: str | None) -> None:
 @click.option("--lang", type=click.Choice(LANGS), default=None, help="en or zh (default: from the locale)")
 def rules_show(rule_id: str, fmt: str, lang: str | None) -> None:
     """Show one rule: what it needs, what it says, where it comes from."""
-    from netsleuth.report.rulesdoc import rule_info
+    from netsleuth.commands.rulesdoc import rule_info
     from netsleuth.rules.base import all_rules
 
     lang = lang or default_lang()

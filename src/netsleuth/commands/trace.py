@@ -51,6 +51,7 @@ def command(
     import socket
 
     from netsleuth.analysis import analyse
+    from netsleuth.capture.evidence import trace_evidence
     from netsleuth.capture.hostview import Host
     from netsleuth.capture.pcapng import write_pcapng
     from netsleuth.capture.trace import Point, derive_path, parse_proto, run_trace
@@ -95,7 +96,7 @@ def command(
         frames = [(i, ts, f) for i, c in enumerate(caps) for ts, f, _ in c.frames]
         write_pcapng(save, [c.point.label for c in caps], frames)
     bundle = Bundle(source=f"trace:{dest}", hostname=socket.gethostname(), kernel=os.uname().release)
-    bundle.add(result.evidence())
+    bundle.add(trace_evidence(result))
     bundle.notes.extend(
         f"trace path not fully derived: {note}; pass --points to complete it" for note in notes
     )

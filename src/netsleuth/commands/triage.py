@@ -9,11 +9,15 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from netsleuth.messages import LANGS, default_lang, message, ui
+
+if TYPE_CHECKING:
+    from netsleuth.report.triage import Symptom, Triage
+    from netsleuth.results.report import Report
 
 
 def _ask(lang: str, key: str, interactive: bool) -> str:
@@ -22,7 +26,7 @@ def _ask(lang: str, key: str, interactive: bool) -> str:
     return str(click.prompt(ui(lang, f"ask_{key}"), default="", show_default=False)).strip()
 
 
-def _probes(sym: Any, inputs: dict[str, str]) -> list[tuple[str, Any]]:
+def _probes(sym: Symptom, inputs: dict[str, str]) -> list[tuple[str, Any]]:
     """Run the symptom's probes that the inputs allow; (kind, result or reason string)."""
     from netsleuth.probes.default import _tunnel_for, links, probe_vxlan
     from netsleuth.probes.dns import probe_dns
@@ -97,25 +101,43 @@ def command(
 ) -> None:
     """Symptom-driven guide: rank the catalogue's causes, run the checks that separate them, ask only
     for what it cannot find itself, end with a verdict and the fix."""
-    from netsleuth.analysis import analyse
-    from netsleuth.probes import run
-    from netsleuth.probes.triage import rank, symptom, symptoms
+    from netsleuth.report.triage import rank, symptoms
 
     lang = lang or default_lang()
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and fmt == "text"
     syms = symptoms()
     if list_only or (symptom_id is None and not interactive):
-        rows = [
-            {"id": s.id, "title": message(lang, f"triage.{s.id}", "title", {}), "seed": s.seed} for s in syms
-        ]
-        if fmt == "json":
-            click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        else:
-            for i, r in enumerate(rows, 1):
-                click.echo(f"{i}. {r['id']:32} {r['title']}")
+        _list(syms, lang, fmt)
         if symptom_id is None and not list_only:
             raise click.UsageError("name a SYMPTOM (see `netsleuth triage --list`)")
         return
+    sym = _choose(symptom_id, syms, lang)
+    given = {"peer": peer or "", "name": name or "", "target": target or "", "iface": iface or ""}
+    live = source is None and not no_probes
+    asks = _ask_missing(sym, given, lang, interactive) if live else []
+    t0 = time.monotonic()
+    report = _diagnose(sym, source, given, live, lang)
+    tri = rank(sym, report, asks, lang)
+    if fmt == "json":
+        _show_json(tri, sym, report, time.monotonic() - t0)
+    else:
+        _show_text(tri, sym, report, lang)
+    sys.exit(report.exit_code())
+
+
+def _list(syms: tuple[Symptom, ...], lang: str, fmt: str) -> None:
+    rows = [{"id": s.id, "title": message(lang, f"triage.{s.id}", "title", {}), "seed": s.seed} for s in syms]
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for i, r in enumerate(rows, 1):
+            click.echo(f"{i}. {r['id']:32} {r['title']}")
+
+
+def _choose(symptom_id: str | None, syms: tuple[Symptom, ...], lang: str) -> Symptom:
+    """The symptom named (by id or number), or picked from the list on a terminal."""
+    from netsleuth.report.triage import symptom
+
     if symptom_id is None:
         for i, s in enumerate(syms, 1):
             click.echo(f"{i}. {message(lang, f'triage.{s.id}', 'title', {})}")
@@ -128,47 +150,60 @@ def command(
     )
     if sym is None:
         raise click.UsageError(f"unknown symptom {symptom_id!r} (see `netsleuth triage --list`)")
-    given = {"peer": peer or "", "name": name or "", "target": target or "", "iface": iface or ""}
+    return sym
+
+
+def _ask_missing(sym: Symptom, given: dict[str, str], lang: str, interactive: bool) -> list[str]:
+    """Ask (on a terminal) for the inputs the symptom's checks need; those still missing are
+    returned as the options to pass next time."""
     asks: list[str] = []
-    live = source is None and not no_probes
     for key in sym.inputs:
-        if live and not given[key]:
+        if not given[key]:
             given[key] = _ask(lang, key, interactive)
             if not given[key]:
                 asks.append(f"--{key}: " + ui(lang, f"ask_{key}").split("(")[0].strip())
-    t0 = time.monotonic()
+    return asks
+
+
+def _diagnose(sym: Symptom, source: Path | None, given: dict[str, str], live: bool, lang: str) -> Report:
+    """The symptom's causes checked on a bundle/sosreport, or on this host (with its probes when live)."""
+    from netsleuth.analysis import analyse
+    from netsleuth.probes import run
+
     if source is not None:
         from netsleuth.evidence.source import open_source
 
         with open_source(source, None, False) as bundle:
-            report = analyse(bundle, lang, set(sym.causes))
-    else:
-        from netsleuth.evidence.live import CollectOptions, collect
+            return analyse(bundle, lang, set(sym.causes))
+    from netsleuth.evidence.live import CollectOptions, collect
 
-        bundle = collect(CollectOptions())
-        if live:
-            for kind, result in _probes(sym, given):
-                if isinstance(result, str):
-                    bundle.add(run.skipped(kind, given.get("peer", "") or kind, result, "netsleuth triage"))
-                    continue
-                bundle.add(run.evidence(kind, result, "netsleuth triage"))
-                bundle.notes.append(run.summary(result))
-        report = analyse(bundle, lang, set(sym.causes))
-    tri = rank(sym, report, asks, lang)
-    if fmt == "json":
-        out = {
-            "schema": "netsleuth.triage/v1",
-            "symptom": tri.symptom,
-            "title": tri.title,
-            "seed": sym.seed,
-            "causes": [dataclasses.asdict(c) for c in tri.causes],
-            "asks": tri.asks,
-            "verdict": dataclasses.asdict(tri.verdict) if tri.verdict else None,
-            "duration_s": round(time.monotonic() - t0, 2),
-            "report": json.loads(report.to_json()),
-        }
-        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
-        sys.exit(report.exit_code())
+    bundle = collect(CollectOptions())
+    if live:
+        for kind, result in _probes(sym, given):
+            if isinstance(result, str):
+                bundle.add(run.skipped(kind, given.get("peer", "") or kind, result, "netsleuth triage"))
+                continue
+            bundle.add(run.evidence(kind, result, "netsleuth triage"))
+            bundle.notes.append(run.summary(result))
+    return analyse(bundle, lang, set(sym.causes))
+
+
+def _show_json(tri: Triage, sym: Symptom, report: Report, duration_s: float) -> None:
+    out = {
+        "schema": "netsleuth.triage/v1",
+        "symptom": tri.symptom,
+        "title": tri.title,
+        "seed": sym.seed,
+        "causes": [dataclasses.asdict(c) for c in tri.causes],
+        "asks": tri.asks,
+        "verdict": dataclasses.asdict(tri.verdict) if tri.verdict else None,
+        "duration_s": round(duration_s, 2),
+        "report": json.loads(report.to_json()),
+    }
+    click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+def _show_text(tri: Triage, sym: Symptom, report: Report, lang: str) -> None:
     click.echo(f"{tri.title}  (seed {sym.seed})")
     click.echo(f"  {message(lang, f'triage.{sym.id}', 'why', {})}")
     click.echo(f"\n{ui(lang, 'triage_causes')}:")
@@ -196,4 +231,3 @@ def command(
         click.echo(f"{ui(lang, 'triage_fix')}:")
         for cmd in tri.verdict.fix:
             click.echo(f"  $ {cmd}")
-    sys.exit(report.exit_code())

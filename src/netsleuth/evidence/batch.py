@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import shlex
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from netsleuth import process
 from netsleuth.evidence.model import Evidence, Status
-from netsleuth.evidence.runner import ENV, MAX_OUTPUT, classify, kill_group
+from netsleuth.evidence.runner import ENV, MAX_OUTPUT, classify
 
 TIMEOUT_RCS = (124, 137)  # timeout's "timed out" and "killed after --kill-after"
 
@@ -61,20 +61,14 @@ def run_batch(items: list[Item], timeout: float, netns: str) -> list[Evidence]:
     outdir = Path(tempfile.mkdtemp(prefix="netsleuth-ns-"))
     start = time.monotonic()
     try:
-        proc = subprocess.Popen(
+        ran = process.run(
             ["ip", "netns", "exec", netns, "bash", "-c", _script(items, timeout, outdir)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
+            timeout + 3,
             env=ENV,
         )
-        try:
-            _, err = proc.communicate(timeout=timeout + 3)
-        except subprocess.TimeoutExpired:
-            kill_group(proc)
-            _, err = proc.communicate()
-        whole = err.decode(errors="replace").strip()
+        if ran.failed is not None:
+            raise ran.failed
+        whole = ran.err_text().strip()
         out: list[Evidence] = []
         for i, it in enumerate(items):
             rcfile = _read(outdir / f"{i}.rc").split()

@@ -10,8 +10,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from netsleuth.evidence.model import HOST, Evidence, Status
-from netsleuth.evidence.runner import ENV, in_netns, kill_group, run
+from netsleuth.evidence.runner import ENV, in_netns, run
 from netsleuth.parsers.conntrack import count_states, format_histogram
+from netsleuth.process import kill_group
 
 TAIL_BYTES = 8 * 1024 * 1024  # of each log file
 

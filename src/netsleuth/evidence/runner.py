@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
+from netsleuth import process
 from netsleuth.evidence.model import HOST, Evidence, Status
 
 MAX_OUTPUT = 64 * 1024 * 1024  # bytes kept of one command's output
@@ -35,58 +32,39 @@ def classify(rc: int, stderr: str, tool: str) -> tuple[Status, str]:
     return Status.ERROR, first or f"{tool}: exit status {rc}"
 
 
-def kill_group(proc: subprocess.Popen[Any]) -> None:
-    """Kill the command and everything it started (it leads its own process group)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
 def run(name: str, argv: list[str], timeout: float, netns: str = HOST, key: str = "") -> Evidence:
     """Run argv (inside netns) with a timeout; a timeout kills the whole process group."""
     full = in_netns(argv, netns)
     source = " ".join(argv)
-    start = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            full,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            env=ENV,
-        )
-    except FileNotFoundError:
+    r = process.run(full, timeout, env=ENV)
+    if isinstance(r.failed, FileNotFoundError):
         return Evidence(
             name, Status.MISSING, source=source, netns=netns, key=key, error=f"{full[0]}: not installed"
         )
-    except PermissionError as exc:
-        return Evidence(name, Status.DENIED, source=source, netns=netns, key=key, error=str(exc))
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_group(proc)
-        out, err = proc.communicate()
+    if r.failed is not None:
+        status = Status.DENIED if isinstance(r.failed, PermissionError) else Status.ERROR
+        return Evidence(name, status, source=source, netns=netns, key=key, error=str(r.failed))
+    if r.rc is None:
         return Evidence(
             name,
             Status.TIMEOUT,
-            text=out[:MAX_OUTPUT].decode(errors="replace"),
+            text=r.out[:MAX_OUTPUT].decode(errors="replace"),
             source=source,
-            duration_s=time.monotonic() - start,
+            duration_s=r.duration_s,
             netns=netns,
             key=key,
             error=f"no answer within {timeout:g} s (killed)",
         )
-    stderr = err.decode(errors="replace")
-    status, error = classify(proc.returncode, stderr, argv[0])
+    status, error = classify(r.rc, r.err_text(), argv[0])
     return Evidence(
         name,
         status,
-        text=out[:MAX_OUTPUT].decode(errors="replace"),
+        text=r.out[:MAX_OUTPUT].decode(errors="replace"),
         source=source,
-        duration_s=time.monotonic() - start,
+        duration_s=r.duration_s,
         netns=netns,
         key=key,
-        rc=proc.returncode,
+        rc=r.rc,
         error=error if status is not Status.OK else "",
     )
 

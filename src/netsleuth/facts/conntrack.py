@@ -23,7 +23,7 @@ class Sysctl:
         return f"{key} = {self.values[key]}" if key in self.values else ""
 
 
-@provides(Sysctl)
+@provides(Sysctl, reads=("sysctl.net",))
 def _sysctl(fs: FactStore) -> Sysctl:
     ev = fs.require("sysctl.net")
     values = parse_sysctl(ev.content())
@@ -47,7 +47,7 @@ class Conntrack:
         return self.count / self.max if self.max else 0.0
 
 
-@provides(Conntrack)
+@provides(Conntrack, reads=("conntrack.states", "conntrack.stats"), uses=(Sysctl,))
 def _conntrack(fs: FactStore) -> Conntrack:
     sysctl = fs.get(Sysctl)
     count = sysctl.int("net.netfilter.nf_conntrack_count")

@@ -47,10 +47,10 @@ def _age(raw: str, host: HostInfo) -> float | None:
 
 
 def _logs(fs: FactStore) -> list[Evidence]:
-    return [ev for ev in [*fs.bundle.keyed("log.dnsmasq"), *fs.bundle.keyed("log.kernel")] if ev.ok]
+    return [ev for ev in [*fs.keyed("log.dnsmasq", host=True), *fs.keyed("log.kernel", host=True)] if ev.ok]
 
 
-@provides(DhcpLog)
+@provides(DhcpLog, reads=("log.dnsmasq", "log.kernel"), uses=(HostInfo,))
 def _dhcp_log(fs: FactStore) -> DhcpLog:
     logs = _logs(fs)
     if not logs:
@@ -90,7 +90,7 @@ class Dhclient:
     evidence: Evidence
 
 
-@provides(Dhclient)
+@provides(Dhclient, reads=("etc.dhclient_conf",))
 def _dhclient(fs: FactStore) -> Dhclient:
     ev = fs.require("etc.dhclient_conf", host=True)
     return Dhclient(parse_dhclient_conf(ev.content()), ev)
@@ -102,7 +102,7 @@ class QdhcpNamespaces:
     evidence: Evidence
 
 
-@provides(QdhcpNamespaces)
+@provides(QdhcpNamespaces, reads=("ip.netns",))
 def _qdhcp(fs: FactStore) -> QdhcpNamespaces:
     ev = fs.require("ip.netns", host=True)
     names = [ln.split()[0] for ln in ev.content().splitlines() if ln.strip().startswith("qdhcp-")]

@@ -21,7 +21,7 @@ class Resolver:
     evidence: Evidence
 
 
-@provides(Resolver)
+@provides(Resolver, reads=("etc.resolv_conf",))
 def _resolver(fs: FactStore) -> Resolver:
     ev = fs.require("etc.resolv_conf")
     return Resolver(parse_resolv_conf(ev.content()), ev)
@@ -33,7 +33,7 @@ class NsSwitch:
     evidence: Evidence
 
 
-@provides(NsSwitch)
+@provides(NsSwitch, reads=("etc.nsswitch_conf",))
 def _nsswitch(fs: FactStore) -> NsSwitch:
     ev = fs.require("etc.nsswitch_conf", host=True)
     return NsSwitch(parse_nsswitch_hosts(ev.content()), ev)
@@ -48,7 +48,7 @@ class Listeners:
         return [s for s in self.sockets if s.proto == proto and s.port == port and s.covers(addr)]
 
 
-@provides(Listeners)
+@provides(Listeners, reads=("sockets.listen",))
 def _listeners(fs: FactStore) -> Listeners:
     ev = fs.require("sockets.listen")
     return Listeners(parse_listeners(ev.content()), ev)
@@ -61,7 +61,7 @@ class SshdDns:
     evidence: Evidence
 
 
-@provides(SshdDns)
+@provides(SshdDns, reads=("etc.sshd_config",))
 def _sshd(fs: FactStore) -> SshdDns:
     ev = fs.require("etc.sshd_config", host=True)
     cfg = parse_sshd_config(ev.content())
@@ -97,7 +97,9 @@ _BOOTPROTO = re.compile(r"^\s*BOOTPROTO\s*=\s*\"?dhcp\"?", re.IGNORECASE | re.MU
 _NM_DNS = re.compile(r"^\s*dns\s*=\s*(\S+)", re.MULTILINE)
 
 
-@provides(ResolvOwners)
+@provides(
+    ResolvOwners, reads=("etc.resolv_conf", "etc.ifcfg", "etc.networkmanager_conf", "etc.dhclient_hooks")
+)
 def _owners(fs: FactStore) -> ResolvOwners:
     res = fs.require("etc.resolv_conf")
     out = ResolvOwners()
@@ -105,7 +107,7 @@ def _owners(fs: FactStore) -> ResolvOwners:
     if gen:
         head = next(ln for ln in res.content().splitlines() if ln.startswith(("#", ";")))
         out.markers.append(Marker("header", res.source, head.strip()))
-    for ev in fs.bundle.keyed("etc.ifcfg"):
+    for ev in fs.keyed("etc.ifcfg", host=True):
         if not ev.ok or ev.key.startswith("ifcfg-lo"):
             continue
         text = ev.content()
@@ -120,9 +122,9 @@ def _owners(fs: FactStore) -> ResolvOwners:
         m = _NM_DNS.search(nm.content())
         if m and m.group(1) == "none":
             out.kept.append(Marker("nm_dns_none", nm.source, m.group(0).strip()))
-    for ev in fs.bundle.keyed("etc.dhclient_hooks"):
+    for ev in fs.keyed("etc.dhclient_hooks", host=True):
         if ev.ok and re.search(r"make_resolv_conf\s*\(\)\s*\{", ev.content()):
             out.kept.append(Marker("dhclient_hook_keeps", ev.source, "make_resolv_conf(){ :; }"))
-    if not out.markers and not out.kept and not any(e.ok for e in fs.bundle.keyed("etc.ifcfg")):
+    if not out.markers and not out.kept and not any(e.ok for e in fs.keyed("etc.ifcfg", host=True)):
         raise Unavailable("etc.ifcfg: not collected; resolv.conf has no generator header")
     return out

@@ -60,7 +60,7 @@ def _ruleset(ev: Evidence) -> Ruleset:
     return parse_iptables_save(text)
 
 
-@provides(Firewall)
+@provides(Firewall, reads=("iptables.save", "iptables.list", "nft.ruleset"))
 def _firewall(fs: FactStore) -> Firewall:
     sets: list[tuple[Ruleset, str]] = []
     reasons: list[str] = []
@@ -100,7 +100,7 @@ class Listening:
         ]
 
 
-@provides(Listening)
+@provides(Listening, reads=("sockets.listen",))
 def _listening(fs: FactStore) -> Listening:
     ev = fs.require("sockets.listen")
     return Listening(parse_listeners(ev.content()), ev.source)

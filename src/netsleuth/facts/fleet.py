@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from netsleuth.evidence.model import HOST, Bundle
+from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
 from netsleuth.facts.host import Processes
 from netsleuth.facts.network import Links, Routes, link_line
 from netsleuth.facts.overlay import Fdb
@@ -20,6 +20,7 @@ from netsleuth.facts.store import FactStore, Unavailable, provides
 from netsleuth.parsers.iproute import Link
 from netsleuth.parsers.mesh import Mesh, parse_mesh
 from netsleuth.parsers.neutron import detect_kind
+from netsleuth.results.fleet import FLEET_MESH, FLEET_MODEL
 
 NEUTRON_AGENTS = (
     "neutron-openvswitch-agent",
@@ -181,15 +182,23 @@ class FleetModel:
 
 
 class FleetBundle(Bundle):
-    """The fleet's own evidence (the agent list and mesh matrix given to `fleet diagnose`) and its model."""
+    """The fleet's own evidence: its model (one summary per host), and the agent list and mesh
+    matrix given to `fleet diagnose`."""
 
     def __init__(self, model: FleetModel) -> None:
         super().__init__(source="fleet", hostname="fleet")
         self.model = model
+        names = ", ".join(sorted(model.hosts))
+        self.add(
+            Evidence(
+                FLEET_MODEL, Status.OK, text=f"{len(model.hosts)} hosts: {names}", source="fleet diagnose"
+            )
+        )
 
 
-@provides(FleetModel)
+@provides(FleetModel, reads=(FLEET_MODEL,))
 def _model(fs: FactStore) -> FleetModel:
+    fs.require(FLEET_MODEL, host=True)
     if not isinstance(fs.bundle, FleetBundle):
         raise Unavailable("the fleet model exists only for `netsleuth fleet diagnose`")
     return fs.bundle.model
@@ -203,9 +212,9 @@ class MeshMatrix:
     source: str
 
 
-@provides(MeshMatrix)
+@provides(MeshMatrix, reads=(FLEET_MESH,))
 def _mesh(fs: FactStore) -> MeshMatrix:
-    ev = fs.require("fleet.mesh", host=True)
+    ev = fs.require(FLEET_MESH, host=True)
     return MeshMatrix(parse_mesh(ev.content()), ev.source)
 
 
@@ -335,7 +344,8 @@ def _get(fs: FactStore, fact: type[Any], what: str, unknown: list[tuple[str, str
         return None
 
 
-def summarise(fs: FactStore, name: str = "", label: str = "") -> HostSummary:
+@provides(HostSummary, reads=("ovs.interface", "user.input"), uses=(Links, Routes, Fdb, OvsState, Processes))
+def _summary(fs: FactStore) -> HostSummary:
     """A host's summary from the facts of its own namespace (built once, shared with its diagnosis)."""
     host = fs if fs.netns == HOST else fs.scope(HOST)
     b = host.bundle
@@ -373,13 +383,13 @@ def summarise(fs: FactStore, name: str = "", label: str = "") -> HostSummary:
         )
     lists = tuple(
         (ev.source, ev.content())
-        for ev in b.keyed("user.input")
+        for ev in host.keyed("user.input", host=True)
         if ev.ok and detect_kind(ev.content()) == "agents"
     )
     return HostSummary(
-        name=name or b.hostname,
+        name=b.hostname,
         hostname=b.hostname,
-        label=label or b.source,
+        label=b.source,
         source=b.source,
         collected_at=b.collected_at,
         interfaces=tuple(ifaces),
@@ -390,3 +400,15 @@ def summarise(fs: FactStore, name: str = "", label: str = "") -> HostSummary:
         agent_lists=lists,
         unknown=tuple(unknown),
     )
+
+
+def summarise(fs: FactStore, name: str = "", label: str = "") -> HostSummary:
+    """The host's summary under the fleet's name for it (a summary that cannot be built says why)."""
+    b = fs.bundle
+    try:
+        s = fs.scope(HOST).get(HostSummary)
+    except Unavailable as exc:
+        s = HostSummary(
+            b.hostname, b.hostname, b.source, b.source, b.collected_at, unknown=(("summary", str(exc)),)
+        )
+    return replace(s, name=name or s.name, label=label or s.label)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.parsers.osrelease import parse_os_family
 from netsleuth.parsers.ps import Process, parse_ps
 from netsleuth.parsers.uptime import parse_uptime
 
@@ -24,22 +25,7 @@ class HostInfo:
         return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
-def _os_family(text: str) -> str:
-    ids = ""
-    for line in text.splitlines():
-        if line.startswith(("ID=", "ID_LIKE=")):
-            ids += " " + line.split("=", 1)[1].strip('"').lower()
-    for family, names in (
-        ("rhel", ("rhel", "centos", "fedora", "rocky", "almalinux")),
-        ("debian", ("debian", "ubuntu")),
-        ("suse", ("suse", "sles")),
-    ):
-        if any(n in ids.split() for n in names):
-            return family
-    return ""
-
-
-@provides(HostInfo)
+@provides(HostInfo, reads=("proc.uptime", "etc.os_release"))
 def _host(fs: FactStore) -> HostInfo:
     b = fs.bundle
     uptime: float | None = None
@@ -52,7 +38,7 @@ def _host(fs: FactStore) -> HostInfo:
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
     osr = fs.evidence("etc.os_release", host=True)
-    family = _os_family(osr.content()) if osr is not None and osr.ok else ""
+    family = parse_os_family(osr.content()) if osr is not None and osr.ok else ""
     return HostInfo(kernel=b.kernel, uptime_s=uptime, collected_at=when, os_family=family)
 
 
@@ -67,7 +53,7 @@ class Processes:
         return [p for p in self.items if needle in p.command]
 
 
-@provides(Processes)
+@provides(Processes, reads=("ps",))
 def _processes(fs: FactStore) -> Processes:
     ev = fs.require("ps", host=True)
     procs = parse_ps(ev.content())
@@ -81,7 +67,7 @@ class Memory:
     total_bytes: int
 
 
-@provides(Memory)
+@provides(Memory, reads=("proc.meminfo",))
 def _memory(fs: FactStore) -> Memory:
     ev = fs.require("proc.meminfo", host=True)
     for line in ev.content().splitlines():

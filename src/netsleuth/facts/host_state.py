@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from netsleuth.facts.store import FactStore, Unavailable, provides
 from netsleuth.parsers.df import DiskUsage, parse_df
 from netsleuth.parsers.docker import ContainerCpu, parse_docker_inspect
-from netsleuth.parsers.procstat import CpuTimes, LoadAvg, idle_fraction, parse_loadavg, parse_proc_stat
+from netsleuth.parsers.procstat import LoadAvg, idle_fraction, parse_loadavg, parse_proc_stat
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class CpuLoad:
     stat_lines: list[str]  # the aggregate cpu line of each sample
 
 
-@provides(CpuLoad)
+@provides(CpuLoad, reads=("proc.loadavg", "proc.stat"))
 def _cpu_load(fs: FactStore) -> CpuLoad:
     lev = fs.require("proc.loadavg", host=True)
     sev = fs.require("proc.stat", host=True)
@@ -51,14 +51,10 @@ class CpuCount:
     source: str
 
 
-@provides(CpuCount)
+@provides(CpuCount, reads=("proc.stat",))
 def _cpu_count(fs: FactStore) -> CpuCount:
     ev = fs.require("proc.stat", host=True)
     return CpuCount(len([n for n in parse_proc_stat(ev.content()) if n != "cpu"]) or 1, ev.source)
-
-
-def cpu_times(text: str) -> dict[str, CpuTimes]:
-    return parse_proc_stat(text)
 
 
 @dataclass(frozen=True)
@@ -78,7 +74,7 @@ class Disks:
         return (after.used_kb - before.used_kb) / self.interval_s
 
 
-@provides(Disks)
+@provides(Disks, reads=("df", "log.largest"))
 def _disks(fs: FactStore) -> Disks:
     ev = fs.require("df", host=True)
     usage = parse_df(ev.content())
@@ -111,7 +107,7 @@ class Environment:
     login_line: str = ""
 
 
-@provides(Environment)
+@provides(Environment, reads=("environment", "etc.login_defs"))
 def _environment(fs: FactStore) -> Environment:
     ev = fs.require("environment", host=True)
     umask: str | None = None
@@ -141,13 +137,13 @@ class Containers:
     source: str
 
 
-@provides(Containers)
+@provides(Containers, reads=("docker.containers",))
 def _containers(fs: FactStore) -> Containers:
     items: list[ContainerCpu] = []
     sources: list[str] = []
     ev = fs.evidence("docker.containers", host=True)
     found = [ev] if ev is not None and not ev.key else []
-    found += fs.bundle.keyed("docker.containers")
+    found += fs.keyed("docker.containers", host=True)
     reasons = []
     for e in found:
         if e.ok:

@@ -245,11 +245,13 @@ def _kernel_sources(fs: FactStore) -> list[Evidence]:
     dmesg = fs.evidence("kernel.dmesg", host=True)
     if dmesg is not None and dmesg.ok:
         found.append(dmesg)
-    found += [ev for ev in fs.bundle.keyed("log.kernel") if ev.ok]
+    found += [ev for ev in fs.keyed("log.kernel", host=True) if ev.ok]
     return found
 
 
-@provides(LogEvents)
+@provides(
+    LogEvents, reads=("kernel.dmesg", "log.kernel", "ovs.log_vswitchd", "ovs.log_ovsdb"), uses=(HostInfo,)
+)
 def _log_events(fs: FactStore) -> LogEvents:
     host = fs.get(HostInfo)
     out: dict[str, EventSet] = {}
@@ -276,17 +278,12 @@ def _log_events(fs: FactStore) -> LogEvents:
     return LogEvents(out, sources)
 
 
-def kernel_log_available(fs: FactStore) -> bool:
-    return bool(_kernel_sources(fs))
-
-
 __all__ = [
     "EventSet",
     "LogEvent",
     "LogEvents",
     "age_words",
     "datetime",
-    "kernel_log_available",
     "patterns",
     "scan",
 ]

@@ -99,7 +99,7 @@ def infer_kinds(links: list[Link]) -> None:
                 lnk.kind = "veth"  # name@ifN: the other end lives in another namespace
 
 
-@provides(Links)
+@provides(Links, reads=("ip.link", "ip.addr"))
 def _links(fs: FactStore) -> Links:
     try:
         ev = fs.require("ip.link")
@@ -167,13 +167,13 @@ def _every_namespace(fs: FactStore) -> AllLinks:
         if links is None:
             continue
         scopes[ns] = links
-        ev = fs.bundle.get("ip.netns_ids", ns)
+        ev = fs.evidence("ip.netns_ids", netns=ns)
         if ev is not None and ev.ok:
             ids[ns] = {int(m.group(1)): m.group(2) for m in _NSID.finditer(ev.text)}
     return AllLinks(scopes, ids)
 
 
-@provides(AllLinks)
+@provides(AllLinks, reads=("ip.netns_ids",), uses=(Links,))
 def _all_links(fs: FactStore) -> AllLinks:
     every = fs.once("all_links", _every_namespace)  # built once for all the scopes of the bundle
     if fs.netns not in every.scopes:
@@ -225,7 +225,7 @@ def _created(ev: Evidence | None) -> float | None:
     return float(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
 
 
-@provides(NetnsIdentity)
+@provides(NetnsIdentity, reads=("netns.inode", "netns.init_inode"))
 def _identity(fs: FactStore) -> NetnsIdentity:
     own = fs.evidence("netns.inode")
     inode = _inode(own)
@@ -252,7 +252,7 @@ class Routes:
         return route_dev(self.routes, address)
 
 
-@provides(Routes)
+@provides(Routes, reads=("ip.route",))
 def _routes(fs: FactStore) -> Routes:
     ev = fs.require("ip.route")
     return Routes(parse_routes(ev.content()), ev)

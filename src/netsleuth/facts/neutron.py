@@ -30,9 +30,9 @@ class NeutronAgents:
     source: str
 
 
-@provides(NeutronAgents)
+@provides(NeutronAgents, reads=("user.input",))
 def _agents(fs: FactStore) -> NeutronAgents:
-    inputs = fs.bundle.keyed("user.input")
+    inputs = fs.keyed("user.input", host=True)
     for ev in inputs:
         if ev.ok and detect_kind(ev.content()) == "agents":
             return NeutronAgents(parse_agent_list(ev.content()), ev.source)
@@ -53,7 +53,7 @@ class NeutronNamespaces:
         return [n for n in self.names if any(n.startswith(p) and a == agent for p, a in NS_AGENT.items())]
 
 
-@provides(NeutronNamespaces)
+@provides(NeutronNamespaces, reads=("ip.netns",))
 def _namespaces(fs: FactStore) -> NeutronNamespaces:
     ev = fs.require("ip.netns", host=True)
     names: list[str] = []
@@ -71,11 +71,11 @@ class FloatingIpRows:
     rows: PlatformRows = field(default_factory=PlatformRows)
 
 
-@provides(FloatingIpRows)
+@provides(FloatingIpRows, reads=("user.input",))
 def _rows(fs: FactStore) -> FloatingIpRows:
     out = PlatformRows()
     kinds: list[str] = []
-    for ev in fs.bundle.keyed("user.input"):
+    for ev in fs.keyed("user.input", host=True):
         if not ev.ok:
             continue
         text = ev.content()

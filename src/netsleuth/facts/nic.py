@@ -19,6 +19,7 @@ from netsleuth.parsers.ethtool import DriverInfo, Feature, Ring, parse_features,
 from netsleuth.parsers.ethtool import parse_stats as parse_ethtool_stats
 from netsleuth.parsers.ifconfig import parse_ifconfig
 from netsleuth.parsers.netdev import parse_net_dev
+from netsleuth.parsers.snmp import parse_snmp_csum
 from netsleuth.parsers.softnet import SoftnetCpu, parse_softnet
 
 T = TypeVar("T")
@@ -99,7 +100,7 @@ def _from_links(links: Links) -> dict[str, IfaceCounters]:
     return out
 
 
-@provides(RxCounters)
+@provides(RxCounters, reads=("proc.net_dev", "ifconfig"), uses=(HostInfo, Links))
 def _rx_counters(fs: FactStore) -> RxCounters:
     host = fs.maybe(HostInfo)
     uptime = host.uptime_s if host else None
@@ -137,9 +138,9 @@ def _rx_counters(fs: FactStore) -> RxCounters:
 def _per_nic(fs: FactStore, name: str, parse: Callable[[str], T]) -> tuple[dict[str, T], dict[str, Evidence]]:
     """Parse every per-NIC piece of evidence `name`; a NIC whose output cannot be read (veth:
     "Operation not supported") is left out. Unavailable when no NIC has it."""
-    items = [ev for ev in fs.bundle.keyed(name, fs.netns) if ev.ok]
+    items = [ev for ev in fs.keyed(name) if ev.ok]
     if not items:
-        why = [f"{ev.key}: {ev.status.value}" for ev in fs.bundle.keyed(name, fs.netns)]
+        why = [f"{ev.key}: {ev.status.value}" for ev in fs.keyed(name)]
         raise Unavailable(f"{name}: " + (", ".join(why) if why else "not collected for any NIC"))
     parsed: dict[str, T] = {}
     evs: dict[str, Evidence] = {}
@@ -165,7 +166,7 @@ class Rings:
         return self.rings.get(nic)
 
 
-@provides(Rings)
+@provides(Rings, reads=("ethtool.ring",))
 def _rings(fs: FactStore) -> Rings:
     return Rings(*_per_nic(fs, "ethtool.ring", parse_ring))
 
@@ -204,7 +205,7 @@ class NicStats:
         return self.stats.get(nic)
 
 
-@provides(NicStats)
+@provides(NicStats, reads=("ethtool.stats",))
 def _nic_stats(fs: FactStore) -> NicStats:
     parsed, evs = _per_nic(fs, "ethtool.stats", parse_ethtool_stats)
     out: dict[str, NicStat] = {}
@@ -238,21 +239,22 @@ class Offloads:
         )
 
 
-@provides(Offloads)
+@provides(Offloads, reads=("ethtool.features",))
 def _offloads(fs: FactStore) -> Offloads:
     return Offloads(*_per_nic(fs, "ethtool.features", parse_features))
 
 
 @dataclass
 class Drivers:
-    """`ethtool -i` per NIC."""
+    """`ethtool -i` per NIC: driver, firmware, bus (a USB NIC: seed 004)."""
 
     info: dict[str, DriverInfo]
+    evidence: dict[str, Evidence]
 
 
-@provides(Drivers)
+@provides(Drivers, reads=("ethtool.info",))
 def _drivers(fs: FactStore) -> Drivers:
-    return Drivers(_per_nic(fs, "ethtool.info", parse_info)[0])
+    return Drivers(*_per_nic(fs, "ethtool.info", parse_info))
 
 
 @dataclass
@@ -278,7 +280,7 @@ class Softnet:
         return [c.cpu for c in self.later if getattr(c, column) > before.get(c.cpu, 0)]
 
 
-@provides(Softnet)
+@provides(Softnet, reads=("proc.softnet_stat",), uses=(HostInfo,))
 def _softnet(fs: FactStore) -> Softnet:
     ev = fs.require("proc.softnet_stat", host=True)
     host = fs.maybe(HostInfo)
@@ -300,13 +302,10 @@ class KernelBonds:
     later: dict[str, Bond]
     sources: dict[str, str]
 
-    def master_of(self, nic: str) -> str | None:
-        return next((b.name for b in self.bonds.values() if b.member(nic) is not None), None)
 
-
-@provides(KernelBonds)
+@provides(KernelBonds, reads=("proc.bonding",))
 def _kernel_bonds(fs: FactStore) -> KernelBonds:
-    items = fs.bundle.keyed("proc.bonding", fs.netns)
+    items = fs.keyed("proc.bonding")
     ok = [ev for ev in items if ev.ok and ev.key != "bonding_masters"]
     if not ok:
         raise Unavailable(
@@ -329,7 +328,7 @@ class OvsBonds:
     source: str
 
 
-@provides(OvsBonds)
+@provides(OvsBonds, reads=("ovs.bond_show",))
 def _ovs_bonds(fs: FactStore) -> OvsBonds:
     ev = fs.require("ovs.bond_show", host=True)
     return OvsBonds(parse_bond_show(ev.content()), ev.source)
@@ -350,7 +349,7 @@ class Datapaths:
         return _rate(dp.lost, after.lost if after else None, self.interval_s, self.uptime_s)
 
 
-@provides(Datapaths)
+@provides(Datapaths, reads=("ovs.dpctl_show",), uses=(HostInfo,))
 def _datapaths(fs: FactStore) -> Datapaths:
     ev = fs.require("ovs.dpctl_show", host=True)
     host = fs.maybe(HostInfo)
@@ -381,36 +380,7 @@ class ChecksumErrors:
         return _rate(a, b, self.interval_s, self.uptime_s)
 
 
-def parse_snmp_csum(text: str) -> tuple[dict[str, int], list[str]]:
-    """InCsumErrors per protocol from /proc/net/snmp (header line, then values line).
-
-    >>> parse_snmp_csum("Tcp: RtoAlgorithm InCsumErrors\\nTcp: 1 7\\nUdp: InDatagrams InCsumErrors\\nUdp: 5 0")
-    ({'Tcp': 7, 'Udp': 0}, ['Tcp: InCsumErrors 7', 'Udp: InCsumErrors 0'])
-    """
-    out: dict[str, int] = {}
-    lines: list[str] = []
-    heads: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        proto, sep, rest = line.partition(":")
-        if not sep:
-            continue
-        toks = rest.split()
-        if proto not in heads:
-            heads[proto] = toks
-            continue
-        names = heads.pop(proto)
-        if "InCsumErrors" in names and proto in ("Tcp", "Udp"):
-            i = names.index("InCsumErrors")
-            if i >= len(toks) or not toks[i].lstrip("-").isdigit():
-                raise ParseError("/proc/net/snmp: InCsumErrors value missing", line)
-            out[proto] = int(toks[i])
-            lines.append(f"{proto}: InCsumErrors {toks[i]}")
-    if not out:
-        raise ParseError("/proc/net/snmp: no InCsumErrors counter")
-    return out, lines
-
-
-@provides(ChecksumErrors)
+@provides(ChecksumErrors, reads=("proc.net_snmp",), uses=(HostInfo,))
 def _csum_errors(fs: FactStore) -> ChecksumErrors:
     ev = fs.require("proc.net_snmp")
     host = fs.maybe(HostInfo)

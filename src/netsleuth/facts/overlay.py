@@ -23,7 +23,7 @@ class Fdb:
         return [e for e in self.entries if e.dev == dev and e.dst and e.permanent]
 
 
-@provides(Fdb)
+@provides(Fdb, reads=("bridge.fdb",))
 def _fdb(fs: FactStore) -> Fdb:
     ev = fs.require("bridge.fdb")
     return Fdb(parse_fdb(ev.content()), ev)

@@ -92,7 +92,19 @@ def _daemon_socket(proc: Process) -> str:
     return _norm(m.group(1)) if m else DEFAULT_SOCKET
 
 
-@provides(OvsState)
+@provides(
+    OvsState,
+    reads=(
+        "ovs.vsctl_show",
+        "ovs.dump_flows",
+        "ovs.vswitchd_version",
+        "ovs.dpctl_show",
+        "ovs.interface",
+        "ovs.port",
+        "ovs.bridge",
+    ),
+    uses=(Processes,),
+)
 def _ovs(fs: FactStore) -> OvsState:
     vsctl = fs.evidence("ovs.vsctl_show", host=True)
     if vsctl is None:
@@ -100,7 +112,7 @@ def _ovs(fs: FactStore) -> OvsState:
     procs = fs.maybe(Processes)
     if vsctl.status is Status.MISSING and not (procs and procs.named("ovs-vswitchd")):
         raise Unavailable("Open vSwitch is not installed (no ovs-vsctl)")
-    calls = [ev for ev in fs.bundle.keyed("ovs.dump_flows")]
+    calls = [ev for ev in fs.keyed("ovs.dump_flows", host=True)]
     for name in ("ovs.vswitchd_version", "ovs.dpctl_show"):
         ev = fs.evidence(name, host=True)
         if ev is not None and ev.status is not Status.MISSING:

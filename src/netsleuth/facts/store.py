@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from netsleuth.errors import ParseError
@@ -15,25 +16,45 @@ class Unavailable(Exception):
     """A fact cannot be built; the message says why (evidence missing, timed out, unreadable)."""
 
 
-Provider = Callable[["FactStore"], Any]
+class UndeclaredRead(RuntimeError):
+    """A provider read evidence, or built on a fact, that its `@provides` does not declare: a bug
+    of the provider, never a fact that is merely unavailable."""
+
+
+@dataclass(frozen=True)
+class Provider:
+    """How one fact is built: the function, the evidence it reads and the facts it builds on."""
+
+    fact: type
+    build: Callable[[FactStore], Any]
+    reads: tuple[str, ...]
+    uses: tuple[type, ...]
 
 
 class _Shared:
-    """What the stores of one bundle share: each other, and values computed once."""
+    """What the stores of one bundle share: each other, values computed once, and the providers
+    running now (innermost last), whose declarations every read is checked against."""
 
     def __init__(self) -> None:
         self.stores: dict[str, FactStore] = {}
         self.values: dict[str, Any] = {}
+        self.building: list[Provider] = []
 
 
-_PROVIDERS: dict[type, Provider] = {}
+PROVIDERS: dict[type, Provider] = {}
 
 
-def provides(fact: type[T]) -> Callable[[Callable[[FactStore], T]], Callable[[FactStore], T]]:
-    """Register the function that builds `fact` from a FactStore's evidence."""
+def provides(
+    fact: type[T], *, reads: Iterable[str], uses: Iterable[type] = ()
+) -> Callable[[Callable[[FactStore], T]], Callable[[FactStore], T]]:
+    """Register the function that builds `fact`, with the evidence names it `reads` (entries of the
+    evidence catalogue, or evidence netsleuth makes itself) and the facts it `uses`. The store
+    holds it to that: reading anything else raises UndeclaredRead."""
 
     def deco(fn: Callable[[FactStore], T]) -> Callable[[FactStore], T]:
-        _PROVIDERS[fact] = fn
+        if fact in PROVIDERS:
+            raise ValueError(f"{fact.__name__} has two providers")
+        PROVIDERS[fact] = Provider(fact, fn, tuple(reads), tuple(uses))
         return fn
 
     return deco
@@ -71,8 +92,19 @@ class FactStore:
             self._shared.values[key] = build(self)
         return self._shared.values[key]  # type: ignore[no-any-return]
 
-    def evidence(self, name: str, key: str = "", host: bool = False) -> Evidence | None:
-        return self.bundle.get(name, HOST if host else self.netns, key)
+    def _reads(self, name: str) -> None:
+        building = self._shared.building
+        if building and name not in building[-1].reads:
+            raise UndeclaredRead(
+                f"{building[-1].fact.__name__} reads {name}, not in its @provides(reads=...)"
+            )
+
+    def evidence(
+        self, name: str, key: str = "", host: bool = False, netns: str | None = None
+    ) -> Evidence | None:
+        """The evidence `name` (of `key`) of this namespace, of the host's (`host`), or of `netns`."""
+        self._reads(name)
+        return self.bundle.get(name, HOST if host else self.netns if netns is None else netns, key)
 
     def require(self, name: str, key: str = "", host: bool = False) -> Evidence:
         """The evidence `name`, or Unavailable naming its status."""
@@ -81,26 +113,37 @@ class FactStore:
             raise Unavailable(why_not(ev, name))
         return ev
 
-    def first_ok(self, *names: str, host: bool = False) -> Evidence:
-        reasons = []
-        for n in names:
-            ev = self.evidence(n, host=host)
-            if ev is not None and ev.ok:
-                return ev
-            reasons.append(why_not(ev, n))
-        raise Unavailable("; ".join(reasons))
+    def keyed(self, name: str, host: bool = False) -> list[Evidence]:
+        """Every per-object piece of evidence `name` (per NIC, per file ...) of this namespace or
+        of the host's."""
+        self._reads(name)
+        return self.bundle.keyed(name, HOST if host else self.netns)
+
+    def every(self, *names: str, netns: str | None = None) -> list[Evidence]:
+        """Every piece of evidence of these names of this namespace (or `netns`), keyed or not, in
+        the order it was collected."""
+        for name in names:
+            self._reads(name)
+        ns = self.netns if netns is None else netns
+        return [ev for ev in self.bundle.items if ev.name in names and ev.netns == ns]
 
     def get(self, fact: type[T]) -> T:
         """Build (once) and return the fact, or raise Unavailable with the reason."""
+        building = self._shared.building
+        if building and fact not in building[-1].uses:
+            raise UndeclaredRead(
+                f"{building[-1].fact.__name__} uses {fact.__name__}, not in its @provides(uses=...)"
+            )
         if fact in self._cache:
             return self._cache[fact]  # type: ignore[no-any-return]
         if fact in self._errors:
             raise Unavailable(self._errors[fact])
-        provider = _PROVIDERS.get(fact)
+        provider = PROVIDERS.get(fact)
         if provider is None:
             raise Unavailable(f"no provider for {fact.__name__}")
+        building.append(provider)
         try:
-            value = provider(self)
+            value = provider.build(self)
         except Unavailable as exc:
             self._errors[fact] = str(exc)
             raise
@@ -108,6 +151,8 @@ class FactStore:
             msg = f"{fact.__name__}: could not parse the evidence ({exc})"
             self._errors[fact] = msg
             raise Unavailable(msg) from None
+        finally:
+            building.pop()
         self._cache[fact] = value
         return value  # type: ignore[no-any-return]
 

@@ -47,7 +47,39 @@ Scenarios (`netsleuth.lab.scenarios`): one small class per fault, `SCENARIOS` ma
 
 from __future__ import annotations
 
-from netsleuth.lab.core import Lab, global_sysctl, require_root
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
+
+from netsleuth.lab.blocks import Netns, Veth
+from netsleuth.lab.core import LabRun, global_sysctl, require_root
+from netsleuth.lab.dnsmasq import Dnsmasq
+from netsleuth.lab.ovs import Ovs
 from netsleuth.lab.shell import LabError, LabUnavailable, sh
+
+P = ParamSpec("P")
+B = TypeVar("B")
+
+
+def _block(make: Callable[Concatenate[LabRun, P], B]) -> Callable[Concatenate[LabRun, P], B]:
+    """A method of Lab that makes a building block in this lab: `lab.veth(...)` is
+    `Veth.create(lab, ...)`, with the same parameters and types."""
+
+    def method(self: LabRun, /, *args: P.args, **kwargs: P.kwargs) -> B:
+        return make(self, *args, **kwargs)
+
+    method.__doc__ = make.__doc__
+    return method
+
+
+class Lab(LabRun):
+    """A set of namespaces, links and processes built for one scenario; torn down on exit.
+    Its building blocks: `netns` (blocks.Netns), `veth` (blocks.Veth), `ovs` (ovs.Ovs),
+    `dnsmasq` (dnsmasq.Dnsmasq); each cleans up after itself through the lab's journal."""
+
+    netns = _block(Netns.create)
+    veth = _block(Veth.create)
+    ovs = _block(Ovs.start)
+    dnsmasq = _block(Dnsmasq.start)
+
 
 __all__ = ["Lab", "LabError", "LabUnavailable", "global_sysctl", "require_root", "sh"]

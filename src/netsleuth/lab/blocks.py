@@ -10,14 +10,9 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from netsleuth.lab.core import NAME_PREFIX, check_ifname
+from netsleuth.lab.core import NAME_PREFIX, LabRun, check_ifname
 from netsleuth.lab.shell import DEFAULT_TIMEOUT, LabError, sh
-
-if TYPE_CHECKING:
-    from netsleuth.lab.core import Lab
-
 
 # Every lab namespace gets its own /etc/netns/NAME/resolv.conf, so that nothing run inside it (a
 # DHCP client, `diagnose`'s DNS probe) ever sees or queries the machine's resolvers through the
@@ -30,12 +25,12 @@ NO_RESOLVER = "# netsleuth lab namespace: no name server (a scenario writes its 
 class Netns:
     """A network namespace of the lab, with loopback up."""
 
-    lab: Lab
+    lab: LabRun
     name: str
     role: str
 
     @classmethod
-    def create(cls, lab: Lab, role: str, name: str | None = None) -> Netns:
+    def create(cls, lab: LabRun, role: str, name: str | None = None) -> Netns:
         """`name` defaults to <prefix>-<role>; a Neutron-like name must contain the prefix
         (e.g. f"qdhcp-{lab.prefix}-net1") so that a crashed run can be found and cleaned."""
         full = name or f"{lab.prefix}-{role}"
@@ -162,7 +157,7 @@ class Veth:
     @classmethod
     def create(
         cls,
-        lab: Lab,
+        lab: LabRun,
         a: Netns,
         a_name: str,
         b: Netns,

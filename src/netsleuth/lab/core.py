@@ -1,4 +1,6 @@
-"""The Lab: a run id, a name prefix, and an undo journal kept on disk so any process can tear it down.
+"""A lab run: a run id, a name prefix, and an undo journal kept on disk so any process can tear it
+down. The building blocks (blocks.py, ovs.py, dnsmasq.py) act on a LabRun; `netsleuth.lab.Lab`
+adds the methods that make them.
 
 Every building block writes how to undo itself to the journal *before* it acts
 (/run/netsleuth-lab/<run_id>/state.json), so a crashed or interrupted run leaves a journal that
@@ -20,9 +22,9 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, Protocol, Self
 
-from netsleuth.lab.shell import LabError, LabUnavailable, proc_start_time, sh
+from netsleuth.lab.shell import LabError, LabUnavailable, netns_argv, proc_start_time, sh
 
 ROOT = Path("/run/netsleuth-lab")
 NAME_PREFIX = "nsl"  # every namespace the lab makes starts with it (or qdhcp-/qrouter- + it)
@@ -112,12 +114,15 @@ def undo(step: dict[str, Any]) -> None:
         raise LabError(f"unknown undo step {kind!r}")
 
 
-class Lab:
-    """A set of namespaces, links and processes built for one scenario; torn down on exit.
+class Named(Protocol):
+    """Anything with a name: a lab namespace (blocks.Netns)."""
 
-    >>> Lab.__name__
-    'Lab'
-    """
+    @property
+    def name(self) -> str: ...
+
+
+class LabRun:
+    """A set of namespaces, links and processes built for one scenario; torn down on exit."""
 
     def __init__(self, scenario: str = "adhoc", run_id: str | None = None, *, keep: bool = False) -> None:
         self.run_id = run_id or secrets.token_hex(2)
@@ -161,7 +166,7 @@ class Lab:
         self._save()
 
     @classmethod
-    def attach(cls, run_id: str) -> Lab:
+    def attach(cls, run_id: str) -> Self:
         """The lab of another process (or of a crashed one), from its journal."""
         lab = cls(run_id=run_id)
         try:
@@ -195,7 +200,7 @@ class Lab:
         return ids
 
     # ---- life cycle ----------------------------------------------------------------------
-    def __enter__(self) -> Lab:
+    def __enter__(self) -> Self:
         require_root()
         self._save()
         if threading.current_thread() is threading.main_thread():
@@ -245,27 +250,6 @@ class Lab:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
         return problems
 
-    # ---- building blocks (thin: the classes in blocks.py / ovs.py / dnsmasq.py do the work) ----
-    def netns(self, role: str, name: str | None = None) -> Any:
-        from netsleuth.lab.blocks import Netns
-
-        return Netns.create(self, role, name)
-
-    def veth(self, a: Any, a_name: str, b: Any, b_name: str, **kw: Any) -> Any:
-        from netsleuth.lab.blocks import Veth
-
-        return Veth.create(self, a, a_name, b, b_name, **kw)
-
-    def ovs(self, netns: Any = None) -> Any:
-        from netsleuth.lab.ovs import Ovs
-
-        return Ovs.start(self, netns)
-
-    def dnsmasq(self, netns: Any, iface: str, **kw: Any) -> Any:
-        from netsleuth.lab.dnsmasq import Dnsmasq
-
-        return Dnsmasq.start(self, netns, iface, **kw)
-
     def sysctl(self, key: str, value: str | int) -> str:
         """Set a GLOBAL sysctl (e.g. net.netfilter.nf_conntrack_max); `down` restores the old value."""
         path = Path("/proc/sys", key.replace(".", "/"))
@@ -281,14 +265,12 @@ class Lab:
         self,
         argv: Sequence[str],
         *,
-        netns: Any = None,
+        netns: Named | str | None = None,
         log: Path | None = None,
         env: dict[str, str] | None = None,
     ) -> subprocess.Popen[bytes]:
         """Start a background process (inside `netns`), stopped by pid on `down`."""
-        from netsleuth.lab.shell import netns_argv
-
-        full = netns_argv(argv, getattr(netns, "name", netns))
+        full = netns_argv(argv, netns if netns is None or isinstance(netns, str) else netns.name)
         out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
         try:
             proc = subprocess.Popen(

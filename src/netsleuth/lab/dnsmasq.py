@@ -7,19 +7,15 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from netsleuth.lab.core import kill_pid
+from netsleuth.lab.blocks import Netns
+from netsleuth.lab.core import LabRun, kill_pid
 from netsleuth.lab.shell import LabError, LabUnavailable, proc_start_time
-
-if TYPE_CHECKING:
-    from netsleuth.lab.blocks import Netns
-    from netsleuth.lab.core import Lab
 
 
 @dataclass
 class Dnsmasq:
-    lab: Lab
+    lab: LabRun
     netns: Netns
     pid: int
     start_time: int | None
@@ -29,7 +25,7 @@ class Dnsmasq:
     @classmethod
     def start(
         cls,
-        lab: Lab,
+        lab: LabRun,
         netns: Netns,
         iface: str,
         *,

@@ -14,21 +14,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from netsleuth.lab.core import check_ifname, kill_pid
+from netsleuth.lab.blocks import Netns
+from netsleuth.lab.core import LabRun, check_ifname, kill_pid
 from netsleuth.lab.shell import LabError, LabUnavailable, proc_start_time, sh
-
-if TYPE_CHECKING:
-    from netsleuth.lab.blocks import Netns
-    from netsleuth.lab.core import Lab
 
 SCHEMA = Path("/usr/share/openvswitch/vswitch.ovsschema")
 
 
 @dataclass
 class Ovs:
-    lab: Lab
+    lab: LabRun
     dir: Path
     netns: Netns | None
     pids: dict[str, tuple[int, int | None]] = field(default_factory=dict)
@@ -40,7 +36,7 @@ class Ovs:
         return {"OVS_RUNDIR": d, "OVS_LOGDIR": d, "OVS_DBDIR": d, "OVS_SYSCONFDIR": d}
 
     @classmethod
-    def start(cls, lab: Lab, netns: Netns | None = None) -> Ovs:
+    def start(cls, lab: LabRun, netns: Netns | None = None) -> Ovs:
         """Start ovsdb-server and ovs-vswitchd (in `netns`; None = ovs-vswitchd in the default namespace,
         which then must get no ports from the lab)."""
         for tool in ("ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl"):

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from netsleuth.lab.core import Lab
+from netsleuth.lab import Lab
 
 DIAGNOSE_ONLY = frozenset({"-q", "--quiet"})
 
@@ -98,10 +98,6 @@ class Vantage:
             "wrap": self.wrap,
             "command": self.command,
         }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Vantage:
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
 class Scenario:

@@ -6,6 +6,8 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 
+from netsleuth import process
+
 DEFAULT_TIMEOUT = 10.0
 
 
@@ -33,23 +35,21 @@ def sh(
 ) -> subprocess.CompletedProcess[str]:
     """Run a command (inside `netns`), return its result; raise LabError on failure when `check`."""
     full = netns_argv(argv, netns)
-    try:
-        proc = subprocess.run(
-            full,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env={**os.environ, **(env or {}), "LC_ALL": "C"},
-            input=input,
-            stdin=None if input is not None else subprocess.DEVNULL,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise LabUnavailable(f"{full[0]} is not installed") from exc
-    except subprocess.TimeoutExpired as exc:
+    r = process.run(
+        full,
+        timeout,
+        env={**os.environ, **(env or {}), "LC_ALL": "C"},
+        input=input.encode() if input is not None else None,
+    )
+    if isinstance(r.failed, FileNotFoundError):
+        raise LabUnavailable(f"{full[0]} is not installed") from r.failed
+    if r.failed is not None:
+        raise r.failed
+    if r.rc is None:
         if check:
-            raise LabError(f"`{' '.join(full)}` did not finish within {timeout:.0f} s") from exc
+            raise LabError(f"`{' '.join(full)}` did not finish within {timeout:.0f} s")
         return subprocess.CompletedProcess(full, 124, "", "timeout")
+    proc = subprocess.CompletedProcess(full, r.rc, r.text(), r.err_text())
     if check and proc.returncode != 0:
         msg = (proc.stderr or proc.stdout).strip().splitlines()
         raise LabError(f"`{' '.join(full)}` failed ({proc.returncode}): {msg[-1] if msg else ''}")
@@ -64,11 +64,3 @@ def proc_start_time(pid: int) -> int | None:
     except OSError:
         return None
     return int(stat.rsplit(")", 1)[1].split()[19])
-
-
-def read_pidfile(path: str) -> int | None:
-    try:
-        with open(path) as fh:
-            return int(fh.read().strip() or "0") or None
-    except (OSError, ValueError):
-        return None

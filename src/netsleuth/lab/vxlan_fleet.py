@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from netsleuth.lab import Lab
 from netsleuth.lab.blocks import Netns
-from netsleuth.lab.core import Lab
 
 VNI = 42
 UNDERLAY = "10.99.200"

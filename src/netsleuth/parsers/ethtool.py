@@ -150,13 +150,21 @@ class DriverInfo:
             return "pci"
         return self.bus_info.split("-")[0].split(":")[0] if self.bus_info else ""
 
+    @property
+    def on_usb(self) -> bool:
+        """A USB NIC (seed 004: its driver padded frames with a trailer)."""
+        return self.bus_info.startswith("usb-") or "usb" in self.driver.lower()
+
 
 def parse_info(text: str) -> DriverInfo:
     """Parse `ethtool -i IFACE`.
 
     >>> i = parse_info(SAMPLE_INFO_VIRTIO)
-    >>> i.driver, i.bus_info, i.bus
-    ('virtio_net', '0000:00:03.0', 'pci')
+    >>> i.driver, i.bus_info, i.bus, i.on_usb
+    ('virtio_net', '0000:00:03.0', 'pci', False)
+    >>> u = parse_info(SAMPLE_INFO_USB)
+    >>> u.driver, u.firmware, u.bus, u.on_usb
+    ('r8152', 'rtl8153a-4 v2 02/07/20', 'usb', True)
     """
     kv: dict[str, str] = {}
     for line in text.splitlines():
@@ -234,5 +242,13 @@ version: 1.0.0
 firmware-version:\x20
 expansion-rom-version:\x20
 bus-info: 0000:00:03.0
+supports-statistics: yes
+"""
+
+SAMPLE_INFO_USB = """\
+driver: r8152
+version: v1.12.12
+firmware-version: rtl8153a-4 v2 02/07/20
+bus-info: usb-0000:00:14.0-2
 supports-statistics: yes
 """

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,9 +68,3 @@ def parse_line(raw: str, year: int | None = None) -> LogLine:
         mono = float(mm.group(1))
         rest = mm.group(2)
     return LogLine(text=rest, raw=raw, mono=mono, wall=wall)
-
-
-def parse_lines(lines: Iterable[str], year: int | None = None) -> Iterator[LogLine]:
-    for raw in lines:
-        if raw.strip():
-            yield parse_line(raw, year)

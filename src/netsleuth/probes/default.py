@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -19,11 +18,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from netsleuth import process
 from netsleuth.evidence.model import HOST, Bundle, Evidence
-from netsleuth.facts.probes import EchoProbe
 from netsleuth.parsers.iproute import Link, parse_links
 from netsleuth.probes import run
 from netsleuth.probes.icmp import Kind, ping
+from netsleuth.results.probes import EchoProbe
 
 BUDGET_S = 12.0
 MAX_DAD = 4
@@ -32,21 +32,24 @@ DHCP_WAIT_S = 4.0  # dnsmasq pings a new address for up to 3 s before it offers 
 DHCP_CLIENTS = frozenset({"dhclient", "dhcpcd", "udhcpc", "dhcpcd5"})
 
 
-def _ip_json(*args: str) -> Any:
+def _json(argv: list[str]) -> Any:
+    """The JSON a command prints ([] when it fails, hangs past 2 s or prints no JSON)."""
+    r = process.run(argv, 2)
     try:
-        out = subprocess.run(["ip", "-j", *args], capture_output=True, text=True, timeout=2, check=False)
-        return json.loads(out.stdout or "[]")
-    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+        return json.loads(r.text() or "[]") if r.rc is not None else []
+    except json.JSONDecodeError:
         return []
 
 
+def _ip_json(*args: str) -> Any:
+    return _json(["ip", "-j", *args])
+
+
 def links() -> list[Link]:
+    r = process.run(["ip", "-j", "-d", "link", "show"], 2)
     try:
-        out = subprocess.run(
-            ["ip", "-j", "-d", "link", "show"], capture_output=True, text=True, timeout=2, check=False
-        )
-        return parse_links(out.stdout) if out.stdout.strip() else []
-    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return parse_links(r.text()) if r.rc is not None and r.text().strip() else []
+    except ValueError:
         return []
 
 
@@ -74,19 +77,9 @@ def vxlan_overlay(dev: str) -> list[str]:
 def vxlan_remote(link: Link) -> str:
     if link.vxlan and link.vxlan.remote:
         return link.vxlan.remote
-    try:
-        out = subprocess.run(
-            ["bridge", "-j", "fdb", "show", "dev", link.name],
-            capture_output=True,
-            text=True,
-            timeout=2,
-            check=False,
-        )
-        for e in json.loads(out.stdout or "[]"):
-            if e.get("dst"):
-                return str(e["dst"])
-    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
-        pass
+    for e in _json(["bridge", "-j", "fdb", "show", "dev", link.name]):
+        if e.get("dst"):
+            return str(e["dst"])
     return ""
 
 
@@ -259,26 +252,19 @@ def _probe_netns(ns: str, peers: tuple[str, ...], budget_s: float) -> tuple[list
     cmd = ["ip", "netns", "exec", ns, sys.executable, "-m", "netsleuth.probes.default"]
     cmd += ["--budget", f"{budget_s:g}", *(a for p in peers for a in ("--peer", p))]
     source = f"netsleuth diagnose (probe in netns {ns})"
-    try:
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-        )
-    except OSError as exc:
-        failed = run.skipped("netns", ns, f"cannot start the probes: {exc.strerror}", source)
+    ran = process.run(cmd, budget_s + 2.5)
+    if ran.failed is not None:
+        failed = run.skipped("netns", ns, f"cannot start the probes: {ran.failed.strerror}", source)
         failed.netns = ns
         return [failed], []
-    try:
-        out, err = proc.communicate(timeout=budget_s + 2.5)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)
-        proc.communicate()
+    if ran.timed_out:
         return [
             Evidence(
                 "probe.netns", run.Status.TIMEOUT, source=source, key=ns, netns=ns, error="probes over budget"
             )
         ], []
     try:
-        data = json.loads(out)
+        data = json.loads(ran.text())
         items = [
             Evidence(
                 str(d["name"]),
@@ -294,7 +280,7 @@ def _probe_netns(ns: str, peers: tuple[str, ...], budget_s: float) -> tuple[list
         ]
         return items, [f"[{ns}] {n}" for n in data["notes"]]
     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-        why = (err.strip().splitlines() or ["no output"])[-1]
+        why = (ran.err_text().strip().splitlines() or ["no output"])[-1]
         return [
             Evidence("probe.netns", run.Status.ERROR, source=source, key=ns, netns=ns, error=why[:200])
         ], []

@@ -17,9 +17,9 @@ import dns.rcode
 import dns.rdatatype
 
 from netsleuth.errors import ParseError
-from netsleuth.facts.probes import DnsProbe, DnsQuery, DnsServer, SystemLookup
 from netsleuth.parsers.resolv import parse_nsswitch_hosts, parse_resolv_conf
 from netsleuth.probes.icmp import Kind, ping
+from netsleuth.results.probes import DnsProbe, DnsQuery, DnsServer, SystemLookup
 
 _RCODES = {
     dns.rcode.NOERROR: "answer",
@@ -118,7 +118,3 @@ def probe_dns(
         nss = []
     hosts = _hosts_file(name, Path("/etc/hosts")) if name else []
     return DnsProbe(qname, rotate, results, system, hosts, nss)
-
-
-def answered(q: DnsQuery) -> bool:
-    return q.outcome in ("answer", "nxdomain", "servfail", "refused")

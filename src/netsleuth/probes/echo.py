@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from netsleuth.facts.probes import EchoProbe
+from netsleuth.results.probes import EchoProbe
 
 MAGIC = b"NSL1"
 REQ = b"Q"

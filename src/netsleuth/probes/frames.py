@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from netsleuth.facts.probes import ArpProbe, DhcpOffer, DhcpProbe
+from netsleuth.results.probes import ArpProbe, DhcpOffer, DhcpProbe
 
 
 class NeedsRoot(Exception):

@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from netsleuth.facts.probes import LatencyProbe, SelfHealth
+from netsleuth.results.probes import LatencyProbe, SelfHealth
 
 
 def percentile(values: list[float], pct: float) -> float | None:

@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from netsleuth.facts.probes import FragNeeded, MtuProbe
 from netsleuth.probes.icmp import Kind, Outcome, Pinger
 from netsleuth.probes.route import route_to
+from netsleuth.results.probes import FragNeeded, MtuProbe
 
 MIN_SIZE = 68  # the smallest MTU IPv4 allows
 SMALL = 84  # a default ping

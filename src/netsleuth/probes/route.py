@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from netsleuth import process
 
 
 @dataclass(frozen=True)
@@ -19,15 +20,10 @@ class RouteTo:
 
 def route_to(target: str, timeout: float = 2.0) -> RouteTo | None:
     """`ip -j route get TARGET` (None when there is no route)."""
-    try:
-        out = subprocess.run(
-            ["ip", "-j", "route", "get", target], capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
+    r = process.run(["ip", "-j", "route", "get", target], timeout)
+    if r.rc != 0 or not r.text().strip():
         return None
-    if out.returncode != 0 or not out.stdout.strip():
-        return None
-    data = json.loads(out.stdout)
+    data = json.loads(r.text())
     if not data:
         return None
     r = data[0]

@@ -1,17 +1,15 @@
-"""Probe results -> evidence -> a Bundle -> the related rules -> the same report as diagnose."""
+"""Probe results -> evidence -> a Bundle, which the rules that read them judge
+(analysis.probe_report): the same report as diagnose."""
 
 from __future__ import annotations
 
-import os
 import platform
 import socket
 from datetime import UTC, datetime
 from typing import Any
 
 from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
-
-__all__ = ["HOST", "Bundle", "Evidence", "Status"]
-from netsleuth.facts.probes import (
+from netsleuth.results.probes import (
     ArpProbe,
     DhcpProbe,
     DnsProbe,
@@ -20,29 +18,8 @@ from netsleuth.facts.probes import (
     MtuProbe,
     to_json,
 )
-from netsleuth.report.model import Report
 
-# the rules that read each kind of probe (the capture engineer's nic.driver_trailer reads probe.mtu)
-RULES: dict[str, set[str]] = {
-    "mtu": {"mtu.path_blackhole", "nic.driver_trailer"},
-    "dns": {
-        "dns.loopback_resolver_dead",
-        "dns.udp53_blocked",
-        "dns.server_unreachable",
-        "dns.rotate_inconsistent",
-        "dns.slow_reverse_lookup",
-    },
-    "dhcp": {"dhcp.no_offer"},
-    "arp": {"arp.duplicate_ip", "vlan.no_reply"},
-    "udp": {"vxlan.udp_blocked"},
-    "vxlan": {"vxlan.udp_blocked"},
-    "tcp": {"vxlan.udp_blocked"},
-    "http": set(),
-}
-# passive evidence read alongside (resolv.conf to know the loopback servers, sshd for UseDNS)
-PASSIVE: dict[str, tuple[str, ...]] = {
-    "dns": ("etc.resolv_conf", "etc.nsswitch_conf", "sockets.listen", "etc.sshd_config"),
-}
+__all__ = ["HOST", "Bundle", "Evidence", "Status"]
 
 
 def evidence(kind: str, result: Any, source: str, duration_s: float = 0.0) -> Evidence:
@@ -155,16 +132,3 @@ def verdict_latency(result: LatencyProbe) -> str:
     if set(result.errors) <= {"refused", "http_protocol"}:
         return "the host answers but the service refuses or fails: an application problem, not the network"
     return "attempts time out or reset: a network problem (or an overloaded peer) — check the path in both directions"
-
-
-def report(bundle: Bundle, kinds: set[str], lang: str) -> Report:
-    from netsleuth.analysis import analyse
-    from netsleuth.rules.base import all_rules
-
-    known = {r.id for r in all_rules()}
-    only = {rid for k in kinds for rid in RULES.get(k, set()) if rid in known} or {"-"}
-    return analyse(bundle, lang, only)
-
-
-def need_root() -> str | None:
-    return None if os.geteuid() == 0 else "needs root (raw sockets)"

@@ -12,9 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from netsleuth.messages import ui
-from netsleuth.report.fleet import SEVERITY_RANK, FleetReport, HostEntry
 from netsleuth.report.mesh_svg import mesh_svg
-from netsleuth.report.render import SEV_STYLE, html_finding, print_finding
+from netsleuth.report.render import SEV_STYLE, html_finding, text_finding
+from netsleuth.results.fleet import SEVERITY_RANK, FleetReport, HostEntry
 
 FLEET_FORMATS = ("text", "json", "html")
 MARK = {"critical": "C", "warning": "W", "info": "i"}
@@ -118,7 +118,7 @@ def fleet_text(report: FleetReport, color: bool | None = None, verbose: bool = F
     if not loud:
         con.print(Text(ui(lang, "fleet_no_cross"), style="green"))
     for cross in report.findings:
-        print_finding(con, cross, lang)
+        text_finding(con, cross, lang)
     errors = [c for c in report.checks if c.status == "error"]
     for c in errors + ([c for c in report.checks if c.status == "skipped"] if verbose else []):
         con.print(Text(f"{c.status}: {c.id}: {c.reason}", style="dim"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from netsleuth.report.fleet import MeshEdge, MeshNode, MeshPicture
+from netsleuth.results.fleet import MeshEdge, MeshNode, MeshPicture
 
 NODE_R = 14
 SPACING = 80  # px of circumference per node

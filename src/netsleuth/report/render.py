@@ -10,9 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from netsleuth.messages import ui
-from netsleuth.report.model import FindingOut, Report
+from netsleuth.results.report import FindingOut, Report
 
-FORMATS = ("text", "json", "markdown", "html")
 SEV_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 
@@ -41,7 +40,17 @@ def text(report: Report, color: bool | None = None, verbose: bool = False, width
         highlight=False,
         soft_wrap=not color,
     )
-    lang = report.lang
+    _text_header(con, report)
+    for f in report.findings:
+        text_finding(con, f, report.lang)
+    _text_checks(con, report, verbose)
+    _text_evidence(con, report, verbose)
+    for note in report.notes:
+        con.print(Text(f"note: {note}", style="dim"))
+    return buf.getvalue()
+
+
+def _text_header(con: Console, report: Report) -> None:
     h = report.host
     con.print(
         Text(
@@ -54,9 +63,38 @@ def text(report: Report, color: bool | None = None, verbose: bool = False, width
         f"{len(report.evidence)} pieces of evidence, analysed in {report.duration_s:.2f} s"
     )
     if not report.findings:
-        con.print(Text(ui(lang, "no_findings"), style="green"))
-    for f in report.findings:
-        print_finding(con, f, lang)
+        con.print(Text(ui(report.lang, "no_findings"), style="green"))
+
+
+def text_finding(con: Console, f: FindingOut, lang: str) -> None:
+    """One finding: what, seen where, why, the fix now and the fix that lasts, the seed case."""
+    con.print()
+    con.print(Text(f"{f.severity.upper():8} {f.id}  {f.title}{_ns(f)}", style=SEV_STYLE.get(f.severity, "")))
+    con.print(f"  {f.summary}")
+    if f.evidence:
+        con.print(Text(f"  {ui(lang, 'seen')}:", style="bold"))
+        for e in f.evidence:
+            con.print(Text(f"    {e.source}", style="dim"))
+            for line in e.excerpt.splitlines()[:12]:
+                con.print(Text(f"      {line}"))
+    if f.why:
+        con.print(Text(f"  {ui(lang, 'why')}: ", style="bold") + Text(f.why))
+    if f.remedy.now:
+        con.print(Text(f"  {ui(lang, 'now')}:", style="bold"))
+        for cmd in f.remedy.now:
+            con.print(Text(f"    $ {cmd}", style="green"))
+    if f.remedy.persist:
+        con.print(Text(f"  {ui(lang, 'persist')}:", style="bold"))
+        for cmd in f.remedy.persist:
+            con.print(Text(f"    {cmd}"))
+    if f.remedy.notes:
+        con.print(f"  {f.remedy.notes}")
+    con.print(Text(f"  {ui(lang, 'seed')}: {f.seed}", style="dim"))
+
+
+def _text_checks(con: Console, report: Report, verbose: bool) -> None:
+    """Checks that crashed (always) and those skipped (-v: each with why; else how many)."""
+    lang = report.lang
     errors = [c for c in report.checks if c.status == "error"]
     skipped = [c for c in report.checks if c.status == "skipped"]
     listed = errors + (skipped if verbose else [])
@@ -74,9 +112,13 @@ def text(report: Report, color: bool | None = None, verbose: bool = False, width
         con.print(
             Text(f"{len(skipped)} checks skipped for want of evidence (-v lists them and why)", style="dim")
         )
+
+
+def _text_evidence(con: Console, report: Report, verbose: bool) -> None:
+    """Evidence that is not ok (-v: each piece and why; else a count per status)."""
     bad = [e for e in report.evidence if e.status != "ok"]
     if bad and verbose:
-        table = Table(title=ui(lang, "evidence"))
+        table = Table(title=ui(report.lang, "evidence"))
         for col in ("name", "netns", "status", "s", "why"):
             table.add_column(col, overflow="fold")
         for ev in bad:
@@ -100,35 +142,6 @@ def text(report: Report, color: bool | None = None, verbose: bool = False, width
                 style="dim",
             )
         )
-    for note in report.notes:
-        con.print(Text(f"note: {note}", style="dim"))
-    return buf.getvalue()
-
-
-def print_finding(con: Console, f: FindingOut, lang: str) -> None:
-    """One finding as the text report shows it: title, summary, evidence, why, what to do."""
-    con.print()
-    con.print(Text(f"{f.severity.upper():8} {f.id}  {f.title}{_ns(f)}", style=SEV_STYLE.get(f.severity, "")))
-    con.print(f"  {f.summary}")
-    if f.evidence:
-        con.print(Text(f"  {ui(lang, 'seen')}:", style="bold"))
-        for e in f.evidence:
-            con.print(Text(f"    {e.source}", style="dim"))
-            for line in e.excerpt.splitlines()[:12]:
-                con.print(Text(f"      {line}"))
-    if f.why:
-        con.print(Text(f"  {ui(lang, 'why')}: ", style="bold") + Text(f.why))
-    if f.remedy.now:
-        con.print(Text(f"  {ui(lang, 'now')}:", style="bold"))
-        for cmd in f.remedy.now:
-            con.print(Text(f"    $ {cmd}", style="green"))
-    if f.remedy.persist:
-        con.print(Text(f"  {ui(lang, 'persist')}:", style="bold"))
-        for cmd in f.remedy.persist:
-            con.print(Text(f"    {cmd}"))
-    if f.remedy.notes:
-        con.print(f"  {f.remedy.notes}")
-    con.print(Text(f"  {ui(lang, 'seed')}: {f.seed}", style="dim"))
 
 
 def markdown(report: Report) -> str:

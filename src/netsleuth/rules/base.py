@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
 
 
 class Severity(StrEnum):
@@ -30,9 +31,9 @@ class Seen:
 class Finding:
     """What a rule found. Title, summary and explanation come from the message catalogue,
     keyed by the rule id and filled with `params`; commands are built by the rule with the
-    real names in them."""
+    real names in them. The runner fills in the rule's id, its namespace and (when the finding
+    names none) the rule's seed."""
 
-    id: str
     severity: Severity
     subject: str  # the object at fault: interface, bridge, daemon, sysctl
     params: dict[str, Any] = field(default_factory=dict)
@@ -41,6 +42,7 @@ class Finding:
     persist: list[str] = field(default_factory=list)
     netns: str = ""
     seed: str = ""
+    id: str = ""
     hosts: list[str] = field(default_factory=list)  # fleet rules: the hosts it names
     links: list[tuple[str, str]] = field(default_factory=list)  # fleet rules: (from, to) host pairs
 
@@ -84,10 +86,29 @@ def rule(
     def deco(fn: RuleFn) -> RuleFn:
         if id in REGISTRY:
             raise ValueError(f"rule {id} registered twice")
-        REGISTRY[id] = Rule(id, fn, tuple(needs), tuple(optional), seed, scope, severity)
+        r = Rule(id, fn, tuple(needs), tuple(optional), seed, scope, severity)
+        _check_signature(r)
+        REGISTRY[id] = r
         return fn
 
     return deco
+
+
+def _check_signature(r: Rule) -> None:
+    """The function takes the `needs` facts, then the `optional` ones (`X | None`), in that order,
+    and nothing else: what the rule declares is what it reads."""
+    hints = get_type_hints(r.fn)
+    params = list(inspect.signature(r.fn).parameters)
+    declared = [(t, False) for t in r.needs] + [(t, True) for t in r.optional]
+    if len(params) != len(declared):
+        raise TypeError(
+            f"rule {r.id}: {len(params)} parameters, but needs + optional declare {len(declared)}"
+        )
+    for name, (fact, optional) in zip(params, declared, strict=True):
+        hint = hints.get(name)
+        if hint != (fact | None if optional else fact):
+            want = f"{fact.__name__} | None" if optional else fact.__name__
+            raise TypeError(f"rule {r.id}: parameter {name} is {hint}, where the declaration says {want}")
 
 
 def all_rules() -> list[Rule]:

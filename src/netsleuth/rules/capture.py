@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netsleuth.facts.capture import NicDrivers, PcapSummary, TracePoint, TraceResult
+from netsleuth.facts.nic import Drivers
 from netsleuth.facts.probes import MtuProbes
 from netsleuth.messages import Msg
+from netsleuth.results.capture import PcapSummary, TracePoint, TraceResult
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
 TRAILER_MAX = 8  # a driver pads a few bytes; more than this over MTU+header is offload (TSO/GRO)
@@ -56,13 +57,13 @@ def _joined(items: list[Msg]) -> Msg | None:
 @rule(
     "nic.driver_trailer",
     needs=(),
-    optional=(PcapSummary, MtuProbes, NicDrivers),
+    optional=(PcapSummary, MtuProbes, Drivers),
     seed="004",
     severity=Severity.WARNING,
     scope="host",
 )
 def driver_trailer(
-    pcap: PcapSummary | None, mtu: MtuProbes | None, drivers: NicDrivers | None
+    pcap: PcapSummary | None, mtu: MtuProbes | None, drivers: Drivers | None
 ) -> Iterator[Finding]:
     """A NIC driver pads frames: a few bytes of trailer push full-size frames past MTU + header."""
     if pcap is None and mtu is None and drivers is None:
@@ -88,22 +89,21 @@ def driver_trailer(
                     )
                 )
                 evidence_of_padding.append(Msg("padded_path", {"target": probe.target, "short": conf - ok}))
-    usb = [n for n in drivers.nics if n.on_usb] if drivers is not None else []
-    for nic in usb:
-        seen.append(Seen(nic.source or f"ethtool -i {nic.iface}", nic.text.strip()))
+    usb = [(nic, i, drivers.evidence[nic]) for nic, i in drivers.info.items() if i.on_usb] if drivers else []
+    for nic, _i, ev in usb:
+        seen.append(Seen(ev.source or f"ethtool -i {nic}", ev.content().strip()))
     if not evidence_of_padding and not usb:
         return
-    subject = usb[0].iface if usb else (pcap.file if pcap is not None and seen else "path")
-    driver = usb[0].driver if usb else ""
+    subject = usb[0][0] if usb else (pcap.file if pcap is not None and seen else "path")
+    driver = usb[0][1].driver if usb else ""
     yield Finding(
-        "nic.driver_trailer",
         Severity.WARNING if evidence_of_padding else Severity.INFO,
         subject=subject,
         params={
             "what": _joined(evidence_of_padding) or Msg("padded_none"),
             "nic": subject,
             "driver": driver or "?",
-            "usb": ", ".join(f"{n.iface} ({n.driver}, {n.bus_info})" for n in usb) or Msg("usb_none"),
+            "usb": ", ".join(f"{nic} ({i.driver}, {i.bus_info})" for nic, i, _ev in usb) or Msg("usb_none"),
         },
         seen=seen,
         now=[
@@ -202,7 +202,6 @@ def loss_localized(trace: TraceResult) -> Iterator[Finding]:
             return  # the reply came back by a path not watched; the sender got it
         last = points[-1]
         yield Finding(
-            "path.loss_localized",
             Severity.CRITICAL,
             subject=f"beyond {last.label}",
             params={
@@ -256,7 +255,6 @@ def _loss(
     ns, _, iface = at.rpartition(":")
     nsx = f"ip netns exec {ns} " if ns else ""
     return Finding(
-        "path.loss_localized",
         Severity.CRITICAL,
         subject=hop,
         params={
@@ -302,7 +300,6 @@ def retransmissions(pcap: PcapSummary) -> Iterator[Finding]:
         f"ICMP frag-needed from {f.from_} for {f.to}: MTU {f.mtu} (x{f.count})" for f in pcap.icmp_frag_needed
     ]
     yield Finding(
-        "tcp.retransmissions",
         Severity.WARNING,
         subject=worst,
         params={

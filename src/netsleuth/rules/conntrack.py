@@ -114,7 +114,6 @@ def table_full(
     now, persist = remedies(ct, host, mem) if ct is not None else ([], [])
     hist = ct.histogram.dominant() if ct is not None and ct.histogram else None
     yield Finding(
-        "conntrack.table_full",
         severity,
         subject="nf_conntrack",
         params={
@@ -148,7 +147,6 @@ def near_limit(ct: Conntrack, host: HostInfo | None, mem: Memory | None) -> Iter
     now, persist = remedies(ct, host, mem)
     hist = ct.histogram.dominant() if ct.histogram else None
     yield Finding(
-        "conntrack.near_limit",
         Severity.WARNING,
         subject="nf_conntrack",
         params={
@@ -194,7 +192,6 @@ def timeouts_long(ct: Conntrack, host: HostInfo | None, mem: Memory | None) -> I
     now, persist = remedies(ct, host, mem)
     modern = host is not None and host.kernel_version >= (4, 8)
     yield Finding(
-        "conntrack.timeouts_long",
         Severity.INFO,
         subject="nf_conntrack_tcp_timeout_established",
         params={

@@ -30,7 +30,6 @@ def cpu_shares_misfit(ctrs: Containers, cpu: CpuCount | None) -> Iterator[Findin
     example = low[0]
     assumed = f"{example.cpu_shares * ncpu / DEFAULT_SHARES:g}" if ncpu else "?"
     yield Finding(
-        "container.cpu_shares_misfit",
         Severity.INFO,
         subject=", ".join(c.name for c in low[:SHOWN])
         + (f" (+{len(low) - SHOWN})" if len(low) > SHOWN else ""),

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netsleuth.facts.capture import DhcpDiscover, PcapSummary
 from netsleuth.facts.dhcp import RECENT_S, Dhclient, DhcpLog, QdhcpNamespaces
 from netsleuth.facts.probes import DhcpProbes
 from netsleuth.messages import Msg
 from netsleuth.parsers.dhclient import DEFAULT_TIMEOUT
+from netsleuth.results.capture import DhcpDiscover, PcapSummary
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
 MIN_DISCOVERS = 3  # a client retries; one unanswered DISCOVER in a log is no fault
@@ -42,7 +42,6 @@ def no_offer(probes: DhcpProbes | None, log: DhcpLog | None, pcap: PcapSummary |
         if p.offers:
             continue
         yield Finding(
-            "dhcp.no_offer",
             Severity.CRITICAL,
             subject=p.iface,
             params={
@@ -68,7 +67,6 @@ def no_offer(probes: DhcpProbes | None, log: DhcpLog | None, pcap: PcapSummary |
         if h.offers or h.no_address or h.discovers < MIN_DISCOVERS or not _recent(h.newest_age_s):
             continue
         yield Finding(
-            "dhcp.no_offer",
             Severity.CRITICAL,
             subject=mac,
             params={
@@ -96,7 +94,6 @@ def _no_offer_pcap(pcap: PcapSummary) -> Iterator[Finding]:
         if count < MIN_CAPTURED_DISCOVERS:
             continue
         yield Finding(
-            "dhcp.no_offer",
             Severity.CRITICAL,
             subject=mac,
             params={
@@ -132,7 +129,6 @@ def pool_exhausted(log: DhcpLog) -> Iterator[Finding]:
         sample = [h for h in hits if h.iface == iface]
         recent = any(_recent(h.newest_age_s) for h in sample)
         yield Finding(
-            "dhcp.pool_exhausted",
             Severity.CRITICAL if recent else Severity.INFO,
             subject=iface,
             params={
@@ -175,7 +171,6 @@ def renew_timeout_short(dh: Dhclient, qdhcp: QdhcpNamespaces | None) -> Iterator
     if qdhcp is not None and count:
         seen.append(Seen(qdhcp.evidence.source, f"{count} qdhcp- namespaces: " + " ".join(qdhcp.names[:5])))
     yield Finding(
-        "dhcp.renew_timeout_short",
         Severity.WARNING,
         subject=dh.evidence.source,
         params={"timeout": timeout, "qdhcp": count, "recommended": RECOMMENDED_TIMEOUT},

@@ -9,12 +9,12 @@ import ipaddress
 from collections.abc import Iterator
 
 from netsleuth.evidence.model import Evidence
-from netsleuth.facts.capture import DnsServer as CapturedServer
-from netsleuth.facts.capture import PcapSummary
 from netsleuth.facts.dns import Listeners, Resolver, ResolvOwners, SshdDns
-from netsleuth.facts.probes import DnsProbe, DnsProbes, DnsServer
+from netsleuth.facts.probes import DnsProbes
 from netsleuth.messages import Msg
-from netsleuth.probes.dns import answered
+from netsleuth.results.capture import DnsServer as CapturedServer
+from netsleuth.results.capture import PcapSummary
+from netsleuth.results.probes import DnsProbe, DnsServer, answered
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
 
@@ -71,7 +71,6 @@ def loopback_resolver_dead(
             continue
         others = [n for n in res.conf.nameservers if n != addr]
         yield Finding(
-            "dns.loopback_resolver_dead",
             Severity.CRITICAL,
             subject=addr,
             params={"server": addr, "others": ", ".join(others) or Msg("none")},
@@ -129,7 +128,6 @@ def udp53_blocked(probes: DnsProbes | None, pcap: PcapSummary | None) -> Iterato
             if not (answered(s.tcp) or s.ping):
                 continue
             yield Finding(
-                "dns.udp53_blocked",
                 Severity.CRITICAL,
                 subject=s.server,
                 params={"server": s.server, "via": Msg("via_tcp" if answered(s.tcp) else "via_icmp")},
@@ -146,7 +144,6 @@ def udp53_blocked(probes: DnsProbes | None, pcap: PcapSummary | None) -> Iterato
         if not (tcp_ok or cs.other_packets):
             continue
         yield Finding(
-            "dns.udp53_blocked",
             Severity.CRITICAL,
             subject=cs.server,
             params={
@@ -179,7 +176,6 @@ def server_unreachable(probes: DnsProbes | None, pcap: PcapSummary | None) -> It
             if s.loopback or not _dead(s) or s.ping:
                 continue
             yield Finding(
-                "dns.server_unreachable",
                 Severity.CRITICAL,
                 subject=s.server,
                 params={"server": s.server, "how": Msg("how_probe")},
@@ -192,7 +188,6 @@ def server_unreachable(probes: DnsProbes | None, pcap: PcapSummary | None) -> It
         if (ct is not None and ct.responses > 0) or cs.other_packets:
             continue
         yield Finding(
-            "dns.server_unreachable",
             Severity.CRITICAL,
             subject=cs.server,
             params={"server": cs.server, "how": Msg("how_capture", {"queries": cs.queries})},
@@ -245,7 +240,6 @@ def rotate_inconsistent(probes: DnsProbes, res: Resolver | None) -> Iterator[Fin
                 ),
             )
         yield Finding(
-            "dns.rotate_inconsistent",
             Severity.WARNING,
             subject=", ".join(suspects),  # the server(s) at fault, not the file that lists them
             params={
@@ -270,7 +264,6 @@ def resolv_overwritten(owners: ResolvOwners) -> Iterator[Finding]:
         return
     ifcfg = next((m.source.rsplit("/", 1)[-1] for m in owners.markers if m.what == "peerdns"), "ifcfg-eth0")
     yield Finding(
-        "dns.resolv_overwritten",
         Severity.INFO,
         subject="/etc/resolv.conf",
         params={"by": Msg("by_" + "_".join(sorted({m.what for m in owners.markers})))},
@@ -316,7 +309,6 @@ def slow_reverse_lookup(
     if not failing:
         return
     yield Finding(
-        "dns.slow_reverse_lookup",
         Severity.INFO,
         subject="sshd",
         params={"servers": ", ".join(failing)},

@@ -137,7 +137,6 @@ def drops_service(
         for r, src, how in fw.blocking(svc.proto, svc.port):
             action = "REJECT" if r.target == "REJECT" else "DROP"
             yield Finding(
-                "firewall.drops_service",
                 Severity.WARNING,
                 subject=f"{svc.proto}/{svc.port} ({svc.name})",
                 params={

@@ -133,7 +133,6 @@ def tunnel_mesh_incomplete(model: FleetModel) -> Iterator[Finding]:
         back = [v.line for v in hb.vteps] or [f"{b} has no tunnel endpoint at all"]
         mine = sorted(addresses[a.name])
         yield Finding(
-            "fleet.tunnel_mesh_incomplete",
             Severity.CRITICAL,
             subject=f"{a.name}->{b}",
             params={
@@ -178,7 +177,6 @@ def _nobody(model: FleetModel, a: HostSummary, vtep: Vtep, remote: Remote) -> It
     sev = Severity.CRITICAL if model.inventory else Severity.INFO
     what = Msg("nobody_there") if model.inventory else Msg("not_among", {"count": len(model.hosts)})
     yield Finding(
-        "fleet.tunnel_mesh_incomplete",
         sev,
         subject=f"{a.name}->{remote.address}",
         params={
@@ -266,7 +264,6 @@ def _mismatch_findings(
                     f"{' local ' + v.local if v.local else ''}{dev}   # then re-add its addresses, FDB entries and bridge port"
                 ]
             yield Finding(
-                "fleet.vxlan_port_mismatch",
                 Severity.CRITICAL,
                 subject=name,
                 params={
@@ -310,7 +307,6 @@ def mtu_inconsistent(model: FleetModel) -> Iterator[Finding]:
                 dev = v.name if layer == "overlay" else v.underlay
                 others = sorted(n for n in values if values[n] != values[name])
                 yield Finding(
-                    "fleet.mtu_inconsistent",
                     Severity.WARNING,
                     subject=f"{name} {dev}",
                     params={
@@ -368,7 +364,6 @@ def duplicate_ip(model: FleetModel) -> Iterator[Finding]:
                 continue
             hosts = sorted(holders)
             yield Finding(
-                "fleet.duplicate_ip",
                 Severity.CRITICAL,
                 subject=value,
                 params={
@@ -434,7 +429,6 @@ def clock_skew(model: FleetModel) -> Iterator[Finding]:
         if abs(off) <= CLOCK_SKEW_S or _timezone_only(model.hosts[n], off):
             continue
         yield Finding(
-            "fleet.clock_skew",
             Severity.WARNING,
             subject=n,
             params={
@@ -492,7 +486,6 @@ def udp_one_way(matrix: MeshMatrix) -> Iterator[Finding]:
         shown = [mesh.result(s, d) for s, d in pairs] + [mesh.result(d, s) for s, d in pairs]
         lines = [r.line(mesh.port) for r in shown if r is not None]
         yield Finding(
-            "fleet.udp_one_way",
             Severity.CRITICAL,
             subject=host,
             params={
@@ -545,7 +538,6 @@ def agent_down(model: FleetModel, agents: NeutronAgents) -> Iterator[Finding]:
                 Seen(f"{h.name}: ps", f"no process running {a.process} among {h.process_count} processes")
             )
         yield Finding(
-            "fleet.agent_down",
             Severity.CRITICAL,
             subject=f"{a.agent_type} on {name}",
             params={"agent": a.agent_type, "agent_host": name, "process": a.process, "state": state},

@@ -42,7 +42,6 @@ def umask_restrictive(env: Environment, host: HostInfo | None) -> Iterator[Findi
             continue
         rc = "/etc/profile.d/umask.sh" if host is None or host.os_family != "debian" else "~/.profile"
         yield Finding(
-            "host.umask_restrictive",
             Severity.WARNING,
             subject=f"umask {umask}",
             params={"umask": umask, "where": where, "file_mode": f"{0o666 & ~int(umask, 8):04o}"},
@@ -71,7 +70,6 @@ def path_incomplete(env: Environment) -> Iterator[Finding]:
         return
     want = ":".join([*env.path, *missing])
     yield Finding(
-        "host.path_incomplete",
         Severity.WARNING,
         subject="PATH",
         params={"missing": " ".join(missing), "path": ":".join(env.path)},
@@ -120,7 +118,6 @@ def _disk_finding(d: DiskUsage, disks: Disks, growth: float | None, hours: float
         now.append(f": > {under[0][1]}   # truncate (not rm) the largest log if its writer keeps it open")
     now.append("lsof +L1 | head   # deleted files still held open keep their space")
     return Finding(
-        "host.disk_filling",
         Severity.WARNING,
         subject=d.mount,
         params={

@@ -65,7 +65,6 @@ def cpu_stall(cpu: CpuLoad | None, logs: LogEvents | None) -> Iterator[Finding]:
     newest = min((e.newest_age_s for e in events if e.newest_age_s is not None), default=None)
     cpu_list = ", ".join(sorted(cpus, key=int)) if cpus else "?"
     yield Finding(
-        "kernel.cpu_stall",
         severity,
         subject=f"CPU {cpu_list}" if cpus else "CPUs",
         params={

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netsleuth.facts.capture import PcapSummary
 from netsleuth.facts.probes import ArpProbes, EchoProbes
 from netsleuth.facts.vlan import VlanPorts
 from netsleuth.messages import Msg
+from netsleuth.results.capture import PcapSummary
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
 VXLAN_PORTS = {4789, 8472}  # IANA, and the Linux kernel's historical default
@@ -26,7 +26,6 @@ def duplicate_ip(probes: ArpProbes | None, pcap: PcapSummary | None) -> Iterator
             continue
         what = "our own address" if p.own else p.target
         yield Finding(
-            "arp.duplicate_ip",
             Severity.CRITICAL,
             subject=p.target,
             params={
@@ -53,7 +52,6 @@ def duplicate_ip(probes: ArpProbes | None, pcap: PcapSummary | None) -> Iterator
         if len(d.macs) < 2:
             continue
         yield Finding(
-            "arp.duplicate_ip",
             Severity.CRITICAL,
             subject=d.ip,
             params={
@@ -97,7 +95,6 @@ def udp_blocked(probes: EchoProbes) -> Iterator[Finding]:
                 + (f" ({p.error})" if p.error else "")
             )
         yield Finding(
-            "vxlan.udp_blocked",
             Severity.CRITICAL,
             subject=p.target,
             params={"remote": p.target, "port": p.port, "device": p.device or "vxlan"},
@@ -116,7 +113,6 @@ def _vlan_probe(probes: ArpProbes) -> Iterator[Finding]:
         if p.vlan is None or p.macs:
             continue
         yield Finding(
-            "vlan.no_reply",
             Severity.CRITICAL,
             subject=f"vlan {p.vlan} on {p.iface}",
             params={"vlan": p.vlan, "target": p.target, "iface": p.iface, "where": Msg("where_probe")},
@@ -145,7 +141,6 @@ def _vlan_pcap(pcap: PcapSummary) -> Iterator[Finding]:
             else ""
         )
         yield Finding(
-            "vlan.no_reply",
             Severity.CRITICAL,
             subject=f"vlan {t.tag} on {name}",
             params={"vlan": t.tag, "target": Msg("target_its"), "iface": name, "where": Msg("where_capture")},
@@ -208,7 +203,6 @@ def _vlan_passive(vp: VlanPorts) -> Iterator[Finding]:
         seen.insert(0, Seen(port.source, tag_line))
         via = ", ".join(u for u, _ in port.uplinks) or port.bridge or "?"
         yield Finding(
-            "vlan.no_reply",
             Severity.CRITICAL,
             subject=f"vlan {port.vlan} on {port.name}",
             params={

@@ -45,7 +45,6 @@ def _finding(
     fix_mtu = fix_mtu or big.mtu
     ns_cmd = f"ip netns exec {small_ns} " if small_ns else ""
     return Finding(
-        "mtu.mismatch",
         Severity.CRITICAL,
         subject=small.name,
         params={
@@ -64,6 +63,14 @@ def _finding(
         persist=mtu_persist(small.name, fix_mtu, host.os_family if host else ""),
         seed="003",
     )
+
+
+def _room_left(f: Finding, overhead: int, room: int) -> Finding:
+    """A tunnel's packets must fit in what the underlay leaves after the headers: say so."""
+    f.params["overhead"] = overhead
+    f.params["small"] = Msg("under_room", {"dev": f.params["small"], "overhead": overhead})
+    f.params["small_mtu"] = room
+    return f
 
 
 def _bridge_ports(links: Links) -> Iterator[tuple[str, list[Link]]]:
@@ -158,10 +165,7 @@ def _ovs_tunnels(ovs: OvsState, links: Links, routes: Routes, host: HostInfo | N
                 fix_mtu=room,
             )
             f.subject = name
-            f.params["overhead"] = overhead
-            # the tunnel's packets must fit in what the underlay leaves after the headers
-            f.params["small"] = Msg("under_room", {"dev": f.params["small"], "overhead": overhead})
-            f.params["small_mtu"] = room
+            _room_left(f, overhead, room)
             f.seen = [
                 Seen(
                     "ovs-vsctl list Interface",
@@ -176,27 +180,19 @@ def _ovs_tunnels(ovs: OvsState, links: Links, routes: Routes, host: HostInfo | N
             yield f
 
 
-@rule(
-    "mtu.mismatch",
-    needs=(Links,),
-    optional=(AllLinks, OvsState, HostInfo, Routes),
-    seed="003/004",
-    severity=Severity.CRITICAL,
-)
-def mismatch(
-    links: Links, every: AllLinks | None, ovs: OvsState | None, host: HostInfo | None, routes: Routes | None
-) -> Iterator[Finding]:
-    """MTUs along a path disagree, so full-size frames are dropped at the smaller hop."""
-    ns, src = links.netns, links.source()
-    # 1. ports of one Linux bridge: a frame from the larger port does not fit out of the smaller one
+def _bridge_differs(links: Links, host: HostInfo | None) -> Iterator[Finding]:
+    """Ports of one Linux bridge: a frame from the larger port does not fit out of the smaller one."""
     for br, ports in _bridge_ports(links):
         small = min(ports, key=lambda p: p.mtu)
         big = max(ports, key=lambda p: p.mtu)
         if small.mtu < big.mtu:
-            yield _finding(
-                small, ns, big, ns, Msg("path_bridge", {"br": br, "a": big.name, "b": small.name}), src, host
-            )
-    # 2. the two ends of a veth pair (container eth0 <-> host vethXXX), across namespaces too
+            path = Msg("path_bridge", {"br": br, "a": big.name, "b": small.name})
+            yield _finding(small, links.netns, big, links.netns, path, links.source(), host)
+
+
+def _veth_ends_differ(links: Links, every: AllLinks | None, host: HostInfo | None) -> Iterator[Finding]:
+    """The two ends of a veth pair (container eth0 <-> host vethXXX), across namespaces too."""
+    ns, src = links.netns, links.source()
     for link in links.links:
         if link.kind != "veth" or every is None:
             continue
@@ -214,7 +210,11 @@ def mismatch(
             yield _finding(
                 link, ns, peer, peer_ns, Msg("path_veth", {"a": peer.name, "b": link.name}), src, host
             )
-    # 3. tunnels and VLANs over their underlay
+
+
+def _over_underlay(links: Links, routes: Routes | None, host: HostInfo | None) -> Iterator[Finding]:
+    """Tunnels without room for their headers on the underlay; VLANs larger than their parent."""
+    ns, src = links.netns, links.source()
     for link in links.links:
         if link.kind in TUNNEL_KINDS and link.vxlan is not None:
             under = _underlay(link, links, routes)
@@ -223,63 +223,59 @@ def mismatch(
             overhead = TUNNEL_OVERHEAD[link.kind] + (20 if link.vxlan.ipv6 else 0)
             room = under.mtu - overhead
             if link.mtu > room:
-                f = _finding(
-                    under,
-                    ns,
-                    link,
-                    ns,
-                    Msg(
-                        "path_tunnel",
-                        {"kind": link.kind, "name": link.name, "under": under.name, "overhead": overhead},
-                    ),
-                    src,
-                    host,
-                    fails=room + 1,
-                    fix_mtu=room,
+                path = Msg(
+                    "path_tunnel",
+                    {"kind": link.kind, "name": link.name, "under": under.name, "overhead": overhead},
                 )
+                f = _finding(under, ns, link, ns, path, src, host, fails=room + 1, fix_mtu=room)
                 f.subject = link.name
                 f.now = [
                     f"{'ip netns exec ' + ns + ' ' if ns else ''}ip link set dev {link.name} mtu {room}"
                     f"   # or raise {under.name} to {link.mtu + overhead}"
                 ]
-                f.params["overhead"] = overhead
-                # the tunnel's packets must fit in what the underlay leaves after the headers
-                f.params["small"] = Msg("under_room", {"dev": f.params["small"], "overhead": overhead})
-                f.params["small_mtu"] = room
-                yield f
+                yield _room_left(f, overhead, room)
         if link.kind in ("vlan", "macvlan") and link.peer:
             parent = links.get(link.peer)
             if parent is not None and link.mtu > parent.mtu:
-                yield _finding(
-                    parent,
-                    ns,
-                    link,
-                    ns,
-                    Msg("path_vlan", {"kind": link.kind, "name": link.name, "parent": parent.name}),
-                    src,
-                    host,
-                )
-    # 4. ports of one Open vSwitch bridge (host namespace only)
-    if ovs is not None and ns == HOST:
-        for br, rows in ovs.bridge_interfaces().items():
-            sized = [
-                (str(r["name"]), int(r["mtu"]))
-                for r in rows
-                if isinstance(r.get("mtu"), int) and r.get("type") in ("", "system", "dpdk")
-            ]
-            if len(sized) < 2:
-                continue
-            (sname, smtu), (bname, bmtu) = min(sized, key=lambda x: x[1]), max(sized, key=lambda x: x[1])
-            if smtu < bmtu:
-                small = links.get(sname) or Link(0, sname, frozenset(), smtu)
-                big = links.get(bname) or Link(0, bname, frozenset(), bmtu)
-                f = _finding(
-                    small, ns, big, ns, Msg("path_ovs_bridge", {"br": br, "a": bname, "b": sname}), src, host
-                )
-                f.seen = [
-                    Seen("ovs-vsctl list Interface", f"name={bname} mtu={bmtu}\nname={sname} mtu={smtu}")
-                ]
-                yield f
-    # 5. Open vSwitch tunnel ports (Neutron's br-tun) over their underlay
-    if ovs is not None and ns == HOST and routes is not None:
-        yield from _ovs_tunnels(ovs, links, routes, host)
+                path = Msg("path_vlan", {"kind": link.kind, "name": link.name, "parent": parent.name})
+                yield _finding(parent, ns, link, ns, path, src, host)
+
+
+def _ovs_bridge_differs(ovs: OvsState, links: Links, host: HostInfo | None) -> Iterator[Finding]:
+    """Ports of one Open vSwitch bridge."""
+    for br, rows in ovs.bridge_interfaces().items():
+        sized = [
+            (str(r["name"]), int(r["mtu"]))
+            for r in rows
+            if isinstance(r.get("mtu"), int) and r.get("type") in ("", "system", "dpdk")
+        ]
+        if len(sized) < 2:
+            continue
+        (sname, smtu), (bname, bmtu) = min(sized, key=lambda x: x[1]), max(sized, key=lambda x: x[1])
+        if smtu < bmtu:
+            small = links.get(sname) or Link(0, sname, frozenset(), smtu)
+            big = links.get(bname) or Link(0, bname, frozenset(), bmtu)
+            path = Msg("path_ovs_bridge", {"br": br, "a": bname, "b": sname})
+            f = _finding(small, links.netns, big, links.netns, path, links.source(), host)
+            f.seen = [Seen("ovs-vsctl list Interface", f"name={bname} mtu={bmtu}\nname={sname} mtu={smtu}")]
+            yield f
+
+
+@rule(
+    "mtu.mismatch",
+    needs=(Links,),
+    optional=(AllLinks, OvsState, HostInfo, Routes),
+    seed="003/004",
+    severity=Severity.CRITICAL,
+)
+def mismatch(
+    links: Links, every: AllLinks | None, ovs: OvsState | None, host: HostInfo | None, routes: Routes | None
+) -> Iterator[Finding]:
+    """MTUs along a path disagree, so full-size frames are dropped at the smaller hop."""
+    yield from _bridge_differs(links, host)
+    yield from _veth_ends_differ(links, every, host)
+    yield from _over_underlay(links, routes, host)
+    if ovs is not None and links.netns == HOST:  # Open vSwitch runs in the host namespace
+        yield from _ovs_bridge_differs(ovs, links, host)
+        if routes is not None:  # Neutron's br-tun tunnels over their underlay
+            yield from _ovs_tunnels(ovs, links, routes, host)

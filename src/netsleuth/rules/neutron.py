@@ -58,7 +58,6 @@ def agent_down(
                 continue
             reported.add(a.process)
             yield Finding(
-                "neutron.agent_down",
                 Severity.CRITICAL,
                 subject=f"{a.agent_type} on {a.host}",
                 params={
@@ -85,7 +84,6 @@ def agent_down(
             if len(owned) > SHOWN:
                 shown = Msg("ns_more", {"shown": shown, "more": len(owned) - SHOWN})
             yield Finding(
-                "neutron.agent_down",
                 Severity.CRITICAL,
                 subject=agent,
                 params={
@@ -113,7 +111,6 @@ def agent_down(
             if any(net_id in p.command for p in dnsmasq):
                 continue
             yield Finding(
-                "neutron.agent_down",
                 Severity.CRITICAL,
                 subject=ns,
                 params={
@@ -223,7 +220,6 @@ def floating_ip_orphan(fips: FloatingIpRows) -> Iterator[Finding]:
     for fip, why, fixed_id in _nova_orphans(rows):
         addr = str(fip.get("address"))
         yield Finding(
-            "neutron.floating_ip_orphan",
             Severity.WARNING,
             subject=addr,
             params={"address": addr, "reason": why, "fixed_ip_id": fixed_id},
@@ -241,7 +237,6 @@ def floating_ip_orphan(fips: FloatingIpRows) -> Iterator[Finding]:
         addr = str(fip.get("floating_ip_address") or fip.get("Floating IP Address"))
         fid = str(fip.get("id") or fip.get("ID"))
         yield Finding(
-            "neutron.floating_ip_orphan",
             Severity.WARNING,
             subject=addr,
             params={"address": addr, "reason": why, "fixed_ip_id": port_id},

@@ -100,7 +100,6 @@ def no_carrier(links: Links, ovs: OvsState | None, every: AllLinks | None) -> It
         peer_src = f"{links.source()} (netns {found[0]})" if found and found[0] else links.source()
         peer_line = link_line(found[1]) if found else ""
         yield Finding(
-            "nic.no_carrier",
             severity,
             subject=link.name,
             params={"iface": link.name, "role": _why(link), "peer": peer, "operstate": link.operstate},
@@ -117,7 +116,6 @@ def no_carrier(links: Links, ovs: OvsState | None, every: AllLinks | None) -> It
             continue
         if row.get("admin_state") == "up" and row.get("link_state") == "down":
             yield Finding(
-                "nic.no_carrier",
                 Severity.CRITICAL,
                 subject=name,
                 params={
@@ -241,7 +239,6 @@ def rx_ring_small(
         worst = max(losses, key=lambda x: x.total.per_second)
         args = f"-G {nic} rx {ring.maximum.rx}"
         yield Finding(
-            "nic.rx_ring_small",
             Severity.WARNING,
             subject=nic,
             params={
@@ -302,7 +299,6 @@ def rx_drops(
         if ring is not None and rings is not None:
             seen.append(Seen(rings.evidence[nic].source, rings.evidence[nic].content().strip()))
         yield Finding(
-            "nic.rx_drops",
             Severity.WARNING,
             subject=nic,
             params={"nic": nic, "via": worst.iface, "rate": _how(worst.total), "reason": reason},
@@ -325,7 +321,6 @@ def rx_drops(
     if squeeze is not None and _rising(squeeze, None):
         settings["net.core.netdev_budget"] = max(budget * 2, 600)
     yield Finding(
-        "nic.rx_drops",
         Severity.WARNING,
         subject="softnet backlog",
         params={
@@ -394,7 +389,6 @@ def offload_suspect(
         seen.append(Seen(offloads.evidence[nic].source, offloads.line(nic, on)))
         args = f"-K {nic} rx off; -K {nic} tx off"
         yield Finding(
-            "nic.offload_suspect",
             Severity.WARNING,
             subject=nic,
             params={"nic": nic, "features": ", ".join(on), "rate": _how(rate)},
@@ -451,7 +445,6 @@ def tx_timeout(logs: LogEvents, drivers: Drivers | None) -> Iterator[Finding]:
         if trace.count and trace.last is not None:
             lines.insert(0, trace.last.line.raw)
         yield Finding(
-            "nic.tx_timeout",
             severity,
             subject=dev,
             params={
@@ -575,7 +568,6 @@ def _bond_finding(
             f"ip link show {member}",
         ]
     return Finding(
-        "nic.bond_member_down",
         severity,
         subject=member,
         params={

@@ -60,7 +60,6 @@ def vswitchd_unresponsive(ovs: OvsState, logs: LogEvents | None) -> Iterator[Fin
         seen.append(Seen("ps", f"pid {p.pid} STAT {p.stat}: {p.command[:120]}"))
     seen += _log_seen(logs, "ovs_poll_interval_long", "ovs_broken_pipe")
     yield Finding(
-        "ovs.vswitchd_unresponsive",
         Severity.CRITICAL,
         subject="ovs-vswitchd",
         params={
@@ -101,7 +100,6 @@ def ovsdb_unreachable(ovs: OvsState) -> Iterator[Finding]:
     if ovs.db_answers:
         return
     yield Finding(
-        "ovs.ovsdb_unreachable",
         Severity.CRITICAL,
         subject="ovsdb-server",
         params={
@@ -131,7 +129,6 @@ def poll_interval_long(ovs: OvsState, logs: LogEvents) -> Iterator[Finding]:
         return
     worst = max((int(e.match.get("ms", 0)) for e in ev.samples), default=0)
     yield Finding(
-        "ovs.poll_interval_long",
         Severity.WARNING,
         subject="ovs-vswitchd",
         params={"count": ev.count, "worst_ms": worst},
@@ -174,7 +171,6 @@ def interface_error(ovs: OvsState) -> Iterator[Finding]:
                 else f"ovs-vsctl del-port {bridge} {name} && ovs-vsctl add-port {bridge} {name}   # after fixing it"
             )
         yield Finding(
-            "ovs.interface_error",
             Severity.WARNING,
             subject=name,
             params={
@@ -225,7 +221,6 @@ def datapath_lost(dps: Datapaths) -> Iterator[Finding]:
             how = Msg("how_unknown")
         lines = dp.lookups_line + (f"\n(later) {after.lookups_line}" if after else "")
         yield Finding(
-            "ovs.datapath_lost",
             severity,
             subject=dp.name,
             params={"dp": dp.name, "lost": dp.lost, "missed": dp.missed, "how": how},
@@ -258,7 +253,6 @@ def kernel_netlink_mismatch(logs: LogEvents) -> Iterator[Finding]:
     age = ev.newest_age_s
     severity = Severity.WARNING if age is None or age <= RECENT_MISMATCH_S else Severity.INFO
     yield Finding(
-        "ovs.kernel_netlink_mismatch",
         severity,
         subject="openvswitch kernel module",
         params={

@@ -22,7 +22,6 @@ def path_blackhole(probes: MtuProbes) -> Iterator[Finding]:
         )
         payload = p.largest_ok_mtu - 28
         yield Finding(
-            "mtu.path_blackhole",
             Severity.CRITICAL,
             subject=p.target,
             params={

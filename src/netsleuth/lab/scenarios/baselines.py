@@ -4,7 +4,7 @@ such as the kernel log is the machine's own)."""
 
 from __future__ import annotations
 
-from netsleuth.lab.core import Lab
+from netsleuth.lab import Lab
 from netsleuth.lab.scenario import Scenario, Vantage, scenario
 from netsleuth.lab.scenarios.neutron import neutron_node
 from netsleuth.lab.shell import LabError

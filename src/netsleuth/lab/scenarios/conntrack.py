@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from netsleuth.lab import Lab
 from netsleuth.lab.blocks import Netns
-from netsleuth.lab.core import Lab
 from netsleuth.lab.scenario import Scenario, Vantage, scenario
 
 FLOWS = """

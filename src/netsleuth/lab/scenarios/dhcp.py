@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from netsleuth.lab import Lab
 from netsleuth.lab.blocks import Netns
-from netsleuth.lab.core import Lab
 from netsleuth.lab.scenario import Scenario, Vantage, scenario
 
 DHCLIENT_CONF = "timeout 4;\nretry 1;\n"

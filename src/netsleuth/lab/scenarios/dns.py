@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from netsleuth.lab import Lab
 from netsleuth.lab.blocks import Netns
-from netsleuth.lab.core import Lab
 from netsleuth.lab.scenario import Scenario, Vantage, scenario
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netsleuth.lab.core import Lab
+from netsleuth.lab import Lab
 from netsleuth.lab.scenario import Scenario, Vantage, scenario
 
 

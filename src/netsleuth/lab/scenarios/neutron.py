@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from netsleuth.lab.core import Lab
+from netsleuth.lab import Lab
 from netsleuth.lab.scenario import Scenario, Vantage, scenario
 
 AGENTS = ("neutron-dhcp-agent", "neutron-l3-agent", "neutron-metadata-agent")

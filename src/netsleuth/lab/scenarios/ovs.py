@@ -6,8 +6,8 @@ that namespace with the lab's OVS environment (OVS_RUNDIR ...), as it would on a
 
 from __future__ import annotations
 
+from netsleuth.lab import Lab
 from netsleuth.lab.blocks import Netns
-from netsleuth.lab.core import Lab
 from netsleuth.lab.ovs import Ovs
 from netsleuth.lab.scenario import Scenario, Vantage, scenario
 

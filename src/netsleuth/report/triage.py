@@ -1,4 +1,4 @@
-"""Symptom-driven triage: the causes a symptom can have (probes/symptoms.toml), the checks that
+"""Symptom-driven triage: the causes a symptom can have (report/symptoms.toml), the checks that
 separate them, and a verdict with the fix. Ranking is pure (a report in, a ranking out)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from functools import cache
 from importlib import resources
 
 from netsleuth.messages import message
-from netsleuth.report.model import Report
+from netsleuth.results.report import Report
 
 SEV = {"critical": 0, "warning": 1, "info": 2}
 
@@ -26,7 +26,7 @@ class Symptom:
 
 @cache
 def symptoms() -> tuple[Symptom, ...]:
-    text = resources.files("netsleuth.probes").joinpath("symptoms.toml").read_text(encoding="utf-8")
+    text = resources.files("netsleuth.report").joinpath("symptoms.toml").read_text(encoding="utf-8")
     return tuple(
         Symptom(s["id"], s["seed"], tuple(s["causes"]), tuple(s["inputs"]), tuple(s["probes"]))
         for s in tomllib.loads(text)["symptom"]

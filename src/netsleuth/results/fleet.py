@@ -6,9 +6,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from netsleuth.report.model import Check, FindingOut, Report, Tool
+from netsleuth.exitcode import ExitCode
+from netsleuth.results.report import Check, FindingOut, Report, Tool
 
 FLEET_SCHEMA = "netsleuth.fleet/v1"
+# evidence `fleet diagnose` makes itself: the fleet model (its summaries, handed to the fleet rules)
+# and the mesh matrix of `fleet probe` (`--mesh FILE`)
+FLEET_MODEL = "fleet.model"
+FLEET_MESH = "fleet.mesh"
 SEVERITY_RANK = {"critical": 2, "warning": 1, "info": 0}
 
 
@@ -76,14 +81,12 @@ class FleetReport(BaseModel):
     def analysed(self) -> list[HostEntry]:
         return [h for h in self.hosts if h.report is not None]
 
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """The worst finding over the fleet (0 / 1 warning / 2 critical); 3 when no host could be analysed."""
         if not self.analysed():
-            return 3
-        codes = [h.report.exit_code() for h in self.analysed() if h.report is not None]
-        sev = {f.severity for f in self.findings}
-        codes.append(2 if "critical" in sev else 1 if "warning" in sev else 0)
-        return max(codes)
+            return ExitCode.COULD_NOT_RUN
+        own = [f.severity for h in self.analysed() if h.report is not None for f in h.report.findings]
+        return ExitCode.of([*own, *(f.severity for f in self.findings)])
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=2)

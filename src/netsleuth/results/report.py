@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from netsleuth.exitcode import ExitCode
+
 SCHEMA = "netsleuth.report/v1"
 
 
@@ -75,10 +77,9 @@ class Report(BaseModel):
 
     model_config = {"populate_by_name": True}
 
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """0 nothing at warning or above, 1 warning, 2 critical (monitoring-plugin convention)."""
-        sev = {f.severity for f in self.findings}
-        return 2 if "critical" in sev else 1 if "warning" in sev else 0
+        return ExitCode.of(f.severity for f in self.findings)
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=2)
