@@ -14,10 +14,10 @@ import pytest
 from netsleuth.analysis import probe_context, probe_rules
 from netsleuth.evidence.catalogue import catalogue
 from netsleuth.facts import load_all
+from netsleuth.facts.fleet import FLEET_MESH, FLEET_MODEL
 from netsleuth.facts.network import Links, Routes
 from netsleuth.facts.store import PROVIDERS, FactStore, UndeclaredRead, provides
 from netsleuth.results.capture import PCAP_SUMMARY, TRACE_RESULT
-from netsleuth.results.fleet import FLEET_MESH, FLEET_MODEL
 from netsleuth.results.probes import KINDS
 from netsleuth.rules.base import REGISTRY, Finding, Severity, rule
 from tests.helpers import bundle, ev, findings, fixture, run

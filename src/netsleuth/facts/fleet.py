@@ -20,8 +20,11 @@ from netsleuth.facts.store import FactStore, Unavailable, provides
 from netsleuth.parsers.iproute import Link
 from netsleuth.parsers.mesh import Mesh, parse_mesh
 from netsleuth.parsers.neutron import detect_kind
-from netsleuth.results.fleet import FLEET_MESH, FLEET_MODEL
 
+# evidence `fleet diagnose` makes itself: the fleet model (its summaries, handed to the fleet rules)
+# and the mesh matrix of `fleet probe` (`--mesh FILE`)
+FLEET_MODEL = "fleet.model"
+FLEET_MESH = "fleet.mesh"
 NEUTRON_AGENTS = (
     "neutron-openvswitch-agent",
     "neutron-linuxbridge-agent",

@@ -10,10 +10,6 @@ from netsleuth.exitcode import ExitCode
 from netsleuth.results.report import Check, FindingOut, Report, Tool
 
 FLEET_SCHEMA = "netsleuth.fleet/v1"
-# evidence `fleet diagnose` makes itself: the fleet model (its summaries, handed to the fleet rules)
-# and the mesh matrix of `fleet probe` (`--mesh FILE`)
-FLEET_MODEL = "fleet.model"
-FLEET_MESH = "fleet.mesh"
 SEVERITY_RANK = {"critical": 2, "warning": 1, "info": 0}
 
 
