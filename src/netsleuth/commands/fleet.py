@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from netsleuth import completion
 from netsleuth.errors import NetsleuthError
 from netsleuth.messages import LANGS, default_lang
 
@@ -26,7 +27,7 @@ def command() -> None:
     "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE."
 )
 @click.option("--lang", type=click.Choice(LANGS), default=None, help="Language (default from the locale).")
-@click.option("--only", multiple=True, metavar="RULE", help="Run only these rule ids (repeatable).")
+@completion.only_option()
 @click.option(
     "--all-netns", is_flag=True, help="Analyse every network namespace the bundles/sosreports hold."
 )
