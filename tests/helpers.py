@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,3 +124,28 @@ def cli(*args: str, env: Mapping[str, str | None] | None = None) -> Ran:
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
         return Ran(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+_PEAK_WRAPPER = """
+import os, sys
+from netsleuth.cli import main
+try:
+    main(sys.argv[1:])
+finally:  # the peak of this process since its exec: ru_maxrss would carry pytest's own from the fork
+    with open(os.environ["NSL_PEAK_FILE"], "w") as fh:
+        fh.write(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1])
+"""
+
+
+def cli_peak(*args: str, tmp: Path, timeout: float = 300) -> tuple[int, str, int]:
+    """`netsleuth ARGS` in a new process: (exit status, stderr, peak RSS in MiB of that process)."""
+    peak = tmp / "peak.kb"
+    p = subprocess.run(
+        [sys.executable, "-c", _PEAK_WRAPPER, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "NSL_PEAK_FILE": str(peak)},
+        check=False,
+    )
+    return p.returncode, p.stderr, int(peak.read_text()) // 1024

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from netsleuth.evidence.model import HOST, Bundle
 from netsleuth.facts import load_all as load_facts
 from netsleuth.facts.store import PROVIDERS, FactStore, Unavailable
 from netsleuth.messages import Msg, message
+from netsleuth.results.capture import PCAP_SUMMARY, TRACE_RESULT, PcapSummary, TraceResult
 from netsleuth.results.report import (
     SCHEMA,
     Check,
@@ -106,6 +108,19 @@ def render_finding(f: Finding, lang: str) -> FindingOut:
     )
 
 
+def _measured(bundle: Bundle) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The capture summary and the trace result the bundle holds (the first of each), as the
+    report shows them; one that cannot be read is left out (its rules say why)."""
+    out: list[dict[str, Any] | None] = []
+    for name, kind in ((PCAP_SUMMARY, PcapSummary), (TRACE_RESULT, TraceResult)):
+        ev = next((e for e in bundle.items if e.name == name and e.ok), None)
+        try:
+            out.append(kind.from_json(json.loads(ev.content())).to_json() if ev is not None else None)
+        except (ValueError, KeyError, TypeError):
+            out.append(None)
+    return out[0], out[1]
+
+
 def analyse(
     bundle: Bundle,
     lang: str = "en",
@@ -135,6 +150,7 @@ def analyse(
     findings.sort(key=lambda f: (-f.severity.rank, f.id, f.netns, f.subject))
     if then is not None:
         then(first)
+    capture, trace = _measured(bundle)
     return Report(
         schema=SCHEMA,
         tool=Tool(version=__version__),
@@ -158,6 +174,8 @@ def analyse(
         ],
         notes=[clip(n) for n in bundle.notes],
         lang=lang,
+        capture=capture,
+        trace=trace,
     )
 
 

@@ -452,3 +452,17 @@ def test_zh_messages_fill_the_real_names() -> None:
     (f,) = findings(run(b, {"host.umask_restrictive"}, lang="zh"), "host.umask_restrictive")
     assert f.title.startswith("umask 0027：") and "部署" in f.title
     assert HOST == ""
+
+
+def test_disk_filling_a_one_second_burst_on_a_roomy_disk_is_quiet_a_steady_rate_is_not() -> None:
+    """24 MB written in the second between two samples, 80 GB free: a package install, not a flood
+    (CI boxes raised it); the same rate held over a 30-s cycle (watch) fills it within the hour."""
+    first = fixture(P + "df_PT_filling_1.txt")
+    line = next(ln for ln in first.splitlines() if ln.endswith(" /"))
+    grown = line.replace("23554632  82836280", "23579208  82811704")  # +24,576 KB
+    second = first.replace(line, grown)
+    burst = run(bundle(ev("df", first, later=second, interval_s=1.0)), {"host.disk_filling"})
+    assert findings(burst, "host.disk_filling") == []
+    steady = first.replace(line, line.replace("23554632  82836280", "24291912  82099000"))  # 30 s of it
+    held = run(bundle(ev("df", first, later=steady, interval_s=30.0)), {"host.disk_filling"})
+    assert [f.subject for f in findings(held, "host.disk_filling")] == ["/"]

@@ -23,7 +23,7 @@ from netsleuth.errors import BadSource
 from netsleuth.evidence import source
 from netsleuth.evidence.model import Status
 from netsleuth.evidence.source import open_source
-from tests.helpers import findings, fixture, run, sos_tree
+from tests.helpers import cli_peak, findings, fixture, run, sos_tree
 
 REPO = Path(__file__).resolve().parents[2]
 STOCK_PYTHON = Path("/usr/bin/python3")
@@ -207,13 +207,11 @@ def test_a_huge_manifest_costs_bounded_memory(tmp_path: Path) -> None:
             fh.write(block)
         fh.write(record.rstrip(",\n") + "]}}}}}\n")
     out = tmp_path / "report.json"
-    proc = subprocess.Popen([sys.executable, "-m", "netsleuth.cli", "diagnose", str(root), "--format", "json",
-                             "-o", str(out)], stderr=subprocess.PIPE)  # fmt: skip
-    _, status, usage = os.wait4(proc.pid, 0)
-    assert os.waitstatus_to_exitcode(status) in (0, 1, 2), proc.stderr.read() if proc.stderr else ""
+    rc, err, peak_mb = cli_peak("diagnose", str(root), "--format", "json", "-o", str(out), tmp=tmp_path)
+    assert rc in (0, 1, 2), err
     notes = json.loads(out.read_text())["notes"]
     assert any("larger than 64 MiB, the rest not read" in n for n in notes), notes  # an index, not the truth
-    assert usage.ru_maxrss < 300 * 1024, f"peak RSS {usage.ru_maxrss >> 10} MB"
+    assert peak_mb < 300, f"peak RSS {peak_mb} MB"
 
 
 def test_unreadable_files_of_a_root_made_report_are_denied(

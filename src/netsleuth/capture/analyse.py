@@ -12,6 +12,7 @@ import socket
 import struct
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from io import BufferedReader
 from pathlib import Path
 from struct import Struct
@@ -89,6 +90,9 @@ class Analyser:
         self.link_mtu = link_mtu
         self.linktype = linktype
         self.packets = 0
+        self.first_s: float | None = None  # timestamps of the first and last frame, in seconds
+        self.last_s: float | None = None
+        self.data_segments = 0  # TCP segments carrying data (what retransmissions are a share of)
         self.flows: dict[bytes, Half] = {}
         self.flow_count = 0
         self.forgotten = Counter[str]()  # totals of flows evicted from the table
@@ -120,12 +124,17 @@ class Analyser:
         self.secs = same
         frame = self._frame
         n = 0
+        ts = 0.0
         try:
             for ts, buf in frames:
+                if not n and self.first_s is None:
+                    self.first_s = ts
                 n += 1
                 frame(ts, buf)
         finally:
             self.packets += n
+            if n:
+                self.last_s = ts
 
     def run_pcap(
         self, fh: BufferedReader, little: bool = True, nano: bool = False, cut_short: list[str] | None = None
@@ -176,6 +185,8 @@ class Analyser:
         n = 0  # bytes of buf holding data
         pos = 0
         count = 0
+        data = 0  # TCP segments with data, on this fast path
+        first = ts = None  # stamps of the first record and the last record header read
         try:
             while True:
                 if pos:  # keep the incomplete record at the end, read after it
@@ -197,6 +208,8 @@ class Analyser:
                         )
                     return
                 n += got
+                if first is None and n >= 16:
+                    first = rec(buf, 0)[0]
                 last = n - 16
                 while pos <= last:
                     ts, caplen = rec(buf, pos)
@@ -221,6 +234,8 @@ class Analyser:
                             except KeyError:
                                 half = new_flow(key, 4)
                             seglen = tot - 20 - ((df >> 12) << 2)
+                            if seglen:
+                                data += 1
                             if seq == half.nextseq and win and not df & 0x07:
                                 # Half.segment's common case, inline (keep the two in step)
                                 if seglen:
@@ -244,6 +259,11 @@ class Analyser:
         finally:
             view.release()
             self.packets += count
+            self.data_segments += data
+            if count and first is not None and ts is not None:  # (a record cut short at the
+                if self.first_s is None:  # end still has its time: the capture ran until then)
+                    self.first_s = secs(first)
+                self.last_s = secs(ts)
 
     def _frame(self, ts: Stamp, buf: bytes) -> None:
         """Account one frame of any link type (the general path); `ts` as `self.secs` reads it."""
@@ -296,7 +316,10 @@ class Analyser:
                 if half is None:
                     half = self._new_flow(key, 4)
                 seq, ack, doff, flags, win = _TCP.unpack_from(buf, l4)
-                half.segment(ts, seq, ack, flags, win, tot - ihl - ((doff >> 4) << 2), self.secs)
+                seglen = tot - ihl - ((doff >> 4) << 2)
+                if seglen > 0:
+                    self.data_segments += 1
+                half.segment(ts, seq, ack, flags, win, seglen, self.secs)
             elif proto == 17:
                 if flen >= l4 + 8:
                     self._udp(buf, l4, end, buf[off + 12 : off + 16], buf[off + 16 : off + 20], tag)
@@ -319,7 +342,10 @@ class Analyser:
                 if half is None:
                     half = self._new_flow(key, 16)
                 seq, ack, doff, flags, win = _TCP.unpack_from(buf, l4)
-                half.segment(ts, seq, ack, flags, win, plen - ((doff >> 4) << 2), self.secs)
+                seglen = plen - ((doff >> 4) << 2)
+                if seglen > 0:
+                    self.data_segments += 1
+                half.segment(ts, seq, ack, flags, win, seglen, self.secs)
             elif nh == 17:
                 if len(buf) >= l4 + 8:
                     self._udp(buf, l4, end, buf[off + 8 : off + 24], buf[off + 24 : off + 40], tag)
@@ -453,9 +479,12 @@ class Analyser:
                 per_conn[id(h)] = FlowStats(_flow_label(h.label), h.retrans, h.resets, h.zero_windows)
         top = sorted([*per_conn.values(), *self.forgotten_top], key=_flow_weight)[:TOP_FLOWS]
         servers = self._dns_servers(halves)
+        first, last = self.first_s, self.last_s
         return PcapSummary(
             file=file,
             packets=self.packets,
+            start=first,
+            duration_s=round(last - first, 6) if first is not None and last is not None else 0.0,
             link_mtu=self.link_mtu,
             oversize_frames=[
                 OversizeFrame(s, d, ln, mx, c) for (s, d, ln, mx), c in self.oversize.most_common(20)
@@ -469,6 +498,7 @@ class Analyser:
                 resets=sum(h.resets for h in halves) + self.forgotten["resets"],
                 zero_windows=sum(h.zero_windows for h in halves) + self.forgotten["zero_windows"],
                 top_flows=top,
+                data_segments=self.data_segments,
             ),
             icmp_frag_needed=[FragNeeded(f, t, m, c) for (f, t, m), c in self.frag.most_common(20)],
             dhcp=DhcpStats(
@@ -478,6 +508,8 @@ class Analyser:
                     if xid not in self.dhcp_offered
                 ][:50],
                 offers=[DhcpOffer(s, y, m) for (s, y, m) in self.dhcp_offers][:50],
+                discovers=len(self.dhcp_discover),
+                answered=sum(xid in self.dhcp_offered for _, xid in self.dhcp_discover),
             ),
             dns=servers,
             arp=ArpStats(
@@ -491,6 +523,9 @@ class Analyser:
                     for ip, macs in sorted(self.arp_macs.items())
                     if len(macs) > 1
                 ],
+                requests=sum(self.arp_req.values()),
+                targets=len(self.arp_req),
+                answered=sum(t in self.arp_answered for t in self.arp_req),
             ),
             vlan=VlanStats(
                 tags_seen=sorted(self.tags),
@@ -547,8 +582,9 @@ def _pcap_seconds(little: bool, nano: bool) -> ToSeconds:
     return le if little else be
 
 
-def _flow_weight(f: FlowStats) -> tuple[int, str]:
-    return (-(f.retransmissions + f.resets + f.zero_windows), f.flow)
+def _flow_weight(f: FlowStats) -> tuple[int, int, str]:
+    """Most retransmissions first, then most resets and zero windows."""
+    return (-f.retransmissions, -(f.resets + f.zero_windows), f.flow)
 
 
 def _dhcp_options(buf: bytes, i: int, end: int) -> dict[int, bytes]:
@@ -592,7 +628,7 @@ def analyse_capture(path: Path, link_mtu: int = 1500) -> tuple[PcapSummary, list
                 an.run(cap.frames)
         except (ValueError, IndexError, struct.error) as exc:  # a record that lies about its length
             raise ParseError(f"{path}: capture cut short after {an.packets} frames ({exc})") from None
-        return an.summary(path.name), list(cap.cut_short)
+        return replace(an.summary(path.name), interface=cap.interface), list(cap.cut_short)
 
 
 def analyse_file(path: Path, link_mtu: int = 1500) -> PcapSummary:

@@ -140,7 +140,7 @@ class Ns:
     name: str
     links: list[dict[str, Any]] = field(default_factory=list)
     addrs: set[str] = field(default_factory=set)
-    addr_dev: set[tuple[str, str]] = field(default_factory=set)  # (IPv4 address, device)
+    addr_dev: set[tuple[str, str]] = field(default_factory=set)  # (address, device); no IPv6 link-local
 
     def by_name(self, name: str) -> dict[str, Any] | None:
         return next((lk for lk in self.links if lk.get("ifname") == name), None)
@@ -188,7 +188,10 @@ class Host:
                 ns = Ns(name, list(links))
                 for entry in self.ip_json(name, "addr", "show") or []:
                     for a in entry.get("addr_info", []):
-                        if a.get("family") == "inet":
+                        # IPv4, and IPv6 but its link-local addresses (every interface has one)
+                        if a.get("family") == "inet" or (
+                            a.get("family") == "inet6" and a.get("scope") != "link"
+                        ):
                             ns.addrs.add(str(a.get("local", "")))
                             ns.addr_dev.add((str(a.get("local", "")), str(entry.get("ifname", ""))))
                 self.spaces[name] = ns

@@ -57,7 +57,8 @@ class DropWatch:
             quiet = [
                 n for n, name in names.items() if name in ("NOT_DROPPED_YET", "CONSUMED", "NOT_SPECIFIED")
             ]
-            flt = " && ".join(["protocol == 2048", *(f"reason != {n}" for n in quiet)])
+            ethertype = 0x86DD if ":" in dest else 0x0800  # the probe's (an ARP is not the probe)
+            flt = " && ".join([f"protocol == {ethertype}", *(f"reason != {n}" for n in quiet)])
             inst = TRACEFS / "instances" / f"netsleuth-{uuid.uuid4().hex[:8]}"
             inst.mkdir()
             (inst / "events/skb/kfree_skb/filter").write_text(flt + "\n")

@@ -51,6 +51,7 @@ class Capture:
     little: bool = True
     nano: bool = False
     cut_short: list[str] = field(default_factory=list)  # why reading stopped before the end, if it did
+    interface: str = ""  # pcapng: the name of its (first) interface, as the file gives it
 
 
 _FILE_HDR_LE = Struct("<IHHiIII")  # magic, version, zone, sigfigs, snaplen, linktype
@@ -106,20 +107,40 @@ class _Iface:
     linktype: int
     snaplen: int
     unit: float = 1e-6  # seconds per timestamp tick (if_tsresol)
+    name: str = ""  # if_name
+
+
+def _options(options: bytes, order: str) -> Iterator[tuple[int, bytes]]:
+    """(code, value) of a pcapng block's options, up to opt_endofopt or a cut option."""
+    i = 0
+    while i + 4 <= len(options):
+        code, length = struct.unpack_from(order + "HH", options, i)
+        if code == 0 or i + 4 + length > len(options):
+            return
+        yield code, options[i + 4 : i + 4 + length]
+        i += 4 + length + (-length % 4)
 
 
 def _tsresol(options: bytes, order: str) -> float:
     """The timestamp unit of an interface from its options (if_tsresol, code 9; default µs)."""
-    i = 0
-    while i + 4 <= len(options):
-        code, length = struct.unpack_from(order + "HH", options, i)
-        if code == 0:
-            break
-        if code == 9 and length >= 1 and i + 4 < len(options):
-            v = options[i + 4]
+    for code, value in _options(options, order):
+        if code == 9 and value:
+            v = value[0]
             return 2.0 ** -(v & 0x7F) if v & 0x80 else 10.0 ** -min(v, 30)
-        i += 4 + length + (-length % 4)
     return 1e-6
+
+
+def if_name(options: bytes, order: str = "<") -> str:
+    """The `if_name` option (code 2) of a pcapng interface block, bytes that are not UTF-8 kept
+    as escapes (\\xff): a name is any bytes but '/' and NUL, and it is only ever shown.
+
+    >>> if_name(b"\\x09\\x00\\x01\\x00\\x06\\x00\\x00\\x00\\x02\\x00\\x05\\x00q\\xff<\\"a\\x00\\x00\\x00")
+    'q\\\\xff<"a'
+    """
+    for code, value in _options(options, order):
+        if code == 2:
+            return value.rstrip(b"\0").decode("utf-8", "backslashreplace")
+    return ""
 
 
 class _PcapngReader:
@@ -197,7 +218,10 @@ class _PcapngReader:
             self.ifaces = []  # interface ids restart with each section
         elif btype == PCAPNG_IDB and len(body) >= 8:
             linktype, _, snaplen = struct.unpack_from(self.order + "HHI", body)
-            self.ifaces.append(_Iface(linktype, snaplen, _tsresol(body[8:], self.order)))
+            opts = body[8:]
+            self.ifaces.append(
+                _Iface(linktype, snaplen, _tsresol(opts, self.order), if_name(opts, self.order))
+            )
 
     def _frame(self, btype: int, body: bytes) -> tuple[float, bytes] | None:
         o = self.order
@@ -268,6 +292,7 @@ def open_capture(path: Path) -> Iterator[Capture]:
             except struct.error as exc:
                 raise ParseError(f"{path}: unreadable capture header ({exc})") from None
             cap = Capture(path, "pcapng", rdn.linktype, rdn.snaplen, rdn.frames(), cut_short=cut)
+            cap.interface = rdn.ifaces[0].name
         else:
             raise ParseError(f"{path}: not a pcap or pcapng file (magic {magic.hex() or 'empty'})")
         yield cap

@@ -5,24 +5,41 @@ The path is derived on this host from `ip -j -d link`, `ip -j route get` and `ip
 only the namespaces it crosses, and from one bounded `ovs-vsctl` call when a hop is an Open vSwitch
 port: the sender's interface, its veth peer, the Linux or OVS bridge it hangs on and that bridge's
 port toward the destination (patch ports followed), the next namespace's egress interface... up to
-the namespace that owns the destination or an uplink (physical NIC, VLAN, VXLAN, tunnel)."""
+the namespace that owns the destination or an uplink (physical NIC, VLAN, bond).
+
+Where a kernel routes the probe out, the point records the neighbour it must resolve first (the
+gateway, or the destination on-link): when that does not resolve the probe never leaves, and its
+ARP request (IPv6: neighbour solicitation) is what the points capture instead, with the VLAN tag it
+carries at each. A VXLAN device or an Open vSwitch VXLAN port is followed onto its underlay: the
+points there capture the probe inside its outer header (VNI, UDP port), up to a VTEP on this host
+that takes it out again, or to the uplink it leaves the host by."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import random
 import select
 import socket
 import struct
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from netsleuth.capture.bpf import attach, probe_filter
+from netsleuth.capture.bpf import Match, attach, probe_filter
+from netsleuth.capture.frames import AUX_SPACE, PACKET_AUXDATA, SOL_PACKET, Seen, classify, with_tag
 from netsleuth.capture.hostview import Host, Ns, OvsIface
 from netsleuth.capture.netns import in_netns
 from netsleuth.errors import NetsleuthError
-from netsleuth.results.capture import Drop, Sighting, TracePoint, TraceResult
+from netsleuth.results.capture import (
+    Drop,
+    NeighbourSighting,
+    Outer,
+    Sighting,
+    TracePoint,
+    TraceResult,
+)
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
@@ -37,6 +54,9 @@ class Point:
     iface: str
     role: str
     error: str = ""  # set: no capture here (the path could not be derived past it)
+    next_hop: str = ""  # a kernel routes the probe out here, toward this neighbour
+    reply_next_hop: str = ""  # ... and the reply out here, toward this neighbour
+    tunnel: Outer | None = None  # the probe is inside this tunnel header here
 
     @property
     def label(self) -> str:
@@ -49,6 +69,16 @@ def _kind(link: dict[str, Any]) -> str:
 
 UPLINK_KINDS = ("vxlan", "vlan", "geneve", "gre", "gretap", "ipip", "bond", "macvlan")
 OVS_TUNNELS = ("vxlan", "geneve", "gre", "stt", "erspan", "ip6gre", "ip6erspan", "lisp", "gtpu", "bareudp")
+VXLAN_PORT = 4789  # IANA; Open vSwitch's default dst_port
+
+
+def canonical(addr: str) -> str:
+    """An address as `ip -j` prints it (IPv6 compressed).
+
+    >>> canonical("fd00:0:0::0002"), canonical("10.0.0.1")
+    ('fd00::2', '10.0.0.1')
+    """
+    return str(ipaddress.ip_address(addr))
 
 
 def _uplink(link: dict[str, Any]) -> bool:
@@ -88,15 +118,23 @@ class _Walker:
         self.host, self.dest = host, dest
         self.points: list[Point] = []
         self.steps = 0
+        self.src = ""  # the probe's source address (the sender's route's prefsrc)
+        self.tunnel: Outer | None = None  # set while the walk follows a tunnel's underlay
+        self.inner_dest = ""  # the probe's destination while `dest` is the tunnel's remote end
+        self.ovs_encap = False  # the underlay leaves by an OVS userspace bridge, not a kernel device
 
     def add(self, ns: Ns, iface: str, role: str, error: str = "") -> None:
         if not any(p.netns == ns.name and p.iface == iface for p in self.points) or error:
-            self.points.append(Point(ns.name, iface, role, error))
+            self.points.append(Point(ns.name, iface, role, error, tunnel=self.tunnel))
 
     def stop(self, ns: Ns, iface: str, role: str, why: str) -> None:
         """The path cannot be followed further: say so in the result, as a point that captures nothing."""
         self.host.notes.append(why)
-        self.points.append(Point(ns.name, iface, role, f"path not derived past here: {why}; pass --points"))
+        self.points.append(
+            Point(
+                ns.name, iface, role, f"path not derived past here: {why}; pass --points", tunnel=self.tunnel
+            )
+        )
 
     def budget(self) -> bool:
         self.steps += 1
@@ -117,12 +155,29 @@ class _Walker:
         link = ns.by_name(dev)
         if link is None or dev == "lo":
             return
+        if role == "sender" and not self.src:
+            self.src = str(route.get("prefsrc", ""))
+        if self.tunnel is not None and not self.tunnel.src and route.get("prefsrc"):
+            self.tunnel = replace(self.tunnel, src=str(route["prefsrc"]))  # the outer source
+        first, hop = len(self.points), str(route.get("gateway") or self.dest)
         self.leave(ns, link, role)
+        if len(self.points) > first and not self.points[first].error:
+            self.points[first].next_hop = hop
 
     def leave(self, ns: Ns, link: dict[str, Any], role: str) -> None:
         """The frame is sent out of `link` (routed onto it)."""
         name = str(link["ifname"])
         kind = _kind(link)
+        if kind == "vxlan" and self.tunnel is None:
+            self.add(ns, name, role if role == "sender" else "tunnel")
+            if not self.vxlan_out(ns, link):
+                self.points[-1].role = "uplink" if role != "sender" else role
+            return
+        if self.ovs_encap:  # OVS (userspace) sends the encapsulated frame into the bridge itself
+            oi = self.ovs_iface(ns, link)
+            if oi is not None and oi.type == "internal":
+                self.ovs_bridge(ns, oi)
+                return
         if kind == "bridge":  # a Linux bridge with the gateway address: its port toward dest carries it
             self.add(ns, name, role if role == "sender" else "bridge")
             self.linux_bridge(ns, link, None)
@@ -170,8 +225,65 @@ class _Walker:
         self.add(ns, name, "router-in")
         if self.dest in ns.addrs:
             self.points[-1].role = "destination"
+            if self.tunnel is not None:
+                self.points[-1].role = "vtep"
+                self.decap(ns)
             return
         self.route_out(ns, "router-out")
+
+    # ---- tunnels ------------------------------------------------------------------------------
+    def underlay(self, ns: Ns, tunnel: Outer, ovs_encap: bool = False) -> None:
+        """Follow the encapsulated probe from `ns` toward the tunnel's remote end."""
+        self.tunnel, self.inner_dest, self.dest = tunnel, self.dest, tunnel.dst
+        self.ovs_encap = ovs_encap
+        self.route_out(ns, "router-out")
+        self.ovs_encap = False
+        if self.tunnel is not None:  # not taken out on this host: the path ends on the underlay
+            self.tunnel, self.dest = None, self.inner_dest
+
+    def vxlan_out(self, ns: Ns, link: dict[str, Any]) -> bool:
+        """A Linux VXLAN device: its remote end, reached by routing in its underlay namespace (the
+        one it was created in: `link_netnsid`, else its own)."""
+        data = (link.get("linkinfo") or {}).get("info_data") or {}
+        remote = str(data.get("remote") or data.get("remote6") or "")
+        if not remote:
+            self.host.notes.append(
+                f"{link['ifname']} has no single remote (multicast group or FDB entries): "
+                "its underlay is not followed"
+            )
+            return False
+        uns: Ns | None = ns
+        if "link_netnsid" in link:
+            name = self.host.nsid_name(ns.name, int(link["link_netnsid"]))
+            uns = self.host.ns(name if name is not None else "")
+        if uns is None:
+            return False
+        vni = data.get("id")
+        tunnel = Outer(
+            "vxlan",
+            int(vni) if vni is not None else None,
+            int(data.get("port") or VXLAN_PORT),
+            str(data.get("local") or data.get("local6") or ""),
+            remote,
+        )
+        self.underlay(uns, tunnel)
+        return True
+
+    def decap(self, ns: Ns) -> None:
+        """The underlay reached the remote end in `ns`: its VXLAN device of the same VNI and port
+        takes the probe out of the tunnel, and the walk goes on toward the probe's destination."""
+        t = self.tunnel
+        assert t is not None
+        for lk in ns.links:
+            data = (lk.get("linkinfo") or {}).get("info_data") or {}
+            if _kind(lk) != "vxlan" or data.get("id") != t.vni:
+                continue
+            if int(data.get("port") or VXLAN_PORT) != t.port:
+                continue
+            self.tunnel, self.dest = None, self.inner_dest
+            self.arrive(ns, lk)
+            return
+        self.tunnel, self.dest = None, self.inner_dest  # the remote end is not a device we can see
 
     # ---- wires ------------------------------------------------------------------------------
     def peer(self, ns: Ns, link: dict[str, Any]) -> tuple[Ns, dict[str, Any]] | None:
@@ -245,7 +357,7 @@ class _Walker:
         if not self.budget():
             return
         dest = self.dest
-        owner, uplinks, routers, local = [], [], [], []
+        owner, uplinks, routers, local, transit = [], [], [], [], []
         for c in cands:
             typ = c.ovs.type if c.ovs else ""
             if c.link is None:
@@ -275,7 +387,11 @@ class _Walker:
                 route = self.host.route(pns.name, dest)
                 if route and route.get("dev") not in (None, plink["ifname"], "lo"):
                     routers.append(c)
-        for group in (owner, uplinks, routers, local):
+            elif not pns.addr_of(str(plink["ifname"])) and (
+                plink.get("master") or (_maybe_ovs(plink) and self.ovs_iface(pns, plink) is not None)
+            ):
+                transit.append(c)  # a wire to another (Linux or OVS) bridge: a switch in between
+        for group in (owner, uplinks, routers, local, transit):
             if len(group) > 1:
                 names = ", ".join(sorted(c.name for c in group))
                 self.stop(
@@ -298,6 +414,12 @@ class _Walker:
             dev = next(
                 (lk for lk in ns.links if prefix and str(lk.get("ifname", "")).startswith(prefix)), None
             )
+            tunnel = _ovs_vxlan(c.ovs) if c.ovs and self.tunnel is None else None
+            if tunnel is not None:
+                if dev is not None:  # the kernel datapath: its device sees the inner frame
+                    self.add(ns, str(dev["ifname"]), "tunnel")
+                self.underlay(ns, tunnel, ovs_encap=dev is None)
+                return
             if dev is not None:
                 self.add(ns, str(dev["ifname"]), "uplink")
                 return
@@ -308,6 +430,11 @@ class _Walker:
                 "uplink",
                 f"{typ} tunnel port {c.name} (to {remote}) has no kernel device to capture on",
             )
+            return
+        if _kind(c.link) == "vxlan" and self.tunnel is None:
+            self.add(ns, c.name, "tunnel")
+            if not self.vxlan_out(ns, c.link):
+                self.points[-1].role = "uplink"
             return
         if typ in OVS_TUNNELS or _uplink(c.link):
             self.add(ns, c.name, "uplink")
@@ -323,15 +450,37 @@ class _Walker:
             self.arrive(*peer)
 
 
+def _ovs_vxlan(oi: OvsIface) -> Outer | None:
+    """The outer header of an OVS VXLAN port with a fixed remote (`remote_ip=flow`: not known)."""
+    remote, key = oi.options.get("remote_ip", ""), oi.options.get("key", "0")
+    if oi.type != "vxlan" or not remote or remote == "flow":
+        return None
+    port = oi.options.get("dst_port", str(VXLAN_PORT))
+    return Outer(
+        "vxlan",
+        int(key) if key.isdigit() else None,
+        int(port) if port.isdigit() else VXLAN_PORT,
+        oi.options.get("local_ip", ""),
+        remote,
+    )
+
+
 def derive_path(dest: str, from_netns: str, host: Host | None = None) -> list[Point]:
     """The capture points from the sender's interface toward `dest`, across namespaces, Linux and
-    OVS bridges. Points whose `error` is set mark where the path could not be followed (and why)."""
+    OVS bridges and VXLAN underlays. Points whose `error` is set mark where the path could not be
+    followed (and why). The reply's next hop is asked of each namespace that routes it back."""
     host = host or Host()
     ns = host.ns(from_netns)
     if ns is None:
         raise NetsleuthError(f"no network namespace {from_netns!r}")
-    walker = _Walker(host, dest)
+    walker = _Walker(host, canonical(dest))
     walker.route_out(ns, "sender")
+    if walker.src:
+        for p in walker.points:
+            if p.role in ("router-in", "destination") and not p.error and p.tunnel is None:
+                back = host.route(p.netns, walker.src)
+                if back and back.get("dev") == p.iface:
+                    p.reply_next_hop = str(back.get("gateway") or walker.src)
     return walker.points
 
 
@@ -339,40 +488,52 @@ def derive_path(dest: str, from_netns: str, host: Host | None = None) -> list[Po
 class _Cap:
     point: Point
     sock: socket.socket | None
+    match: Match
     keep: Any = None
     error: str = ""
-    frames: list[tuple[float, bytes, int]] = field(default_factory=list)  # ts, frame, pkttype
+    frames: list[tuple[float, bytes, int]] = field(default_factory=list)  # ts, frame (tags in), pkttype
+
+    def seen(self) -> list[tuple[float, Seen]]:
+        out = []
+        for ts, frame, _ in self.frames:
+            got = classify(frame, self.match)
+            if got is not None:
+                out.append((ts, got))
+        return out
 
 
-def open_points(points: list[Point], proto: int, marker: int) -> list[_Cap]:
+def open_points(points: list[Point], match: Match) -> list[_Cap]:
+    """A filtered AF_PACKET socket on every point (in its namespace), with the VLAN tags the
+    kernel takes out of frames handed over as PACKET_AUXDATA."""
     caps: list[_Cap] = []
     for p in points:
+        m = Match(
+            match.family, match.proto, match.marker, match.neighbours, (p.tunnel.port,) if p.tunnel else ()
+        )
         if p.error:
-            caps.append(_Cap(p, None, error=p.error))
+            caps.append(_Cap(p, None, m, error=p.error))
             continue
         try:
             with in_netns(p.netns):
                 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-                keep = attach(s, probe_filter(proto, marker))
+                s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+                keep = attach(s, probe_filter(m))
                 s.bind((p.iface, ETH_P_ALL))
                 s.setblocking(False)
-            caps.append(_Cap(p, s, keep))
-        except (OSError, NetsleuthError) as exc:
-            caps.append(_Cap(p, None, error=f"cannot capture: {exc}"))
+            caps.append(_Cap(p, s, m, keep))
+        except (OSError, ValueError, NetsleuthError) as exc:  # ValueError: a name that is not text
+            caps.append(_Cap(p, None, m, error=f"cannot capture: {exc}"))
     return caps
 
 
-def _classify(frame: bytes, proto: int, marker: int) -> str:
-    """request | reply | "" for a captured Ethernet/IPv4 frame of the probe."""
-    if len(frame) < 34:
-        return ""
-    l4 = 14 + ((frame[14] & 0x0F) << 2)
-    if proto == 1 and len(frame) >= l4 + 8:
-        return {8: "request", 0: "reply"}.get(frame[l4], "")
-    if len(frame) >= l4 + 4:
-        sport, dport = struct.unpack_from("!HH", frame, l4)
-        return "request" if sport == marker else "reply" if dport == marker else ""
-    return ""
+def _drain(c: _Cap) -> None:
+    assert c.sock is not None
+    try:
+        while len(c.frames) < MAX_FRAMES_PER_POINT:
+            data, anc, _, addr = c.sock.recvmsg(65535, AUX_SPACE)
+            c.frames.append((time.time(), with_tag(data, anc), addr[2]))
+    except BlockingIOError:
+        pass
 
 
 class _Prober:
@@ -380,21 +541,28 @@ class _Prober:
 
     def __init__(self, dest: str, netns: str, proto: str, port: int, marker: int) -> None:
         self.dest, self.proto, self.port, self.marker = dest, proto, port, marker
+        self.v6 = ipaddress.ip_address(dest).version == 6
+        fam = socket.AF_INET6 if self.v6 else socket.AF_INET
+        anyaddr = "::" if self.v6 else "0.0.0.0"
         with in_netns(netns):
             if proto == "icmp":
-                self.sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+                icmp = socket.IPPROTO_ICMPV6 if self.v6 else socket.IPPROTO_ICMP
+                self.sock = socket.socket(fam, socket.SOCK_RAW, icmp)
             elif proto == "tcp":
-                self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                self.sock.bind(("0.0.0.0", marker))
+                self.sock = socket.socket(fam, socket.SOCK_STREAM)
+                self.sock.bind((anyaddr, marker))
             else:
-                self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                self.sock.bind(("0.0.0.0", marker))
+                self.sock = socket.socket(fam, socket.SOCK_DGRAM)
+                self.sock.bind((anyaddr, marker))
         self.sock.setblocking(False)
         self.answered = False
 
     def send(self) -> None:
         if self.proto == "icmp":
             payload = MARK + os.urandom(8)
+            if self.v6:  # the kernel computes the ICMPv6 checksum of a raw socket
+                self.sock.sendto(struct.pack("!BBHHH", 128, 0, 0, self.marker, 1) + payload, (self.dest, 0))
+                return
             hdr = struct.pack("!BBHHH", 8, 0, 0, self.marker, 1)
             csum = _checksum(hdr + payload)
             self.sock.sendto(struct.pack("!BBHHH", 8, 0, csum, self.marker, 1) + payload, (self.dest, 0))
@@ -418,13 +586,13 @@ class _Prober:
             while True:
                 data = self.sock.recv(65535)
                 if self.proto == "icmp":
-                    l4 = (data[0] & 0x0F) << 2
+                    l4 = 0 if self.v6 else (data[0] & 0x0F) << 2  # raw IPv6 sockets give no IP header
                     typ, _, _, ident = struct.unpack_from("!BBHH", data, l4)
-                    if typ == 0 and ident == self.marker:
+                    if typ == (129 if self.v6 else 0) and ident == self.marker:
                         self.answered = True
                 else:
                     self.answered = True
-        except (BlockingIOError, OSError):
+        except (BlockingIOError, OSError, struct.error):
             return
 
     def close(self) -> None:
@@ -441,7 +609,7 @@ def _checksum(data: bytes) -> int:
 
 
 def parse_proto(spec: str) -> tuple[str, int, int]:
-    """ "icmp" | "tcp:PORT" | "udp:PORT" -> (name, IP protocol number, port).
+    """ "icmp" | "tcp:PORT" | "udp:PORT" -> (name, IP protocol number, port) for IPv4.
 
     >>> parse_proto("tcp:22"), parse_proto("icmp")
     (('tcp', 6, 22), ('icmp', 1, 0))
@@ -454,6 +622,40 @@ def parse_proto(spec: str) -> tuple[str, int, int]:
     raise ValueError(f"--proto must be icmp, tcp:PORT or udp:PORT, not {spec!r}")
 
 
+def _sighting(seen: list[tuple[float, Seen]], want: Callable[[Seen], bool]) -> Sighting:
+    hits = [(ts, s) for ts, s in seen if want(s)]
+    if not hits:
+        return Sighting(False)
+    ts, first = min(hits, key=lambda h: h[0])
+    return Sighting(True, ts, len(hits), list(first.vlan), first.outer)
+
+
+def _is(kind: str, target: str = "") -> Callable[[Seen], bool]:
+    return lambda s: s.kind == kind and s.target == target
+
+
+def _result_point(c: _Cap, targets: list[str]) -> TracePoint:
+    seen = c.seen()
+    p = c.point
+    neighbours = []
+    for t in targets:
+        req, rep = _sighting(seen, _is("neigh-request", t)), _sighting(seen, _is("neigh-reply", t))
+        if req.seen or rep.seen or t in (p.next_hop, p.reply_next_hop):
+            neighbours.append(NeighbourSighting(t, req, rep))
+    return TracePoint(
+        p.netns,
+        p.iface,
+        p.role,
+        _sighting(seen, _is("request")),
+        _sighting(seen, _is("reply")),
+        c.error,
+        next_hop=p.next_hop,
+        reply_next_hop=p.reply_next_hop,
+        tunnel=p.tunnel,
+        neighbours=neighbours,
+    )
+
+
 def run_trace(
     dest: str,
     from_netns: str,
@@ -463,9 +665,14 @@ def run_trace(
 ) -> tuple[TraceResult, list[_Cap]]:
     """Capture on every point, send the probe, wait (bounded) for it everywhere, report."""
     name, proto, port = parse_proto(proto_spec)
+    dest = canonical(dest)
+    family = ipaddress.ip_address(dest).version
+    if family == 6 and proto == 1:
+        proto = 58
     marker = random.randint(20000, 60000)
+    targets = list(dict.fromkeys(canonical(h) for p in points for h in (p.next_hop, p.reply_next_hop) if h))
     t0 = time.monotonic()
-    caps = open_points(points, proto, marker)
+    caps = open_points(points, Match(family, proto, marker, tuple(targets)))
     prober = _Prober(dest, from_netns, name, port, marker)
     from netsleuth.capture.kfree import DropWatch
 
@@ -479,17 +686,12 @@ def run_trace(
             ready, _, _ = select.select(socks, [], [], 0.05) if socks else ([], [], [])
             for c in live:
                 if c.sock in ready:
-                    try:
-                        while len(c.frames) < MAX_FRAMES_PER_POINT:
-                            frame, addr = c.sock.recvfrom(65535)
-                            c.frames.append((time.time(), frame, addr[2]))
-                    except BlockingIOError:
-                        pass
+                    _drain(c)
             prober.poll()
-            if prober.answered and all(
-                {_classify(f, proto, marker) for _, f, _ in c.frames} >= {"request", "reply"} for c in live
-            ):
+            if prober.answered and all({s.kind for _, s in c.seen()} >= {"request", "reply"} for c in live):
                 time.sleep(0.05)  # late copies on bridges
+                for c in live:
+                    _drain(c)
                 break
         drops, note = watch.stop()
     finally:
@@ -497,21 +699,12 @@ def run_trace(
         for c in caps:
             if c.sock is not None:
                 c.sock.close()
-    result_points = []
-    for c in caps:
-        sight: dict[str, Sighting] = {}
-        for d in ("request", "reply"):
-            ts = [t for t, f, _ in c.frames if _classify(f, proto, marker) == d]
-            sight[d] = Sighting(bool(ts), min(ts) if ts else None, len(ts))
-        result_points.append(
-            TracePoint(c.point.netns, c.point.iface, c.point.role, sight["request"], sight["reply"], c.error)
-        )
     result = TraceResult(
         dest=dest,
         from_netns=from_netns,
         proto=proto_spec,
         marker=str(marker),
-        points=result_points,
+        points=[_result_point(c, targets) for c in caps],
         reply_received=prober.answered,
         duration_s=round(time.monotonic() - t0, 3),
         drops=[Drop(**d) for d in drops],

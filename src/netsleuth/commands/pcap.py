@@ -23,7 +23,12 @@ from netsleuth.messages import LANGS, default_lang
     help="MTU of the link the capture was taken on (frames longer than MTU + header are flagged).",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown", "html"]),
+    default="text",
+    show_default=True,
+    help="The report; every format shows what the capture measured, even when no rule fires.",
 )
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE."
@@ -34,7 +39,8 @@ from netsleuth.messages import LANGS, default_lang
     "--summary",
     "summary_out",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Also write the capture summary (the `pcap.summary` evidence, JSON) to FILE ('-' = stderr).",
+    help="Also write the capture summary (the `pcap.summary` evidence, JSON) to FILE ('-' = stderr); "
+    "the JSON report holds it too, as `capture`.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="List every piece of evidence that is not ok.")
 def command(

@@ -37,7 +37,11 @@ from netsleuth.messages import LANGS, default_lang
     help="Keep what each point saw in FILE.pcapng (one interface per point).",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown", "html"]),
+    default="text",
+    show_default=True,
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--lang", type=click.Choice(LANGS), default=None)
@@ -52,9 +56,10 @@ def command(
     output: Path | None,
     lang: str | None,
 ) -> None:
-    """Capture at every point of the path at once (AF_PACKET + BPF), send one marked probe, and
-    report where it was seen each way; the verdict names the hop and direction where it is lost.
-    Needs root."""
+    """Capture at every point of the path at once (AF_PACKET + BPF), send one marked probe (IPv4 or
+    IPv6), and report where it was seen each way, with its VLAN tags and tunnel headers; the verdict
+    names the hop and direction where it is lost. When the next hop does not resolve, its ARP
+    request (IPv6: neighbour solicitation) is followed instead. Needs root."""
     import ipaddress
     import socket
 
@@ -62,15 +67,18 @@ def command(
     from netsleuth.capture.evidence import trace_evidence
     from netsleuth.capture.hostview import Host
     from netsleuth.capture.pcapng import write_pcapng
-    from netsleuth.capture.trace import Point, derive_path, parse_proto, run_trace
+    from netsleuth.capture.trace import Point, canonical, derive_path, parse_proto, run_trace
     from netsleuth.errors import NetsleuthError
     from netsleuth.evidence.model import Bundle
     from netsleuth.report.render import render
+    from netsleuth.rules.capture import trace_table as table
 
     lang = lang or default_lang()
     try:
         parse_proto(proto)
-        ipaddress.IPv4Address(dest)
+        dest = canonical(dest)
+        if ipaddress.ip_address(dest).is_multicast or ipaddress.ip_address(dest).is_unspecified:
+            raise ValueError(f"{dest} is not an address one host owns")
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     if os.geteuid() != 0:
@@ -85,6 +93,9 @@ def command(
             chosen.append(Point(ns, iface, "point"))
         if chosen:
             chosen[0].role = "sender"
+            route = Host().route(from_netns, dest)  # the neighbour the sender must resolve
+            if route:
+                chosen[0].next_hop = str(route.get("gateway") or dest)
     else:
         host = Host()
         notes = host.notes
@@ -108,17 +119,13 @@ def command(
     bundle.notes.extend(
         f"trace path not fully derived: {note}; pass --points to complete it" for note in notes
     )
-    report = analyse(bundle, lang, {"path.loss_localized"})
+    report = analyse(bundle, lang, {"path.loss_localized", "vlan.no_reply"})
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     out = render(report, fmt, color=color)
     if fmt == "text":
         out += (
             "\n"
-            + "\n".join(
-                f"{p.label:32} {p.role:12} request {'seen' if p.request.seen else 'NOT seen':8}"
-                f" reply {'seen' if p.reply.seen else 'NOT seen':8} {p.error}"
-                for p in result.points
-            )
+            + table(result)
             + f"\nreply received by the sender: {'yes' if result.reply_received else 'no'}\n"
         )
     if output is None:

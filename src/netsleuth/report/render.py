@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from netsleuth.messages import ui
+from netsleuth.report.measured import capture_rows, top_flows, trace_loss, trace_rows
 from netsleuth.results.report import FindingOut, Report
 
 SEV_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
@@ -43,6 +44,7 @@ def text(report: Report, color: bool | None = None, verbose: bool = False, width
     _text_header(con, report)
     for f in report.findings:
         text_finding(con, f, report.lang)
+    _text_capture(con, report)
     _text_checks(con, report, verbose)
     _text_evidence(con, report, verbose)
     for note in report.notes:
@@ -90,6 +92,27 @@ def text_finding(con: Console, f: FindingOut, lang: str) -> None:
     if f.remedy.notes:
         con.print(f"  {f.remedy.notes}")
     con.print(Text(f"  {ui(lang, 'seed')}: {f.seed}", style="dim"))
+
+
+def _text_capture(con: Console, report: Report) -> None:
+    """What a capture measured, whether or not a rule fired."""
+    lang = report.lang
+    if report.capture is not None:
+        con.print()
+        con.print(Text(ui(lang, "capture"), style="bold"))
+        for label, value in capture_rows(report.capture, lang):
+            con.print(Text(f"  {label}: {value}"))
+        head, flows = top_flows(report.capture, lang)
+        if flows:
+            con.print(Text(f"  {ui(lang, 'cap_top')}:", style="bold"))
+            for row in flows:
+                con.print(
+                    Text(
+                        "    "
+                        + f"{row[0]}  "
+                        + ", ".join(f"{h} {v}" for h, v in zip(head[1:], row[1:], strict=True))
+                    )
+                )
 
 
 def _text_checks(con: Console, report: Report, verbose: bool) -> None:
@@ -170,6 +193,7 @@ def markdown(report: Report) -> str:
         if f.remedy.persist:
             out += [f"**{ui(lang, 'persist')}**:", "", *(f"- `{p}`" for p in f.remedy.persist), ""]
         out += [f"{ui(lang, 'seed')}: {f.seed}", ""]
+    out += _markdown_measured(report)
     out += [f"## {ui(lang, 'checks')}", "", "| check | netns | status | reason |", "|---|---|---|---|"]
     out += [
         f"| {c.id} | {c.netns or 'host'} | {c.status} | {c.reason.replace('|', '/')} |" for c in report.checks
@@ -189,6 +213,59 @@ def markdown(report: Report) -> str:
             for e in bad
         ]
     return "\n".join(out) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "/").replace("\n", "<br>")
+
+
+def _markdown_table(head: list[str], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+        *("| " + " | ".join(_cell(c) for c in r) + " |" for r in rows),
+        "",
+    ]
+
+
+def _markdown_measured(report: Report) -> list[str]:
+    lang, out = report.lang, []
+    if report.capture is not None:
+        out += [f"## {ui(lang, 'capture')}", ""]
+        out += _markdown_table(["", ""], [list(r) for r in capture_rows(report.capture, lang)])
+        head, flows = top_flows(report.capture, lang)
+        if flows:
+            out += [f"### {ui(lang, 'cap_top')}", "", *_markdown_table(head, flows)]
+    if report.trace is not None:
+        out += [f"## {ui(lang, 'trace')}", "", trace_loss(report.trace, lang), ""]
+        out += _markdown_table(*trace_rows(report.trace, lang))
+    return out
+
+
+def _html_table(head: list[str], rows: list[list[str]]) -> str:
+    from html import escape as e
+
+    th = "".join(f"<th>{e(h)}</th>" for h in head)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{e(c).replace(chr(10), '<br>')}</td>" for c in r) + "</tr>" for r in rows
+    )
+    return f"<table><tr>{th}</tr>{body}</table>"
+
+
+def _html_measured(report: Report) -> list[str]:
+    from html import escape as e
+
+    lang, out = report.lang, []
+    if report.capture is not None:
+        out.append(f"<h2>{e(ui(lang, 'capture'))}</h2>")
+        out.append(_html_table(["", ""], [list(r) for r in capture_rows(report.capture, lang)]))
+        head, flows = top_flows(report.capture, lang)
+        if flows:
+            out.append(f"<h3>{e(ui(lang, 'cap_top'))}</h3>" + _html_table(head, flows))
+    if report.trace is not None:
+        out.append(f"<h2>{e(ui(lang, 'trace'))}</h2><p>{e(trace_loss(report.trace, lang))}</p>")
+        out.append(_html_table(*trace_rows(report.trace, lang)))
+    return out
 
 
 _SEV_COLOUR = {"critical": "#b00020", "warning": "#a15c00", "info": "#00639b"}
@@ -215,6 +292,7 @@ def html(report: Report) -> str:
         out.append(f"<p>{e(ui(lang, 'no_findings'))}</p>")
     for f in report.findings:
         out += html_finding(f, lang)
+    out += _html_measured(report)
     out.append(
         f"<h2>{e(ui(lang, 'checks'))}</h2><table><tr><th>check</th><th>netns</th><th>status</th>"
         "<th>reason</th></tr>"

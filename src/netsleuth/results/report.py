@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from netsleuth.exitcode import ExitCode
@@ -74,6 +76,12 @@ class Report(BaseModel):
     evidence: list[EvidenceStatus] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     lang: str = "en"
+    # What a capture measured (`netsleuth pcap`): the `pcap.summary` evidence, as JSON, whether or
+    # not a rule fired. None when the source holds no capture.
+    capture: dict[str, Any] | None = None
+    # A multi-point trace (`netsleuth trace`): the `trace.result` evidence with its `loss` (the
+    # points in path order, VLAN tags and tunnel headers seen at each, where it goes missing).
+    trace: dict[str, Any] | None = None
 
     model_config = {"populate_by_name": True}
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from netsleuth.facts.nic import Drivers
 from netsleuth.facts.probes import MtuProbes
 from netsleuth.messages import Msg
-from netsleuth.results.capture import PcapSummary, TracePoint, TraceResult
+from netsleuth.results.capture import Loss, Outer, PcapSummary, Sighting, TraceResult
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 
 TRAILER_MAX = 8  # a driver pads a few bytes; more than this over MTU+header is offload (TSO/GRO)
@@ -116,21 +116,100 @@ def driver_trailer(
     )
 
 
-def _direction_loss(points: list[TracePoint], attr: str) -> tuple[TracePoint, TracePoint] | None:
-    """The first pair (seen, not seen) along `points` for this direction's sightings."""
-    usable = [p for p in points if not p.error]
-    last_seen: TracePoint | None = None
-    for p in usable:
-        if getattr(p, attr).seen:
-            last_seen = p
-        elif last_seen is not None:
-            return last_seen, p
-    return None
-
-
-def _ts(p: TracePoint, attr: str) -> str:
-    s = getattr(p, attr)
+def _ts(s: Sighting) -> str:
     return f"{s.ts:.6f}" if s.seen and s.ts is not None else "-"
+
+
+def _sighting(s: Sighting) -> str:
+    return f"{'seen' if s.seen else 'NOT seen':8} {_ts(s):>18}" + (f" {s.carried()}" if s.carried() else "")
+
+
+def trace_table(trace: TraceResult) -> str:
+    """Every point and direction, as the evidence of a finding: the probe, then below each point
+    the neighbour resolution (ARP / NDP) it saw for the path's next hops."""
+    lines = []
+    for p in trace.points:
+        lines.append(
+            f"{p.label:32} {p.role:12} request {_sighting(p.request)}   reply {_sighting(p.reply)}"
+            + (f"   ({p.error})" if p.error else "")
+            + (f"   [{p.tunnel.describe()}]" if p.tunnel else "")
+        )
+        for n in p.neighbours:
+            if n.request.seen or n.reply.seen or n.target in (p.next_hop, p.reply_next_hop):
+                ask, answer = ("ARP who-has", "is-at") if n.what == "arp" else ("NS", "NA")
+                lines.append(
+                    f"{'':32} {'':12} {ask} {n.target}: {_sighting(n.request)}   "
+                    f"{answer}: {_sighting(n.reply)}"
+                )
+    return "\n".join(lines)
+
+
+def _carried(vlan: list[int], outer: Outer | None) -> Msg:
+    tags = ".".join(str(t) for t in vlan)
+    if outer is not None:
+        return Msg("carried_both" if vlan else "carried_tunnel", {"vlan": tags, "outer": outer.describe()})
+    return Msg("carried_vlan", {"vlan": tags}) if vlan else Msg("carried_untagged")
+
+
+def vlan_loss(loss: Loss) -> bool:
+    """The loss of something that carried a VLAN tag with nothing coming back (seed 003's ARP
+    tagged 1011 leaving bond0): a switch (or OVS) port that does not carry the VLAN."""
+    if not loss.vlan:
+        return False
+    if loss.kind in ("beyond", "unanswered"):
+        return True
+    return loss.what != "probe" and loss.direction == "request" and loss.kind == "between"
+
+
+def _hop(loss: Loss) -> tuple[str, Msg | str]:
+    """The subject (plain) and the hop (worded) of a loss."""
+    if loss.kind == "unsent" or loss.kind == "undelivered":
+        point = loss.before or loss.after
+        return f"{point} (sender)", Msg("hop_sender", {"point": point})
+    if loss.kind == "beyond":
+        return f"beyond {loss.after}", Msg("hop_beyond", {"point": loss.after})
+    if loss.kind == "unanswered":
+        return loss.after, loss.after
+    return f"{loss.after} -> {loss.before}", f"{loss.after} -> {loss.before}"
+
+
+def _verdict(loss: Loss) -> tuple[Msg, Msg]:
+    """(direction, verdict) of a loss, worded."""
+    carried = _carried(loss.vlan, loss.outer)
+    if loss.what == "probe":
+        direction = Msg(f"dir_{loss.direction}")
+        if loss.kind == "unsent":
+            return direction, Msg(
+                "verdict_lost", {"dir": direction, "where": Msg("where_unsent", {"point": loss.before})}
+            )
+        if loss.kind == "undelivered":
+            where = Msg("where_undelivered", {"point": loss.after})
+            return direction, Msg("verdict_lost", {"dir": direction, "where": where})
+        if loss.kind == "beyond":
+            key = "verdict_outside_carried" if loss.vlan or loss.outer else "verdict_outside"
+            return direction, Msg(key, {"last": loss.after, "carried": carried})
+        where = Msg("where_between", {"a": loss.after, "b": loss.before})
+        if loss.vlan or loss.outer:
+            return direction, Msg(
+                "verdict_lost_carried",
+                {"dir": direction, "where": where, "carried": carried, "last": loss.after},
+            )
+        return direction, Msg("verdict_lost", {"dir": direction, "where": where})
+    what = Msg(f"what_{loss.what}")
+    way = "unanswered" if loss.kind in ("beyond", "unanswered") else loss.direction
+    direction = Msg(f"dir_neigh_{way}", {"what": what, "target": loss.target})
+    key = (
+        f"neigh_{loss.kind}"
+        if loss.direction == "request" or loss.kind != "between"
+        else "neigh_reply_between"
+    )
+    if loss.kind == "between" and (loss.vlan or loss.outer):
+        key += "_carried"
+    how = Msg(key, {"what": what, "a": loss.after, "b": loss.before, "carried": carried})
+    held = Msg(f"held_{loss.held or 'request'}")
+    return direction, Msg(
+        "verdict_neigh", {"held": held, "egress": loss.egress, "target": loss.target, "how": how}
+    )
 
 
 @rule(
@@ -138,17 +217,20 @@ def _ts(p: TracePoint, attr: str) -> str:
 )
 def loss_localized(trace: TraceResult) -> Iterator[Finding]:
     """A traced probe is seen at one capture point and not at the next: the hop and direction where
-    it is lost; or it left this host and no reply came back (look outside: switch, peer)."""
+    it is lost; or it left this host and no reply came back (look outside: switch, peer). When the
+    probe waits for its next hop to resolve, the ARP / neighbour solicitation is followed instead."""
     points = [p for p in trace.points if not p.error]
     if not points:
         raise Skip("no capture point could capture: " + "; ".join(p.error for p in trace.points))
-    table = "\n".join(
-        f"{p.label:32} {p.role:12} request {'seen' if p.request.seen else 'NOT seen':8} {_ts(p, 'request'):>18}"
-        f"   reply {'seen' if p.reply.seen else 'NOT seen':8} {_ts(p, 'reply'):>18}"
-        + (f"   ({p.error})" if p.error else "")
-        for p in trace.points
-    )
-    seen = [Seen(trace.source or f"netsleuth trace {trace.dest}", table)]
+    loss = trace.loss()
+    if loss is None:
+        return
+    if vlan_loss(loss):
+        raise Skip(
+            f"the loss is VLAN {'.'.join(str(t) for t in loss.vlan)} getting no reply past "
+            f"{loss.after}: reported by vlan.no_reply"
+        )
+    seen = [Seen(trace.source or f"netsleuth trace {trace.dest}", trace_table(trace))]
     drops = "; ".join(
         f"{d.reason} at {d.location}" + (f" on {d.iface}" if d.iface else "") + f" (x{d.count})"
         for d in trace.drops
@@ -164,112 +246,50 @@ def loss_localized(trace: TraceResult) -> Iterator[Finding]:
             for d in trace.drops
         ]
     )
-    base: dict[str, Msg | str] = {
-        "dest": trace.dest,
-        "proto": trace.proto,
-        "drops": worded or trace.drops_note or Msg("drops_none"),
-    }
-    first = points[0]
-    req = _direction_loss(points, "request")
-    if not first.request.seen:
-        yield _loss(
-            trace,
-            f"{first.label} (sender)",
-            "request",
-            Msg("where_unsent", {"point": first.label}),
-            first.label,
-            seen,
-            base,
-            Msg("hop_sender", {"point": first.label}),
-        )
-        return
-    if req is not None:
-        a, b = req
-        yield _loss(
-            trace,
-            f"{a.label} -> {b.label}",
-            "request",
-            Msg("where_between", {"a": a.label, "b": b.label}),
-            b.label,
-            seen,
-            base,
-        )
-        return
-    rev = list(reversed(points))
-    rep = _direction_loss(rev, "reply")
-    if not any(p.reply.seen for p in points):
-        if trace.reply_received:
-            return  # the reply came back by a path not watched; the sender got it
-        last = points[-1]
-        yield Finding(
-            Severity.CRITICAL,
-            subject=f"beyond {last.label}",
-            params={
-                **base,
-                "hop": Msg("hop_beyond", {"point": last.label}),
-                "direction": Msg("dir_reply"),
-                "verdict": Msg("verdict_outside", {"last": last.label}),
-            },
-            seen=seen,
-            now=[
-                f"tcpdump -ni {last.iface} host {trace.dest}   # on the peer/switch side: does the request arrive?",
-                "check the switch port (VLAN, ACL) and the peer's firewall and routes back to this host",
-            ],
-        )
-        return
-    if rep is not None:
-        a, b = rep
-        yield _loss(
-            trace,
-            f"{a.label} -> {b.label}",
-            "reply",
-            Msg("where_between", {"a": a.label, "b": b.label}),
-            b.label,
-            seen,
-            base,
-        )
-        return
-    if not trace.reply_received:
-        yield _loss(
-            trace,
-            f"{first.label} (sender)",
-            "reply",
-            Msg("where_undelivered", {"point": first.label}),
-            first.label,
-            seen,
-            base,
-            Msg("hop_sender", {"point": first.label}),
-        )
-
-
-def _loss(
-    trace: TraceResult,
-    hop: str,
-    direction: str,
-    where: Msg,
-    at: str,
-    seen: list[Seen],
-    base: dict[str, Msg | str],
-    hop_words: Msg | None = None,
-) -> Finding:
-    ns, _, iface = at.rpartition(":")
-    nsx = f"ip netns exec {ns} " if ns else ""
-    return Finding(
+    subject, hop = _hop(loss)
+    direction, verdict = _verdict(loss)
+    yield Finding(
         Severity.CRITICAL,
-        subject=hop,
+        subject=subject,
         params={
-            **base,
-            "hop": hop_words or hop,
-            "direction": Msg(f"dir_{direction}"),
-            "verdict": Msg("verdict_lost", {"dir": Msg(f"dir_{direction}"), "where": where}),
+            "dest": trace.dest,
+            "proto": trace.proto,
+            "drops": worded or trace.drops_note or Msg("drops_none"),
+            "hop": hop,
+            "direction": direction,
+            "verdict": verdict,
         },
         seen=seen,
-        now=[
-            f"{nsx}iptables-save -c | grep -v ' \\[0:0\\]'   # rules that matched packets on this hop",
-            f"{nsx}ip -s link show {iface}   # drops on the interface",
-            f"{nsx}ip route get {trace.dest}   # where the kernel sends it",
-        ],
+        now=_now(trace, loss),
     )
+
+
+def _nsx(label: str) -> tuple[str, str]:
+    """`ip netns exec NS ` (or "") and the interface of a point's label."""
+    ns, _, iface = label.rpartition(":")
+    return (f"ip netns exec {ns} " if ns else ""), iface
+
+
+def _now(trace: TraceResult, loss: Loss) -> list[str]:
+    target = loss.target or trace.dest
+    if loss.kind == "beyond":
+        return [
+            f"tcpdump -eni {_nsx(loss.after)[1]} host {target}   # on the peer/switch side: does the request arrive?",
+            "check the switch port (VLAN, ACL) and the peer's firewall and routes back to this host",
+        ]
+    nsx, iface = _nsx(loss.before or loss.after)
+    v6 = ":" in trace.dest
+    now = [
+        f"{nsx}{'ip6tables' if v6 else 'iptables'}-save -c | grep -v ' \\[0:0\\]'   # rules that matched packets on this hop",
+        f"{nsx}ip -s link show {iface}   # drops on the interface",
+        f"{nsx}ip route get {trace.dest}   # where the kernel sends it",
+    ]
+    if loss.what != "probe":
+        now[2:] = [f"{nsx}nft list ruleset   # an arp / ip6 table that drops {target}'s resolution"]
+        now.insert(
+            0, f"{_nsx(loss.egress)[0]}ip neigh show {target}   # INCOMPLETE / FAILED: it does not resolve"
+        )
+    return now
 
 
 @rule(

@@ -15,6 +15,8 @@ from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
 FULL_PCT = 90.0
 HOURS_LEFT = 1.0  # "filling fast": full within the hour at the rate of a one-second sample
 MIN_GROWTH_KB_S = 1024.0  # ... and at least 1 MB/s, so a one-second sample is not noise
+STEADY_S = 10.0  # samples at least this far apart (watch's cycles) show a rate, not a burst
+BURST_HOURS_LEFT = 10 / 60  # a shorter sample may be a burst: only a fill within minutes counts
 
 
 def _restrictive(umask: str) -> bool:
@@ -99,7 +101,10 @@ def disk_filling(disks: Disks) -> Iterator[Finding]:
             continue
         growth = disks.growth_kb_s(d.mount)
         hours = d.avail_kb / growth / 3600 if growth and growth > 0 else None
-        fast = growth is not None and growth >= MIN_GROWTH_KB_S and hours is not None and hours <= HOURS_LEFT
+        # one second of a package install or a tarball written is a burst, not a flood: from a
+        # short sample believe only a fill within minutes; from a steady one, within the hour
+        left = HOURS_LEFT if (disks.interval_s or 0.0) >= STEADY_S else BURST_HOURS_LEFT
+        fast = growth is not None and growth >= MIN_GROWTH_KB_S and hours is not None and hours <= left
         if d.use_pct < FULL_PCT and not fast:
             continue
         yield _disk_finding(d, disks, growth, hours)

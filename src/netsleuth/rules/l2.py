@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from netsleuth.facts.probes import ArpProbes, EchoProbes
 from netsleuth.facts.vlan import VlanPorts
 from netsleuth.messages import Msg
-from netsleuth.results.capture import PcapSummary
+from netsleuth.results.capture import PcapSummary, TraceResult
 from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+from netsleuth.rules.capture import trace_table, vlan_loss
 
 VXLAN_PORTS = {4789, 8472}  # IANA, and the Linux kernel's historical default
 MIN_VLAN_REQUESTS = 2  # a retried request: one unanswered at the end of a capture is no fault
@@ -220,23 +221,63 @@ def _vlan_passive(vp: VlanPorts) -> Iterator[Finding]:
         )
 
 
+def _vlan_trace(trace: TraceResult) -> Iterator[Finding]:
+    """A traced probe, or the ARP / neighbour solicitation it waited for, left tagged and nothing
+    came back: the VLAN and the port where it first carried the tag (seed 003's bond0)."""
+    loss = trace.loss()
+    if loss is None or not vlan_loss(loss):
+        return
+    vlan = ".".join(str(t) for t in loss.vlan)
+    port = loss.tagged_at or loss.after
+    target = loss.target or trace.dest
+    what = {"arp": "ARP requests", "nd": "neighbour solicitations"}.get(loss.what, f"{trace.proto} probe")
+    where = f"lost between {loss.after} and {loss.before}" if loss.before else f"last seen at {loss.after}"
+    iface = port.rpartition(":")[2]
+    yield Finding(
+        Severity.CRITICAL,
+        subject=f"vlan {vlan} on {port}",
+        params={
+            "vlan": vlan,
+            "target": target,
+            "iface": Msg("iface_trace", {"port": port, "last": loss.before or loss.after}),
+            "where": Msg("where_trace"),
+        },
+        seen=[
+            Seen(
+                trace.source or f"netsleuth trace {trace.dest}",
+                f"{what} for {target} left {port} tagged {vlan}, {where}; no reply came back\n"
+                + trace_table(trace),
+            )
+        ],
+        now=[
+            f"tcpdump -eni {iface} vlan {loss.vlan[-1]}   # requests leave tagged {vlan}, nothing returns",
+            f"ask the network team: does the switch port of {iface} carry VLAN {vlan}?",
+        ],
+        seed="003",
+    )
+
+
 @rule(
     "vlan.no_reply",
     needs=(),
-    optional=(ArpProbes, PcapSummary, VlanPorts),
+    optional=(ArpProbes, PcapSummary, VlanPorts, TraceResult),
     seed="003",
     severity=Severity.CRITICAL,
 )
 def vlan_no_reply(
-    probes: ArpProbes | None, pcap: PcapSummary | None, vp: VlanPorts | None
+    probes: ArpProbes | None,
+    pcap: PcapSummary | None,
+    vp: VlanPorts | None,
+    trace: TraceResult | None,
 ) -> Iterator[Finding]:
     """Requests leave tagged with VLAN N and nothing comes back tagged N: the switch port does not
-    carry that VLAN (ARP probe per VLAN, a capture, or OVS access ports with neighbours/counters)."""
+    carry that VLAN (ARP probe per VLAN, a capture, a trace, or OVS access ports with
+    neighbours/counters)."""
     tagged = probes is not None and any(p.vlan is not None for p, _ in probes.items)
-    if not tagged and pcap is None and vp is None:
+    if not tagged and pcap is None and vp is None and trace is None:
         raise Skip(
             "no ARP probe sent with a VLAN tag (`netsleuth probe arp IP --vlan N`), no capture, "
-            "no OVS access port or VLAN sub-interface"
+            "no trace, no OVS access port or VLAN sub-interface"
         )
     if probes is not None:
         yield from _vlan_probe(probes)
@@ -244,3 +285,5 @@ def vlan_no_reply(
         yield from _vlan_pcap(pcap)
     if vp is not None:
         yield from _vlan_passive(vp)
+    if trace is not None:
+        yield from _vlan_trace(trace)
