@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -120,8 +121,16 @@ def _measured(bundle: Bundle) -> tuple[dict[str, Any] | None, dict[str, Any] | N
     return out[0], out[1]
 
 
-def analyse(bundle: Bundle, lang: str = "en", only: set[str] | None = None) -> Report:
-    """Run every rule (or `only` these) over every analysed scope of the bundle."""
+def analyse(
+    bundle: Bundle,
+    lang: str = "en",
+    only: set[str] | None = None,
+    *,
+    then: Callable[[FactStore], None] | None = None,
+) -> Report:
+    """Run every rule (or `only` these) over every analysed scope of the bundle (fleet rules run on a
+    fleet, not here). `then` is given the first scope's facts once the rules ran (the fleet
+    summarises a host from them)."""
     load_facts()
     t0 = time.monotonic()
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -131,7 +140,7 @@ def analyse(bundle: Bundle, lang: str = "en", only: set[str] | None = None) -> R
     findings: list[Finding] = []
     checks: list[Check] = []
     for rule in all_rules():
-        if only is not None and rule.id not in only:
+        if (only is not None and rule.id not in only) or rule.scope == "fleet":
             continue
         targets = [scopes[0] if HOST not in scopes else HOST] if rule.scope == "host" else scopes
         for ns in targets:
@@ -139,6 +148,8 @@ def analyse(bundle: Bundle, lang: str = "en", only: set[str] | None = None) -> R
             findings += found
             checks.append(check)
     findings.sort(key=lambda f: (-f.severity.rank, f.id, f.netns, f.subject))
+    if then is not None:
+        then(first)
     capture, trace = _measured(bundle)
     return Report(
         schema=SCHEMA,

@@ -15,6 +15,7 @@ from netsleuth.analysis import probe_context, probe_rules
 from netsleuth.config import THRESHOLDS_EVIDENCE
 from netsleuth.evidence.catalogue import catalogue
 from netsleuth.facts import load_all
+from netsleuth.facts.fleet import FLEET_MESH, FLEET_MODEL
 from netsleuth.facts.network import Links, Routes
 from netsleuth.facts.store import PROVIDERS, FactStore, UndeclaredRead, provides
 from netsleuth.results.capture import PCAP_SUMMARY, TRACE_RESULT
@@ -23,12 +24,15 @@ from netsleuth.rules.base import REGISTRY, Finding, Severity, rule
 from tests.helpers import bundle, ev, findings, fixture, run
 
 # evidence netsleuth makes itself rather than collects: probe results, capture summaries, traces,
-# the files the user hands over (`diagnose --with FILE`) and the configured thresholds
+# the files the user hands over (`diagnose --with FILE`), the configured thresholds, and the fleet's
+# model and mesh matrix
 MADE_AT_RUN_TIME = {f"probe.{k}" for k in KINDS} | {
     PCAP_SUMMARY,
     TRACE_RESULT,
     "user.input",
     THRESHOLDS_EVIDENCE,
+    FLEET_MODEL,
+    FLEET_MESH,
 }
 
 

@@ -32,6 +32,7 @@ SAMPLES: dict[str, str] = {
     "ip.route": _f("sos/ip_route_show_table_all.txt"),
     "ip.route6": _f("sos/ip_-6_route_show_table_all.txt"),
     "ip.neigh": _f("sos/ip_-s_-s_neigh_show.txt"),
+    "bridge.fdb": _f("fleet/lab_hv1.bridge_fdb.txt"),
     "ip.rule": _f("sos/ip_-4_rule_list.txt"),
     "proc.net_dev": _f("nic/machine_proc_net_dev.txt"),
     "proc.softnet_stat": _f("nic/machine_softnet_stat.txt"),

@@ -1,10 +1,18 @@
-"""`netsleuth fleet`: many hosts at once."""
+"""`netsleuth fleet`: many hosts at once — collect and probe through Ansible, diagnose the bundles:
+every host's own diagnosis and the faults only visible between hosts."""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import click
 
+from netsleuth import completion
 from netsleuth.commands.fleet_remote import collect, probe
+from netsleuth.errors import NetsleuthError
+from netsleuth.messages import LANGS, default_lang
 
 
 @click.group("fleet")
@@ -14,3 +22,88 @@ def command() -> None:
 
 command.add_command(collect)
 command.add_command(probe)
+
+
+@command.command("diagnose")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE."
+)
+@click.option("--lang", type=click.Choice(LANGS), default=None, help="Language (default from the locale).")
+@completion.only_option()
+@click.option(
+    "--all-netns", is_flag=True, help="Analyse every network namespace the bundles/sosreports hold."
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Hosts analysed at once (default: one per CPU core).",
+)
+@click.option(
+    "--with",
+    "extra",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The controller's `openstack network agent list -f json` output (repeatable).",
+)
+@click.option(
+    "--mesh",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The mesh matrix of `netsleuth fleet probe` (netsleuth.mesh/v1).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="List each host's findings and the skipped checks.")
+def diagnose(
+    inputs: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    lang: str | None,
+    only: tuple[str, ...],
+    all_netns: bool,
+    jobs: int | None,
+    extra: tuple[Path, ...],
+    mesh: Path | None,
+    verbose: bool,
+) -> None:
+    """Diagnose a fleet from a DIR (or FILES) of netsleuth bundles, sosreports (directories or
+    archives) and `sos collect` archives; `fleet-collect.json` in DIR names the hosts and lists those
+    that could not be collected.
+
+    Exit status: the worst finding over the fleet (0, 1 warning, 2 critical); 3 only when no host
+    could be analysed.
+    """
+    from netsleuth.fleet_analysis import FleetOptions, analyse_fleet
+    from netsleuth.report.fleet_render import render_fleet
+    from netsleuth.rules.base import all_rules
+
+    known = {r.id for r in all_rules()}
+    unknown = [r for r in only if r not in known]
+    if unknown:
+        raise click.UsageError(f"unknown rule id(s): {', '.join(unknown)} (see `netsleuth rules list`)")
+    opts = FleetOptions(
+        lang=lang or default_lang(),
+        only=frozenset(only) or None,
+        all_netns=all_netns,
+        jobs=jobs or 0,
+        extra=extra,
+        mesh=mesh,
+    )
+    report = analyse_fleet(list(inputs), opts)
+    color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    text = render_fleet(report, fmt, color=color, verbose=verbose)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise NetsleuthError(f"cannot write {output}: {exc.strerror}") from None
+    if not report.analysed():
+        bad = "; ".join(f"{h.input or h.name}: {h.message}" for h in report.hosts[:3]) or "no input given"
+        click.echo(f"netsleuth: no host could be analysed ({bad})", err=True)
+    sys.exit(report.exit_code())

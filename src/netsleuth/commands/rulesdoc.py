@@ -40,6 +40,9 @@ def rule_info(r: Rule, lang: str) -> dict[str, Any]:
     }
 
 
+_RUNS_PER = {"host": "host", "netns": "network namespace", "fleet": "fleet (`netsleuth fleet diagnose`)"}
+
+
 def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
@@ -58,7 +61,7 @@ def render_rules_doc() -> str:
         optional = ", ".join(f"`{n}`" for n in en["optional"]) or "—"
         out.append(
             f"\n## {r.id}\n\n"
-            f"- severity: **{r.severity.value}**; seed case: {r.seed}; runs per {r.scope if r.scope == 'host' else 'network namespace'}\n"
+            f"- severity: **{r.severity.value}**; seed case: {r.seed}; runs per {_RUNS_PER[r.scope]}\n"
             f"- description: {_cell(r.doc)}\n"
             f"- needs: {needs}; optional: {optional}\n\n"
             f"**{_cell(en['title']) or '(no English title)'}**  \n{_cell(en['why'])}\n\n"

@@ -23,6 +23,7 @@ class Vxlan:
     dev: str = ""
     port: int = 4789
     df: str = ""
+    external: bool = False  # collect_md: a datapath port (OVS's vxlan_sys_4789), no tunnel of its own
 
     @property
     def ipv6(self) -> bool:
@@ -133,6 +134,7 @@ def _link_from_json(d: dict[str, Any]) -> Link:
             dev=str(data.get("link", "") or ""),
             port=_int(data.get("port")) or 4789,
             df=str(data.get("df", "")),
+            external=bool(data.get("external") or data.get("collect_metadata")),
         )
     stats = d.get("stats64") or d.get("stats") or {}
     rx, tx = stats.get("rx") or {}, stats.get("tx") or {}
@@ -282,6 +284,7 @@ def parse_links_text(text: str) -> list[Link]:
                     dev=_kv(toks, "dev"),
                     port=int(port) if port.isdigit() else 4789,
                     df=_kv(toks, "df"),
+                    external="external" in toks,
                 )
             cur.parentbus = cur.parentbus or _kv(toks, "parentbus")
     return links

@@ -48,7 +48,7 @@ def text(report: Report, color: bool | None = None, verbose: bool = False, width
     )
     _text_header(con, report)
     for f in report.findings:
-        _text_finding(con, f, report.lang)
+        text_finding(con, f, report.lang)
     _text_capture(con, report)
     _text_checks(con, report, verbose)
     _text_evidence(con, report, verbose)
@@ -73,7 +73,7 @@ def _text_header(con: Console, report: Report) -> None:
         con.print(Text(ui(report.lang, "no_findings"), style="green"))
 
 
-def _text_finding(con: Console, f: FindingOut, lang: str) -> None:
+def text_finding(con: Console, f: FindingOut, lang: str) -> None:
     """One finding: what, seen where, why, the fix now and the fix that lasts, the seed case."""
     con.print()
     style = "dim" if f.suppressed else SEV_STYLE.get(f.severity, "")
@@ -297,26 +297,7 @@ def html(report: Report) -> str:
     if not report.findings:
         out.append(f"<p>{e(ui(lang, 'no_findings'))}</p>")
     for f in report.findings:
-        colour = _SEV_COLOUR.get(f.severity, "#333")
-        ns = f" [netns {e(f.netns)}]" if f.netns else ""
-        out.append(
-            f'<h3><span style="color:{colour}">{e(f.severity.upper())}</span> <code>{e(f.id)}</code> — '
-            f"{e(f.title)}{ns}{e(_muted(f, lang))}</h3><p>{e(f.summary)}</p>"
-        )
-        for ev in f.evidence:
-            out.append(
-                f"<p><em>{e(ui(lang, 'seen'))}</em> — <code>{e(ev.source)}</code></p><pre>{e(ev.excerpt)}</pre>"
-            )
-        if f.why:
-            out.append(f"<p><strong>{e(ui(lang, 'why'))}</strong>: {e(f.why)}</p>")
-        if f.remedy.now:
-            out.append(
-                f"<p><strong>{e(ui(lang, 'now'))}</strong>:</p><pre>{e(chr(10).join(f.remedy.now))}</pre>"
-            )
-        if f.remedy.persist:
-            items = "".join(f"<li><code>{e(p)}</code></li>" for p in f.remedy.persist)
-            out.append(f"<p><strong>{e(ui(lang, 'persist'))}</strong>:</p><ul>{items}</ul>")
-        out.append(f"<p>{e(ui(lang, 'seed'))}: {e(f.seed)}</p>")
+        out += html_finding(f, lang)
     out += _html_measured(report)
     out.append(
         f"<h2>{e(ui(lang, 'checks'))}</h2><table><tr><th>check</th><th>netns</th><th>status</th>"
@@ -328,3 +309,29 @@ def html(report: Report) -> str:
     ]
     out.append("</table></body></html>")
     return "\n".join(out) + "\n"
+
+
+def html_finding(f: FindingOut, lang: str, level: int = 3) -> list[str]:
+    """One finding as HTML, every value escaped."""
+    from html import escape as e
+
+    out: list[str] = []
+    colour = _SEV_COLOUR.get(f.severity, "#333")
+    ns = f" [netns {e(f.netns)}]" if f.netns else ""
+    out.append(
+        f'<h{level}><span style="color:{colour}">{e(f.severity.upper())}</span> <code>{e(f.id)}</code> — '
+        f"{e(f.title)}{ns}{e(_muted(f, lang))}</h{level}><p>{e(f.summary)}</p>"
+    )
+    for ev in f.evidence:
+        out.append(
+            f"<p><em>{e(ui(lang, 'seen'))}</em> — <code>{e(ev.source)}</code></p><pre>{e(ev.excerpt)}</pre>"
+        )
+    if f.why:
+        out.append(f"<p><strong>{e(ui(lang, 'why'))}</strong>: {e(f.why)}</p>")
+    if f.remedy.now:
+        out.append(f"<p><strong>{e(ui(lang, 'now'))}</strong>:</p><pre>{e(chr(10).join(f.remedy.now))}</pre>")
+    if f.remedy.persist:
+        items = "".join(f"<li><code>{e(p)}</code></li>" for p in f.remedy.persist)
+        out.append(f"<p><strong>{e(ui(lang, 'persist'))}</strong>:</p><ul>{items}</ul>")
+    out.append(f"<p>{e(ui(lang, 'seed'))}: {e(f.seed)}</p>")
+    return out

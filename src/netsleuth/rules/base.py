@@ -43,9 +43,11 @@ class Finding:
     netns: str = ""
     seed: str = ""
     id: str = ""
+    hosts: list[str] = field(default_factory=list)  # fleet rules: the hosts it names
+    links: list[tuple[str, str]] = field(default_factory=list)  # fleet rules: (from, to) host pairs
 
 
-Scope = Literal["netns", "host"]
+Scope = Literal["netns", "host", "fleet"]
 RuleFn = Callable[..., Iterable[Finding]]
 
 
@@ -78,7 +80,8 @@ def rule(
 ) -> Callable[[RuleFn], RuleFn]:
     """Declare a rule: the fault id it finds, the facts it needs (all available, else the
     rule is skipped with the reason) and optional facts (passed as None when unavailable).
-    `scope="host"` rules run once per host; "netns" rules once per analysed namespace."""
+    `scope="host"` rules run once per host; "netns" rules once per analysed namespace; "fleet"
+    rules once per fleet, on the FleetModel (`netsleuth fleet diagnose`), never on one host."""
 
     def deco(fn: RuleFn) -> RuleFn:
         if id in REGISTRY:

@@ -1,0 +1,150 @@
+"""The fleet report's formats: the text table, the JSON contract, and the HTML page with the mesh
+picture, escaped, and looked at in a real headless browser (Debian's chromium)."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+import tempfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from netsleuth.evidence.bundle import write_bundle
+from netsleuth.fleet_analysis import FleetOptions, analyse_fleet
+from netsleuth.report.fleet_render import render_fleet
+from netsleuth.results.fleet import FleetReport
+from tests.unit.test_fleet_diagnose import lab_dir
+from tests.unit.test_rules_fleet import lab_host
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def no_way_back(tmp_path: Path, lang: str = "en") -> FleetReport:
+    return analyse_fleet(
+        [lab_dir(tmp_path / "f", hv2={"fdb": "no_way_back"})], FleetOptions(lang=lang, jobs=1)
+    )
+
+
+def test_text_is_a_host_by_finding_table_then_the_cross_host_findings(tmp_path: Path) -> None:
+    out = render_fleet(no_way_back(tmp_path), "text")
+    lines = out.splitlines()
+    rows = {ln.split()[1]: ln for ln in lines if ln.startswith("│ hv")}
+    assert set(rows) == {"hv1", "hv2", "hv3", "hv4"}
+    # column 1 is the cross-host finding; it marks the two hosts it names, critical
+    assert "   1  fleet.tunnel_mesh_incomplete" in out
+    assert "│ C " in rows["hv1"] and "│ C " in rows["hv2"] and "│ C " not in rows["hv3"]
+    assert out.index("Cross-host findings") > out.index("fleet.tunnel_mesh_incomplete")
+    assert "\x1b[" not in out
+
+
+def test_chinese_fleet_report(tmp_path: Path) -> None:
+    out = render_fleet(no_way_back(tmp_path, "zh"), "text")
+    assert "跨主机发现" in out and "hv2 没有回到 hv1 的隧道" in out and "按文件名命名" in out
+
+
+def test_json_round_trips_the_schema(tmp_path: Path) -> None:
+    rep = no_way_back(tmp_path)
+    again = FleetReport.model_validate_json(render_fleet(rep, "json"))
+    assert again.schema_ == "netsleuth.fleet/v1" and again.exit_code() == 2
+    assert [(x.src, x.dst) for x in again.findings[0].links] == [("hv1", "hv2")]
+    (edge,) = [e for e in again.mesh.edges if (e.a, e.b) == ("hv1", "hv2")]
+    assert edge.a_to_b and not edge.b_to_a and edge.findings == ["fleet.tunnel_mesh_incomplete"]
+
+
+def test_html_escapes_every_name(tmp_path: Path) -> None:
+    d = tmp_path / "f"
+    d.mkdir()
+    evil = '<script>alert("x")</script>'
+    for h in ("hv1", "hv2"):
+        b = lab_host(h, fdb="no_way_back") if h == "hv2" else lab_host(h)
+        b.hostname = evil + h
+        write_bundle(b, d / f"{h}.tar.gz")
+    page = render_fleet(analyse_fleet([d], FleetOptions(jobs=1)), "html")
+    assert "<script" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;hv1" in page
+    assert "<svg" in page and page.count("<svg") == 1
+
+
+def _png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
+    """Rows of an 8-bit RGB/RGBA PNG (what chromium writes), unfiltered."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width, height, channels = 8, b"", 0, 0, 0
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, colour = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and colour in (2, 6)
+            channels = 3 if colour == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw, stride, rows, prev = zlib.decompress(idat), width * channels, [], bytearray(width * channels)
+    for y in range(height):
+        ftype, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - channels] if i >= channels else 0
+            b, c = prev[i], prev[i - channels] if i >= channels else 0
+            if ftype == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif ftype == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif ftype == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif ftype == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        rows.append(bytes(line))
+        prev = line
+    return width, channels, rows
+
+
+def _chromium(*args: str) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    with tempfile.TemporaryDirectory(prefix="netsleuth-chromium-") as profile:
+        return subprocess.run(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (scripts/install-system-deps.sh)")
+def test_the_mesh_picture_in_a_real_browser(tmp_path: Path) -> None:
+    page = tmp_path / "fleet.html"
+    page.write_text(render_fleet(no_way_back(tmp_path), "html"))
+    dom = _chromium("--dump-dom", page.as_uri())
+    assert dom.returncode == 0, dom.stderr[-500:]
+    # the browser parsed the picture: the broken edge, its finding's id on it, every host a node
+    assert '<g class="edge broken">' in dom.stdout and ">fleet.tunnel_mesh_incomplete</text>" in dom.stdout
+    assert dom.stdout.count('<g class="node">') == 4
+    assert "Tunnel hv1 -&gt; hv2: hv2 has no tunnel back to hv1" in dom.stdout
+    shot = tmp_path / "fleet.png"
+    r = _chromium(f"--screenshot={shot}", "--window-size=1000,1200", page.as_uri())
+    assert r.returncode == 0 and shot.is_file(), r.stderr[-500:]
+    width, ch, rows = _png_pixels(shot.read_bytes())
+    red = sum(
+        1
+        for row in rows
+        for x in range(width)
+        if row[x * ch] > 180 and row[x * ch + 1] < 60 and row[x * ch + 2] < 60
+    )
+    assert red > 200, f"the red edge of the one-way tunnel is not drawn ({red} red pixels)"
