@@ -82,6 +82,11 @@ def render_finding(f: Finding, lang: str) -> FindingOut:
 
 def analyse(bundle: Bundle, lang: str = "en", only: set[str] | None = None) -> Report:
     """Run every rule (or `only` these) over every analysed scope of the bundle."""
+    return analyse_facts(bundle, lang, only)[0]
+
+
+def analyse_facts(bundle: Bundle, lang: str = "en", only: set[str] | None = None) -> tuple[Report, FactStore]:
+    """`analyse`, and the facts it was judged on (to draw the picture from the same facts)."""
     load_facts()
     t0 = time.monotonic()
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -99,7 +104,7 @@ def analyse(bundle: Bundle, lang: str = "en", only: set[str] | None = None) -> R
             findings += found
             checks.append(check)
     findings.sort(key=lambda f: (-f.severity.rank, f.id, f.netns, f.subject))
-    return Report(
+    report = Report(
         schema=SCHEMA,
         tool=Tool(version=__version__),
         host=HostRef(hostname=bundle.hostname, kernel=bundle.kernel, source=bundle.source),
@@ -123,6 +128,7 @@ def analyse(bundle: Bundle, lang: str = "en", only: set[str] | None = None) -> R
         notes=list(bundle.notes),
         lang=lang,
     )
+    return report, first
 
 
 def evidence_read(rule: Rule) -> set[str]:

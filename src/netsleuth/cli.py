@@ -173,6 +173,12 @@ def app() -> None:
     help="Facts only the platform has: `openstack network agent list -f json` output, an SQL dump "
     "or API JSON of floating IPs (repeatable).",
 )
+@click.option(
+    "--graph",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE.svg|FILE.dot",
+    help="Also write the topology picture, findings marked, to FILE: SVG, or graphviz DOT source.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="List every piece of evidence that is not ok.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 def diagnose(
@@ -189,6 +195,7 @@ def diagnose(
     only: tuple[str, ...],
     save_bundle: Path | None,
     extra: tuple[Path, ...],
+    graph: Path | None,
     verbose: bool,
     quiet: bool,
 ) -> None:
@@ -199,11 +206,13 @@ def diagnose(
     time; with --netns/--all-netns they run inside each analysed namespace; --no-probes sends
     nothing.
     """
-    from netsleuth.analysis import analyse
+    from netsleuth.analysis import analyse_facts
     from netsleuth.evidence.bundle import write_bundle
     from netsleuth.evidence.source import open_source
     from netsleuth.probes.default import add_netns_probes, add_probes
+    from netsleuth.report.picture import Picture, report_picture
     from netsleuth.report.render import render
+    from netsleuth.results.report import Report
     from netsleuth.rules.base import all_rules
 
     lang = lang or default_lang()
@@ -211,6 +220,14 @@ def diagnose(
     unknown = [r for r in only if r not in known]
     if unknown:
         raise click.UsageError(f"unknown rule id(s): {', '.join(unknown)} (see `netsleuth rules list`)")
+    if graph is not None and graph.suffix.lower() not in (".svg", ".dot"):
+        raise click.UsageError(f"--graph {graph}: the file name must end in .svg or .dot")
+
+    def judge(bundle: Bundle) -> tuple[Report, Picture | None]:
+        report, facts = analyse_facts(bundle, lang, set(only) or None)
+        drawn = fmt == "html" or graph is not None
+        return report, report_picture(facts, report) if drawn else None
+
     if source is None:
         bundle = _collect_live(netns, all_netns, timeout, interval, lang, quiet or fmt != "text")
         _add_user_inputs(bundle, extra)
@@ -221,7 +238,7 @@ def diagnose(
                 add_netns_probes(bundle, bundle.scopes(), peers)
         if save_bundle:
             write_bundle(bundle, save_bundle)
-        report = analyse(bundle, lang, set(only) or None)
+        report, picture = judge(bundle)
     else:
         if save_bundle:
             raise click.UsageError("--save-bundle is for live diagnosis; `netsleuth collect` keeps a bundle")
@@ -231,9 +248,13 @@ def diagnose(
             raise click.UsageError("--netns and --all-netns exclude each other")
         with open_source(source, list(netns) or None, all_netns) as bundle:
             _add_user_inputs(bundle, extra)
-            report = analyse(bundle, lang, set(only) or None)
+            report, picture = judge(bundle)
+    if graph is not None and picture is not None:
+        from netsleuth.report.picture import standalone_svg
+
+        _emit(standalone_svg(picture) if graph.suffix.lower() == ".svg" else picture.dot, graph)
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    _emit(render(report, fmt, color=color, verbose=verbose), output)
+    _emit(render(report, fmt, color=color, verbose=verbose, picture=picture), output)
     sys.exit(report.exit_code())
 
 

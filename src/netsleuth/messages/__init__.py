@@ -13,10 +13,26 @@ from typing import Any
 LANGS = ("en", "zh")
 
 
+# A text is a string, or a table of plural forms chosen by the param `n`: {one = "...", other = "..."}
+Text = str | dict[str, str]
+
+
+def plural_form(lang: str, n: Any) -> str:
+    """The CLDR plural category of `n` in `lang`: English has one/other, Chinese only other.
+
+    >>> [plural_form("en", n) for n in (0, 1, 2)], plural_form("zh", 1)
+    (['other', 'one', 'other'], 'other')
+    """
+    if lang == "en" and isinstance(n, int) and not isinstance(n, bool) and n == 1:
+        return "one"
+    return "other"
+
+
 @cache
-def catalogue(lang: str) -> dict[str, dict[str, str]]:
-    """Every messages/<lang>/*.toml merged (one file per rule family); a key defined twice is an error."""
-    merged: dict[str, dict[str, str]] = {}
+def catalogue(lang: str) -> dict[str, dict[str, Text]]:
+    """Every messages/<lang>/*.toml merged (one file per rule module, chrome and notes in their
+    own); a key defined twice is an error."""
+    merged: dict[str, dict[str, Text]] = {}
     folder = resources.files("netsleuth.messages").joinpath(lang)
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".toml"):
@@ -58,7 +74,10 @@ def message(lang: str, rule_id: str, field: str, params: dict[str, Any]) -> str:
     for lg in (lang, "en"):
         for entry in (catalogue(lg).get(rule_id, {}), catalogue(lg).get("common", {})):
             if field in entry:
-                return entry[field].format_map(_Safe(params)).strip()
+                text = entry[field]
+                if isinstance(text, dict):  # plural forms, chosen by the param n
+                    text = text.get(plural_form(lg, params.get("n")), text.get("other", ""))
+                return text.format_map(_Safe(params)).strip()
     return ""
 
 

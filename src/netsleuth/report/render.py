@@ -1,4 +1,5 @@
-"""Render a report as text (rich: colour on a terminal, plain when piped), JSON or Markdown."""
+"""Render a report as text (rich: colour on a terminal, plain when piped), JSON, Markdown or HTML
+(report/html.py), every word of it in the report's language."""
 
 from __future__ import annotations
 
@@ -10,23 +11,37 @@ from rich.table import Table
 from rich.text import Text
 
 from netsleuth.messages import ui
+from netsleuth.report.picture import Picture
 from netsleuth.results.report import FindingOut, Report
 
 SEV_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def render(report: Report, fmt: str, color: bool | None = None, verbose: bool = False) -> str:
+def render(
+    report: Report,
+    fmt: str,
+    color: bool | None = None,
+    verbose: bool = False,
+    picture: Picture | None = None,
+) -> str:
+    """The report in `fmt`; HTML embeds the topology `picture` when given."""
     if fmt == "json":
         return report.to_json() + "\n"
     if fmt == "markdown":
         return markdown(report)
     if fmt == "html":
-        return html(report)
+        from netsleuth.report.html import html
+
+        return html(report, picture)
     return text(report, color=color, verbose=verbose)
 
 
-def _ns(f: FindingOut) -> str:
-    return f" [netns {f.netns}]" if f.netns else ""
+def _ns(f: FindingOut, lang: str) -> str:
+    return f" [{ui(lang, 'netns')} {f.netns}]" if f.netns else ""
+
+
+def _sev(lang: str, severity: str) -> str:
+    return ui(lang, f"sev_{severity}")
 
 
 def text(report: Report, color: bool | None = None, verbose: bool = False, width: int | None = None) -> str:
@@ -46,7 +61,7 @@ def text(report: Report, color: bool | None = None, verbose: bool = False, width
     _text_checks(con, report, verbose)
     _text_evidence(con, report, verbose)
     for note in report.notes:
-        con.print(Text(f"note: {note}", style="dim"))
+        con.print(Text(f"{ui(report.lang, 'note')}: {note}", style="dim"))
     return buf.getvalue()
 
 
@@ -58,10 +73,15 @@ def _text_header(con: Console, report: Report) -> None:
             style="bold",
         )
     )
-    con.print(
-        f"namespaces: {', '.join(report.namespaces)}   {len(report.checks)} checks, "
-        f"{len(report.evidence)} pieces of evidence, analysed in {report.duration_s:.2f} s"
+    lang = report.lang
+    counts = ui(
+        lang,
+        "text_counts",
+        checks=ui(lang, "n_checks", n=len(report.checks)),
+        pieces=ui(lang, "n_pieces", n=len(report.evidence)),
+        seconds=f"{report.duration_s:.2f}",
     )
+    con.print(f"{ui(lang, 'text_namespaces', names=', '.join(report.namespaces))}   {counts}")
     if not report.findings:
         con.print(Text(ui(report.lang, "no_findings"), style="green"))
 
@@ -69,7 +89,11 @@ def _text_header(con: Console, report: Report) -> None:
 def _text_finding(con: Console, f: FindingOut, lang: str) -> None:
     """One finding: what, seen where, why, the fix now and the fix that lasts, the seed case."""
     con.print()
-    con.print(Text(f"{f.severity.upper():8} {f.id}  {f.title}{_ns(f)}", style=SEV_STYLE.get(f.severity, "")))
+    con.print(
+        Text(
+            f"{_sev(lang, f.severity):8} {f.id}  {f.title}{_ns(f, lang)}", style=SEV_STYLE.get(f.severity, "")
+        )
+    )
     con.print(f"  {f.summary}")
     if f.evidence:
         con.print(Text(f"  {ui(lang, 'seen')}:", style="bold"))
@@ -101,31 +125,30 @@ def _text_checks(con: Console, report: Report, verbose: bool) -> None:
     if listed:
         con.print()
         table = Table(title=f"{ui(lang, 'skipped')} / {ui(lang, 'errors')}", show_lines=False, expand=False)
-        table.add_column("check")
-        table.add_column("netns")
-        table.add_column("status")
-        table.add_column("reason", overflow="fold")
+        table.add_column(ui(lang, "col_check"))
+        table.add_column(ui(lang, "col_netns"))
+        table.add_column(ui(lang, "col_status"))
+        table.add_column(ui(lang, "col_reason"), overflow="fold")
         for c in listed:
-            table.add_row(c.id, c.netns or "host", c.status, c.reason)
+            table.add_row(c.id, c.netns or "host", ui(lang, f"status_{c.status}"), c.reason)
         con.print(table)
     if skipped and not verbose:
-        con.print(
-            Text(f"{len(skipped)} checks skipped for want of evidence (-v lists them and why)", style="dim")
-        )
+        con.print(Text(ui(lang, "checks_skipped", n=len(skipped)), style="dim"))
 
 
 def _text_evidence(con: Console, report: Report, verbose: bool) -> None:
     """Evidence that is not ok (-v: each piece and why; else a count per status)."""
+    lang = report.lang
     bad = [e for e in report.evidence if e.status != "ok"]
     if bad and verbose:
-        table = Table(title=ui(report.lang, "evidence"))
-        for col in ("name", "netns", "status", "s", "why"):
-            table.add_column(col, overflow="fold")
+        table = Table(title=ui(lang, "evidence_not_ok"))
+        for col in ("col_evidence", "col_netns", "col_status", "col_seconds", "col_why"):
+            table.add_column(ui(lang, col), overflow="fold")
         for ev in bad:
             table.add_row(
                 ev.name + (f"[{ev.key}]" if ev.key else ""),
                 ev.netns or "host",
-                ev.status,
+                ui(lang, f"ev_{ev.status}"),
                 f"{ev.duration_s:.2f}",
                 ev.error,
             )
@@ -134,33 +157,29 @@ def _text_evidence(con: Console, report: Report, verbose: bool) -> None:
         counts: dict[str, int] = {}
         for ev in bad:
             counts[ev.status] = counts.get(ev.status, 0) + 1
-        con.print(
-            Text(
-                "evidence not ok: "
-                + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-                + "  (-v lists them)",
-                style="dim",
-            )
+        listed = ", ".join(
+            ui(lang, "evidence_count", n=n, status=ui(lang, f"ev_{s}")) for s, n in sorted(counts.items())
         )
+        con.print(Text(ui(lang, "evidence_bad", counts=listed), style="dim"))
 
 
 def markdown(report: Report) -> str:
     lang = report.lang
     h = report.host
     out = [
-        f"# netsleuth report — {h.hostname}",
+        f"# {ui(lang, 'report_title', host=h.hostname)}",
         "",
-        f"- source: `{h.source}`",
-        f"- kernel: `{h.kernel}`",
-        f"- taken: {report.started_at}",
-        f"- namespaces: {', '.join(report.namespaces)}",
+        f"- {ui(lang, 'source')}: `{h.source}`",
+        f"- {ui(lang, 'kernel')}: `{h.kernel}`",
+        f"- {ui(lang, 'taken')}: {report.started_at}",
+        f"- {ui(lang, 'namespaces')}: {', '.join(report.namespaces)}",
         "",
     ]
     out += [f"## {ui(lang, 'findings')}", ""]
     if not report.findings:
         out += [ui(lang, "no_findings"), ""]
     for f in report.findings:
-        out += [f"### {f.severity.upper()} `{f.id}` — {f.title}{_ns(f)}", "", f.summary, ""]
+        out += [f"### {_sev(lang, f.severity)} `{f.id}` — {f.title}{_ns(f, lang)}", "", f.summary, ""]
         for e in f.evidence:
             out += [f"*{ui(lang, 'seen')}* — `{e.source}`", "", "```", e.excerpt, "```", ""]
         if f.why:
@@ -169,78 +188,24 @@ def markdown(report: Report) -> str:
             out += [f"**{ui(lang, 'now')}**:", "", "```sh", *f.remedy.now, "```", ""]
         if f.remedy.persist:
             out += [f"**{ui(lang, 'persist')}**:", "", *(f"- `{p}`" for p in f.remedy.persist), ""]
+        if f.remedy.notes:
+            out += [f"**{ui(lang, 'remedy_notes')}**: {f.remedy.notes}", ""]
         out += [f"{ui(lang, 'seed')}: {f.seed}", ""]
-    out += [f"## {ui(lang, 'checks')}", "", "| check | netns | status | reason |", "|---|---|---|---|"]
+    cols = " | ".join(ui(lang, k) for k in ("col_check", "col_netns", "col_status", "col_reason"))
+    out += [f"## {ui(lang, 'checks')}", "", f"| {cols} |", "|---|---|---|---|"]
     out += [
-        f"| {c.id} | {c.netns or 'host'} | {c.status} | {c.reason.replace('|', '/')} |" for c in report.checks
+        f"| {c.id} | {c.netns or 'host'} | {ui(lang, 'status_' + c.status)} | {c.reason.replace('|', '/')} |"
+        for c in report.checks
     ]
     bad = [e for e in report.evidence if e.status != "ok"]
     if bad:
+        cols = " | ".join(ui(lang, k) for k in ("col_evidence", "col_netns", "col_status", "col_why"))
+        out += ["", f"## {ui(lang, 'evidence_not_ok')}", "", f"| {cols} |", "|---|---|---|---|"]
         out += [
-            "",
-            f"## {ui(lang, 'evidence')}",
-            "",
-            "| evidence | netns | status | why |",
-            "|---|---|---|---|",
-        ]
-        out += [
-            f"| {e.name}{'[' + e.key + ']' if e.key else ''} | {e.netns or 'host'} | {e.status} | "
+            f"| {e.name}{'[' + e.key + ']' if e.key else ''} | {e.netns or 'host'} | {ui(lang, 'ev_' + e.status)} | "
             f"{e.error.replace('|', '/')} |"
             for e in bad
         ]
-    return "\n".join(out) + "\n"
-
-
-_SEV_COLOUR = {"critical": "#b00020", "warning": "#a15c00", "info": "#00639b"}
-
-
-def html(report: Report) -> str:
-    """A self-contained page (no script, no external resource), every value escaped."""
-    from html import escape as e
-
-    lang = report.lang
-    h = report.host
-    out = [
-        "<!doctype html>",
-        f'<html lang="{e(lang)}"><head><meta charset="utf-8"><title>netsleuth — {e(h.hostname)}</title>',
-        "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}pre{background:#f4f4f4;padding:.5em;"
-        "overflow-x:auto}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}table{border-collapse:collapse}"
-        "</style></head><body>",
-        f"<h1>netsleuth report — {e(h.hostname)}</h1>",
-        f"<p>source <code>{e(h.source)}</code> · kernel <code>{e(h.kernel)}</code> · taken {e(report.started_at)} · "
-        f"namespaces {e(', '.join(report.namespaces))}</p>",
-        f"<h2>{e(ui(lang, 'findings'))}</h2>",
-    ]
-    if not report.findings:
-        out.append(f"<p>{e(ui(lang, 'no_findings'))}</p>")
-    for f in report.findings:
-        colour = _SEV_COLOUR.get(f.severity, "#333")
-        ns = f" [netns {e(f.netns)}]" if f.netns else ""
-        out.append(
-            f'<h3><span style="color:{colour}">{e(f.severity.upper())}</span> <code>{e(f.id)}</code> — '
-            f"{e(f.title)}{ns}</h3><p>{e(f.summary)}</p>"
-        )
-        for ev in f.evidence:
-            out.append(
-                f"<p><em>{e(ui(lang, 'seen'))}</em> — <code>{e(ev.source)}</code></p><pre>{e(ev.excerpt)}</pre>"
-            )
-        if f.why:
-            out.append(f"<p><strong>{e(ui(lang, 'why'))}</strong>: {e(f.why)}</p>")
-        if f.remedy.now:
-            out.append(
-                f"<p><strong>{e(ui(lang, 'now'))}</strong>:</p><pre>{e(chr(10).join(f.remedy.now))}</pre>"
-            )
-        if f.remedy.persist:
-            items = "".join(f"<li><code>{e(p)}</code></li>" for p in f.remedy.persist)
-            out.append(f"<p><strong>{e(ui(lang, 'persist'))}</strong>:</p><ul>{items}</ul>")
-        out.append(f"<p>{e(ui(lang, 'seed'))}: {e(f.seed)}</p>")
-    out.append(
-        f"<h2>{e(ui(lang, 'checks'))}</h2><table><tr><th>check</th><th>netns</th><th>status</th>"
-        "<th>reason</th></tr>"
-    )
-    out += [
-        f"<tr><td>{e(c.id)}</td><td>{e(c.netns or 'host')}</td><td>{e(c.status)}</td><td>{e(c.reason)}</td></tr>"
-        for c in report.checks
-    ]
-    out.append("</table></body></html>")
+    if report.notes:
+        out += ["", f"## {ui(lang, 'notes')}", "", *(f"- {n}" for n in report.notes)]
     return "\n".join(out) + "\n"
