@@ -9,7 +9,7 @@ declare -A PKG=(
   [ip]=iproute2 [ethtool]=ethtool [iptables]=iptables [nft]=nftables [conntrack]=conntrack
   [ovs-vsctl]=openvswitch-switch [dnsmasq]=dnsmasq-base [tcpdump]=tcpdump [ping]=iputils-ping
   [arping]=iputils-arping [dhclient]=isc-dhcp-client [sos]=sosreport [ps]=procps [sysctl]=procps
-  [make]=make [tshark]=tshark [rg]=ripgrep [mawk]=mawk [xz]=xz-utils
+  [make]=make [tshark]=tshark [rg]=ripgrep [mawk]=mawk [xz]=xz-utils [dot]=graphviz [chromium]=chromium
 )
 missing=()
 for cmd in "${!PKG[@]}"; do
