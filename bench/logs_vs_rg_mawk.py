@@ -1,13 +1,12 @@
 #!/usr/bin/env python3
 """Benchmark: streaming large inputs against the best tool for the job, in the same run.
 
-    .venv/bin/python bench/logs_vs_rg_mawk.py [--log-mb 1024] [--entries 2000000]
+    .venv/bin/python bench/logs_vs_rg_mawk.py [--log-mb 1024]
 
-1. A kernel log (kern.log of `--log-mb` MB, real line shapes, a few hundred seed lines spread
-   through it): netsleuth's log scan (all log patterns at once, as a sosreport diagnosis runs it)
-   against `rg -c` with the same patterns.
-2. A conntrack table of `--entries` lines (/proc/net/nf_conntrack format): netsleuth's state
-   histogram (what `conntrack.states` does live and offline) against seed 001's own mawk command.
+A kernel log (kern.log of `--log-mb` MB, real line shapes, a few hundred seed lines spread
+through it): netsleuth's log scan (all log patterns at once, as a sosreport diagnosis runs it)
+against `rg -c` with the same patterns. (The conntrack table against mawk is
+bench/conntrack_vs_mawk.py.)
 Prints both times, both counts and the ratio. Not a test: nothing passes or fails.
 """
 
@@ -34,7 +33,6 @@ SEEDED = [
     "Nov 21 05:00:{s:02d} compute1 kernel: [{t:12.6f}] NETDEV WATCHDOG: ens2f0 (ixgbe): transmit queue 28 timed out",
     "Nov 21 05:00:{s:02d} compute1 kernel: [{t:12.6f}] openvswitch: netlink: Key type 62 is out of range max 22",
 ]
-STATES = ["ESTABLISHED"] * 90 + ["TIME_WAIT"] * 6 + ["CLOSE_WAIT", "SYN_SENT", "FIN_WAIT", "LAST_ACK"]
 
 
 def make_log(path: Path, mb: int) -> int:
@@ -53,18 +51,6 @@ def make_log(path: Path, mb: int) -> int:
             fh.write(line + "\n")
             size += len(line) + 1
     return seeded
-
-
-def make_table(path: Path, entries: int) -> None:
-    rnd = random.Random(2)
-    with path.open("w") as fh:
-        for i in range(entries):
-            st = rnd.choice(STATES)
-            fh.write(
-                f"ipv4     2 tcp      6 {rnd.randint(1, 432000)} {st} src=10.0.{i >> 8 & 255}.{i & 255} "
-                f"dst=10.1.0.{i % 250} sport={1024 + i % 60000} dport=443 src=10.1.0.{i % 250} "
-                f"dst=10.0.{i >> 8 & 255}.{i & 255} sport=443 dport={1024 + i % 60000} [ASSURED] mark=0 zone=0 use=2\n"
-            )
 
 
 def timed(fn):  # type: ignore[no-untyped-def]
@@ -107,42 +93,12 @@ def bench_log(mb: int, tmp: Path) -> None:
         print(f"kernel log {mb} MB:  netsleuth {t_ours:6.2f} s ({n_ours} events); ripgrep not installed")
 
 
-def bench_table(entries: int, tmp: Path) -> None:
-    from netsleuth.parsers.conntrack import count_states
-
-    table = tmp / "nf_conntrack"
-    make_table(table, entries)
-
-    def ours() -> int:
-        with table.open() as fh:
-            return count_states(fh)["ESTABLISHED"]
-
-    t_ours, est = timed(ours)
-    awk = shutil.which("mawk") or shutil.which("awk")
-    if awk:
-        prog = "/^.*tcp.*$/ {count[$6]++} END {for(state in count) print state,count[state]}"  # seed 001
-        t_awk, out = timed(
-            lambda: subprocess.run([awk, prog, str(table)], capture_output=True, text=True).stdout
-        )
-        est_awk = next(
-            (int(line.split()[1]) for line in out.splitlines() if line.startswith("ESTABLISHED ")), -1
-        )
-        print(
-            f"conntrack table {entries} entries:  netsleuth {t_ours:6.2f} s (ESTABLISHED {est})   "
-            f"{Path(awk).name} {t_awk:6.2f} s (ESTABLISHED {est_awk})   ratio {t_ours / t_awk:5.1f}x"
-        )
-    else:
-        print(f"conntrack table: netsleuth {t_ours:.2f} s; awk not installed")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--log-mb", type=int, default=1024)
-    ap.add_argument("--entries", type=int, default=2_000_000)
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="nsl-bench-") as d:
         bench_log(a.log_mb, Path(d))
-        bench_table(a.entries, Path(d))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from netsleuth import __version__
+from netsleuth import __version__, completion
 from netsleuth.errors import NetsleuthError
 from netsleuth.evidence.model import HOST, Bundle, Evidence
 from netsleuth.exitcode import ExitCode
@@ -99,10 +99,13 @@ common_scope = [
         "netns",
         multiple=True,
         metavar="NAME",
-        help="Look inside this network namespace (repeatable).",
+        shell_complete=completion.namespaces,
+        help="Look inside this network namespace (repeatable; live: needs root).",
     ),
     click.option(
-        "--all-netns", is_flag=True, help="Look inside every named network namespace too (qrouter-, qdhcp-)."
+        "--all-netns",
+        is_flag=True,
+        help="Look inside every named network namespace too (qrouter-, qdhcp-; live: needs root).",
     ),
     click.option(
         "--timeout",
@@ -158,7 +161,7 @@ def app() -> None:
     metavar="IP",
     help="Also probe this peer: ICMP, path MTU, underlay vs overlay through a tunnel (repeatable).",
 )
-@click.option("--only", multiple=True, metavar="RULE", help="Run only these rule ids (repeatable).")
+@completion.only_option()
 @click.option(
     "--save-bundle",
     type=click.Path(path_type=Path, dir_okay=False),

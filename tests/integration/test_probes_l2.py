@@ -3,6 +3,7 @@ one IP on a bridge, a DHCP server that never offers, and VXLAN whose UDP port is
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -194,3 +195,27 @@ def test_udp_echo_across_a_drop(lab: Any) -> None:
     )
     assert rc == 2
     assert ids(report) == {"vxlan.udp_blocked": ["10.87.0.2"]}
+
+
+def test_vlan_tagged_arp_answered_in_its_vlan_and_not_in_another(lab: Any) -> None:
+    """`probe arp --vlan`: tagged requests through Open vSwitch (userspace) from a trunk port to an
+    access port of VLAN 100; VLAN 200 is not carried to anyone."""
+    if not all(have(t) for t in ("ovsdb-server", "ovs-vswitchd", "ovs-vsctl")):
+        pytest.skip("Open vSwitch not installed")
+    sw, prober, holder = lab.netns("sw"), lab.netns("pr"), lab.netns("h")
+    ovs = lab.ovs(netns=sw)
+    ovs.bridge("br0")
+    lab.veth(sw, "trunk0", prober, "eth0")
+    lab.veth(sw, "acc100", holder, "eth0", peer_addr="10.85.0.5/24")
+    ovs.port("br0", "trunk0", trunks=[100, 200])
+    ovs.port("br0", "acc100", tag=100)
+    mac = json.loads(holder.run(["ip", "-j", "link", "show", "eth0"]).stdout)[0]["address"]
+    rc, report = probe(
+        prober.name, "probe", "arp", "10.85.0.5", "--iface", "eth0", "--vlan", "100", "--wait", "0.8"
+    )
+    assert rc == 0 and not ids(report), report["findings"]
+    assert f"answered by {mac}" in report["notes"][0]
+    rc, report = probe(
+        prober.name, "probe", "arp", "10.85.0.5", "--iface", "eth0", "--vlan", "200", "--wait", "0.5"
+    )
+    assert rc == 2 and ids(report) == {"vlan.no_reply": ["vlan 200 on eth0"]}

@@ -8,46 +8,40 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from scapy.all import (  # type: ignore[import-untyped]
-    ARP,
-    BOOTP,
-    DHCP,
-    DNS,
-    DNSQR,
-    ICMP,
-    IP,
-    TCP,
-    UDP,
-    Dot1Q,
-    Ether,
-    IPerror,
-    Raw,
-    wrpcap,
-)
 
 from netsleuth.capture.analyse import analyse_file
 from netsleuth.capture.evidence import pcap_evidence, trace_evidence
 from netsleuth.errors import ParseError
 from netsleuth.results.capture import PcapSummary, Sighting, TracePoint, TraceResult
+from tests.frames import (
+    BROADCAST,
+    arp,
+    dhcp,
+    dns,
+    ether,
+    icmp_echo,
+    icmp_frag_needed,
+    ipv4,
+    tcp,
+    udp,
+    write,
+)
 from tests.helpers import bundle, check, ev, findings, run
 
 VM = "fa:16:3e:a9:6e:f2"
 PEER = "fa:16:3e:07:ee:2c"
 
 
-def _write(tmp: Path, name: str, pkts: list, fmt: str = "pcap") -> Path:
-    p = tmp / name
-    wrpcap(str(p), pkts) if fmt == "pcap" else __import__("scapy.all").all.wrpcapng(str(p), pkts)
-    return p
+def _write(tmp: Path, name: str, pkts: list[bytes] | list[tuple[float, bytes]], fmt: str = "pcap") -> Path:
+    return write(tmp / name, pkts, fmt)
 
 
-def seed004_frames() -> list:
+def seed004_frames() -> list[bytes]:
     """Seed 004: `ping -s 1471` through VLAN 131: 1517 bytes + a 2-byte trailer = 1519 on eth1."""
-    echo = Ether(src=VM, dst=PEER) / Dot1Q(vlan=131) / IP(src="192.168.11.105", dst="192.168.11.106")
     frames = []
     for seq in range(1, 4):
-        f = echo / ICMP(id=24895, seq=seq) / Raw(b"\xab" * 1471)
-        frames.append(Ether(bytes(f) + b"\x00\x00"))  # the driver's 2-byte trailer
+        echo = ipv4("192.168.11.105", "192.168.11.106", icmp_echo(24895, seq, b"\xab" * 1471))
+        frames.append(ether(echo, VM, PEER, vlan=131) + b"\x00\x00")  # the driver's 2-byte trailer
     return frames
 
 
@@ -66,47 +60,38 @@ def test_seed004_trailer_in_pcapng_too(tmp_path: Path) -> None:
 
 
 def test_short_frames_padded_to_60_are_not_trailers(tmp_path: Path) -> None:
-    arp = Ether(src=VM, dst="ff:ff:ff:ff:ff:ff") / ARP(psrc="10.0.0.1", pdst="10.0.0.2", hwsrc=VM)
-    syn = Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(flags="S")
-    s = analyse_file(
-        _write(tmp_path, "small.pcap", [Ether(bytes(arp) + b"\0" * 18), Ether(bytes(syn) + b"\0" * 6)])
-    )
+    who = ether(arp(1, VM, "10.0.0.1", "10.0.0.2"), VM, BROADCAST)
+    syn = ether(ipv4("10.0.0.1", "10.0.0.2", tcp(20, 80, "S")))
+    s = analyse_file(_write(tmp_path, "small.pcap", [who + b"\0" * 18, syn + b"\0" * 6]))
     assert s.trailer_frames == [] and s.oversize_frames == []
 
 
-def _conversation(retrans: int) -> list:
+def _conversation(retrans: int) -> list[tuple[float, bytes]]:
     """A TCP connection with `retrans` timeout retransmissions, then a reset."""
-    c, sv = IP(src="10.1.0.5", dst="10.2.0.9"), IP(src="10.2.0.9", dst="10.1.0.5")
+
+    def c(t: object) -> bytes:
+        return ether(ipv4("10.1.0.5", "10.2.0.9", t))
+
+    def sv(t: object) -> bytes:
+        return ether(ipv4("10.2.0.9", "10.1.0.5", t))
+
     pk = [
-        Ether() / c / TCP(sport=40000, dport=3306, flags="S", seq=1000),
-        Ether() / sv / TCP(sport=3306, dport=40000, flags="SA", seq=5000, ack=1001),
-        Ether() / c / TCP(sport=40000, dport=3306, flags="A", seq=1001, ack=5001),
+        (0.5, c(tcp(40000, 3306, "S", seq=1000))),
+        (0.501, sv(tcp(3306, 40000, "SA", seq=5000, ack=1001))),
+        (0.502, c(tcp(40000, 3306, "A", seq=1001, ack=5001))),
     ]
     t = 1.0
     seq = 1001
     for i in range(20):
-        seg = Ether() / c / TCP(sport=40000, dport=3306, flags="PA", seq=seq, ack=5001) / Raw(b"x" * 100)
-        seg.time = t
-        pk.append(seg)
+        seg = c(tcp(40000, 3306, "PA", seq=seq, ack=5001, data=b"x" * 100))
+        pk.append((t, seg))
         if i < retrans:
-            again = seg.copy()
-            again.time = t + 0.3
-            pk.append(again)
+            pk.append((t + 0.3, seg))
             t += 0.3
         seq += 100
-        ack = (
-            Ether()
-            / sv
-            / TCP(sport=3306, dport=40000, flags="A", seq=5001, ack=seq, window=0 if i == 19 else 502)
-        )
-        ack.time = t + 0.001
-        pk.append(ack)
+        pk.append((t + 0.001, sv(tcp(3306, 40000, "A", seq=5001, ack=seq, window=0 if i == 19 else 502))))
         t += 0.01
-    rst = Ether() / sv / TCP(sport=3306, dport=40000, flags="R", seq=5001)
-    rst.time = t
-    pk.append(rst)
-    for i, p in enumerate(pk[:3]):
-        p.time = 0.5 + i * 0.001
+    pk.append((t, sv(tcp(3306, 40000, "R", seq=5001))))
     return pk
 
 
@@ -140,37 +125,15 @@ def test_retransmission_count_matches_tshark(tmp_path: Path) -> None:
 
 
 def test_icmp_frag_needed_dhcp_dns_arp(tmp_path: Path) -> None:
-    inner = IPerror(src="10.1.0.5", dst="203.0.113.7", flags="DF") / Raw(b"\0" * 8)
-    frag = Ether() / IP(src="10.1.0.1", dst="10.1.0.5") / ICMP(type=3, code=4, nexthopmtu=1350) / inner
+    frag = ether(ipv4("10.1.0.1", "10.1.0.5", icmp_frag_needed(1350, "10.1.0.5", "203.0.113.7")))
     mac = "52:54:00:12:34:56"
-    disc = (
-        Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
-        / IP(src="0.0.0.0", dst="255.255.255.255")
-        / UDP(sport=68, dport=67)
-        / BOOTP(chaddr=bytes.fromhex("525400123456"), xid=0x1234)
-        / DHCP(options=[("message-type", "discover"), "end"])
-    )
-    q = (
-        Ether()
-        / IP(src="10.1.0.5", dst="10.1.0.53")
-        / UDP(sport=5353, dport=53)
-        / DNS(id=7, qd=DNSQR(qname="db."))
-    )
-    q2 = (
-        Ether()
-        / IP(src="10.1.0.5", dst="10.1.0.54")
-        / UDP(sport=5354, dport=53)
-        / DNS(id=8, qd=DNSQR(qname="db."))
-    )
-    r2 = (
-        Ether()
-        / IP(src="10.1.0.54", dst="10.1.0.5")
-        / UDP(sport=53, dport=5354)
-        / DNS(id=8, qr=1, qd=DNSQR(qname="db."))
-    )
-    who = Ether(src=VM, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=VM, psrc="10.1.0.5", pdst="10.1.0.99")
+    disc = ether(ipv4("0.0.0.0", "255.255.255.255", udp(68, 67, dhcp(1, 0x1234, mac, 1))), mac, BROADCAST)
+    q = ether(ipv4("10.1.0.5", "10.1.0.53", udp(5353, 53, dns(7, "db."))))
+    q2 = ether(ipv4("10.1.0.5", "10.1.0.54", udp(5354, 53, dns(8, "db."))))
+    r2 = ether(ipv4("10.1.0.54", "10.1.0.5", udp(53, 5354, dns(8, "db.", qr=True))))
+    who = ether(arp(1, VM, "10.1.0.5", "10.1.0.99"), VM, BROADCAST)
     dup = [
-        Ether(src=m, dst=VM) / ARP(op=2, hwsrc=m, psrc="10.1.0.7", hwdst=VM, pdst="10.1.0.5")
+        ether(arp(2, m, "10.1.0.7", "10.1.0.5", hwdst=VM), m, VM)
         for m in ("02:00:00:00:00:01", "02:00:00:00:00:02")
     ]
     s = analyse_file(_write(tmp_path, "mix.pcap", [frag, disc, disc, q, q2, r2, who, who, *dup]))
@@ -187,12 +150,8 @@ def test_icmp_frag_needed_dhcp_dns_arp(tmp_path: Path) -> None:
 
 
 def test_vlan_request_with_untagged_reply(tmp_path: Path) -> None:
-    req = (
-        Ether(src=VM, dst="ff:ff:ff:ff:ff:ff")
-        / Dot1Q(vlan=1011)
-        / ARP(op=1, hwsrc=VM, psrc="10.100.2.2", pdst="10.100.2.1")
-    )
-    rep = Ether(src=PEER, dst=VM) / ARP(op=2, hwsrc=PEER, psrc="10.100.2.1", pdst="10.100.2.2")
+    req = ether(arp(1, VM, "10.100.2.2", "10.100.2.1"), VM, BROADCAST, vlan=1011)
+    rep = ether(arp(2, PEER, "10.100.2.1", "10.100.2.2"), PEER, VM)
     s = analyse_file(_write(tmp_path, "bond0.pcap", [req, rep]))
     assert (s.vlan.tags_seen, s.vlan.untagged_replies) == ([1011], 1)
 

@@ -8,21 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scapy.all import (  # type: ignore[import-untyped]
-    ARP,
-    BOOTP,
-    DHCP,
-    DNS,
-    DNSQR,
-    ICMP,
-    IP,
-    TCP,
-    UDP,
-    Dot1Q,
-    Ether,
-    wrpcap,
-)
-
+from tests.frames import BROADCAST, arp, dhcp, dns, ether, icmp_echo, ipv4, tcp, udp, write
 from tests.helpers import cli
 
 VM = "fa:16:3e:a9:6e:f2"
@@ -31,10 +17,9 @@ OTHER = "8c:dc:d4:b3:af:14"
 RULES = ("arp.duplicate_ip", "dhcp.no_offer", "dns.udp53_blocked", "dns.server_unreachable", "vlan.no_reply")
 
 
-def pcap(tmp: Path, name: str, pkts: list[Any]) -> dict[str, Any]:
+def pcap(tmp: Path, name: str, pkts: list[bytes]) -> dict[str, Any]:
     """`netsleuth pcap FILE --format json` on the frames, as a user runs it."""
-    p = tmp / name
-    wrpcap(str(p), pkts)
+    p = write(tmp / name, pkts)
     out = cli("pcap", str(p), "--format", "json")
     assert out.stdout, out.stderr
     return dict(json.loads(out.stdout))
@@ -48,14 +33,12 @@ def status(report: dict[str, Any], rule: str) -> str:
     return next(c["status"] for c in report["checks"] if c["id"] == rule)
 
 
-def _arp_reply(mac: str, ip: str) -> Any:
-    return Ether(src=mac, dst=VM) / ARP(op=2, hwsrc=mac, psrc=ip, hwdst=VM, pdst="10.1.0.5")
+def _arp_reply(mac: str, ip: str) -> bytes:
+    return ether(arp(2, mac, ip, "10.1.0.5", hwdst=VM), mac, VM)
 
 
-def _who_has(ip: str, vlan: int | None = None) -> Any:
-    eth = Ether(src=VM, dst="ff:ff:ff:ff:ff:ff")
-    arp = ARP(op=1, hwsrc=VM, psrc="10.1.0.5", pdst=ip)
-    return eth / Dot1Q(vlan=vlan) / arp if vlan is not None else eth / arp
+def _who_has(ip: str, vlan: int | None = None) -> bytes:
+    return ether(arp(1, VM, "10.1.0.5", ip), VM, BROADCAST, vlan=vlan)
 
 
 def test_duplicate_ip_in_a_capture_names_the_ip_and_both_macs(tmp_path: Path) -> None:
@@ -80,24 +63,13 @@ def test_one_mac_per_ip_is_quiet(tmp_path: Path) -> None:
     assert not found(r, "arp.duplicate_ip") and status(r, "arp.duplicate_ip") == "pass"
 
 
-def _discover(mac: str, xid: int) -> Any:
-    return (
-        Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
-        / IP(src="0.0.0.0", dst="255.255.255.255")
-        / UDP(sport=68, dport=67)
-        / BOOTP(chaddr=bytes.fromhex(mac.replace(":", "")), xid=xid)
-        / DHCP(options=[("message-type", "discover"), "end"])
-    )
+def _discover(mac: str, xid: int) -> bytes:
+    return ether(ipv4("0.0.0.0", "255.255.255.255", udp(68, 67, dhcp(1, xid, mac, 1))), mac, BROADCAST)
 
 
-def _offer(mac: str, xid: int) -> Any:
-    return (
-        Ether(src=PEER, dst=mac)
-        / IP(src="10.84.0.1", dst="10.84.0.58")
-        / UDP(sport=67, dport=68)
-        / BOOTP(op=2, yiaddr="10.84.0.58", chaddr=bytes.fromhex(mac.replace(":", "")), xid=xid)
-        / DHCP(options=[("message-type", "offer"), ("server_id", "10.84.0.1"), "end"])
-    )
+def _offer(mac: str, xid: int) -> bytes:
+    offer = dhcp(2, xid, mac, 2, yiaddr="10.84.0.58", server_id="10.84.0.1")
+    return ether(ipv4("10.84.0.1", "10.84.0.58", udp(67, 68, offer)), PEER, mac)
 
 
 def test_discover_without_offer_names_the_client_mac(tmp_path: Path) -> None:
@@ -115,32 +87,28 @@ def test_discover_answered_is_quiet(tmp_path: Path) -> None:
     assert not found(r, "dhcp.no_offer") and status(r, "dhcp.no_offer") == "pass"
 
 
-def _query(server: str, txid: int, sport: int = 40000) -> Any:
-    return (
-        Ether()
-        / IP(src="10.1.0.5", dst=server)
-        / UDP(sport=sport, dport=53)
-        / DNS(id=txid, qd=DNSQR(qname="db."))
-    )
+def _query(server: str, txid: int, sport: int = 40000) -> bytes:
+    return ether(ipv4("10.1.0.5", server, udp(sport, 53, dns(txid, "db."))))
 
 
-def _answer(server: str, txid: int, dport: int = 40000) -> Any:
-    return (
-        Ether()
-        / IP(src=server, dst="10.1.0.5")
-        / UDP(sport=53, dport=dport)
-        / DNS(id=txid, qr=1, qd=DNSQR(qname="db."))
-    )
+def _answer(server: str, txid: int, dport: int = 40000) -> bytes:
+    return ether(ipv4(server, "10.1.0.5", udp(53, dport, dns(txid, "db.", qr=True))))
 
 
-def _tcp53(server: str) -> list[Any]:
+def _tcp53(server: str) -> list[bytes]:
     """A DNS-over-TCP exchange the server accepts (SYN, SYN-ACK, query, answer)."""
-    c, s = IP(src="10.1.0.5", dst=server), IP(src=server, dst="10.1.0.5")
+
+    def c(t: object) -> bytes:
+        return ether(ipv4("10.1.0.5", server, t))
+
+    def s(t: object) -> bytes:
+        return ether(ipv4(server, "10.1.0.5", t))
+
     return [
-        Ether() / c / TCP(sport=41000, dport=53, flags="S", seq=100),
-        Ether() / s / TCP(sport=53, dport=41000, flags="SA", seq=500, ack=101),
-        Ether() / c / TCP(sport=41000, dport=53, flags="PA", seq=101, ack=501) / (b"\x00\x15" + bytes(21)),
-        Ether() / s / TCP(sport=53, dport=41000, flags="PA", seq=501, ack=124) / (b"\x00\x15" + bytes(21)),
+        c(tcp(41000, 53, "S", seq=100)),
+        s(tcp(53, 41000, "SA", seq=500, ack=101)),
+        c(tcp(41000, 53, "PA", seq=101, ack=501, data=b"\x00\x15" + bytes(21))),
+        s(tcp(53, 41000, "PA", seq=501, ack=124, data=b"\x00\x15" + bytes(21))),
     ]
 
 
@@ -153,7 +121,7 @@ def test_udp_silent_but_tcp_answers_is_udp53_blocked(tmp_path: Path) -> None:
 
 
 def test_udp_silent_and_icmp_from_the_server_is_udp53_blocked(tmp_path: Path) -> None:
-    echo = Ether() / IP(src="10.1.0.53", dst="10.1.0.5") / ICMP(type=0, id=1, seq=1)
+    echo = ether(ipv4("10.1.0.53", "10.1.0.5", icmp_echo(1, 1, reply=True)))
     r = pcap(tmp_path, "dns-icmp.pcap", [_query("10.1.0.53", 1), _query("10.1.0.53", 2), echo])
     assert [f["subject"] for f in found(r, "dns.udp53_blocked")] == ["10.1.0.53"]
     assert not found(r, "dns.server_unreachable")
@@ -177,7 +145,7 @@ def test_answered_dns_is_quiet(tmp_path: Path) -> None:
 
 
 def test_tagged_requests_without_tagged_reply_is_vlan_no_reply(tmp_path: Path) -> None:
-    untagged = Ether(src=PEER, dst=VM) / ARP(op=2, hwsrc=PEER, psrc="10.100.2.1", pdst="10.1.0.5")
+    untagged = ether(arp(2, PEER, "10.100.2.1", "10.1.0.5"), PEER, VM)
     r = pcap(tmp_path, "bond0.pcap", [_who_has("10.100.2.1", 1011), _who_has("10.100.2.1", 1011), untagged])
     (f,) = found(r, "vlan.no_reply")
     assert f["subject"] == "vlan 1011 on bond0.pcap"
@@ -186,16 +154,13 @@ def test_tagged_requests_without_tagged_reply_is_vlan_no_reply(tmp_path: Path) -
 
 
 def test_tagged_reply_is_quiet(tmp_path: Path) -> None:
-    reply = (
-        Ether(src=PEER, dst=VM) / Dot1Q(vlan=1011) / ARP(op=2, hwsrc=PEER, psrc="10.100.2.1", pdst="10.1.0.5")
-    )
+    reply = ether(arp(2, PEER, "10.100.2.1", "10.1.0.5"), PEER, VM, vlan=1011)
     r = pcap(tmp_path, "ok.pcap", [_who_has("10.100.2.1", 1011), _who_has("10.100.2.1", 1011), reply])
     assert not found(r, "vlan.no_reply") and status(r, "vlan.no_reply") == "pass"
 
 
 def test_only_selects_these_rules_on_a_capture(tmp_path: Path) -> None:
-    p = tmp_path / "dup.pcap"
-    wrpcap(str(p), [_arp_reply(PEER, "10.1.0.7"), _arp_reply(OTHER, "10.1.0.7")])
+    p = write(tmp_path / "dup.pcap", [_arp_reply(PEER, "10.1.0.7"), _arp_reply(OTHER, "10.1.0.7")])
     out = cli("pcap", str(p), "--format", "json", *(a for r in RULES for a in ("--only", r)))
     r = json.loads(out.stdout)
     assert out.returncode == 2

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from netsleuth import completion
 from netsleuth.exitcode import ExitCode
 
 if TYPE_CHECKING:
@@ -73,9 +74,9 @@ def _build(name: str, keep: bool) -> tuple[Lab, Vantage]:
 
 
 @command.command("up")
-@click.argument("name")
+@click.argument("name", shell_complete=completion.scenarios)
 def lab_up(name: str) -> None:
-    """Build scenario NAME and leave it running; prints how to diagnose it and take it down."""
+    """Build scenario NAME and leave it running; prints how to diagnose it and take it down. Needs root."""
     lab, vantage = _build(name, keep=True)
     lab.__exit__(None, None, None)
     click.echo(f"lab {name} is up (run id {lab.run_id}, namespaces {lab.prefix}-*)")
@@ -84,10 +85,10 @@ def lab_up(name: str) -> None:
 
 
 @command.command("down")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=completion.running_scenarios)
 @click.option("--all", "everything", is_flag=True, help="Every lab on this machine, crashed runs too.")
 def lab_down(name: str | None, everything: bool) -> None:
-    """Tear down the running lab(s) of scenario NAME (idempotent), or --all leftovers."""
+    """Tear down the running lab(s) of scenario NAME (idempotent), or --all leftovers. Needs root."""
     from netsleuth.lab import Lab, require_root
 
     if not name and not everything:
@@ -107,11 +108,11 @@ def lab_down(name: str | None, everything: bool) -> None:
 
 
 @command.command("run")
-@click.argument("name")
+@click.argument("name", shell_complete=completion.scenarios)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None)
 def lab_run(name: str, fmt: str, lang: str | None) -> None:
-    """Build NAME, diagnose it from its vantage point, show the report, tear it down.
+    """Build NAME, diagnose it from its vantage point, show the report, tear it down. Needs root.
     Exit status: 0 the expected result (fault found / baseline quiet), 1 not, 3 could not build."""
     import json
 

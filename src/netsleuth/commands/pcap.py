@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from netsleuth import completion
 from netsleuth.messages import LANGS, default_lang
 
 
@@ -28,7 +29,7 @@ from netsleuth.messages import LANGS, default_lang
     "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE."
 )
 @click.option("--lang", type=click.Choice(LANGS), default=None, help="Language (default from the locale).")
-@click.option("--only", multiple=True, metavar="RULE", help="Run only these rule ids (repeatable).")
+@completion.only_option()
 @click.option(
     "--summary",
     "summary_out",

@@ -207,7 +207,7 @@ def probe_dns_cmd(
 )
 @_opts
 def probe_dhcp_cmd(iface: str, wait: float, fmt: str, lang: str | None) -> None:
-    """Send DHCPDISCOVER on IFACE and list the OFFERs (never REQUEST: no lease is taken). Root."""
+    """Send DHCPDISCOVER on IFACE and list the OFFERs (never REQUEST: no lease is taken). Needs root."""
     from pathlib import Path
 
     from netsleuth.probes.frames import NeedsRoot, probe_dhcp
@@ -234,7 +234,7 @@ def probe_dhcp_cmd(iface: str, wait: float, fmt: str, lang: str | None) -> None:
 def probe_arp_cmd(
     ip: str, iface: str | None, vlan: int | None, count: int, wait: float, fmt: str, lang: str | None
 ) -> None:
-    """Duplicate address detection: every MAC that answers ARP for IP. Root."""
+    """Duplicate address detection: every MAC that answers ARP for IP. Needs root."""
     from netsleuth.probes.default import own_addresses
     from netsleuth.probes.frames import NeedsRoot, probe_arp
 

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from netsleuth import completion
 from netsleuth.messages import LANGS, default_lang
 
 
@@ -32,7 +33,7 @@ def rules_list(fmt: str, lang: str | None) -> None:
 
 
 @command.command("show")
-@click.argument("rule_id")
+@click.argument("rule_id", shell_complete=completion.rule_ids)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--lang", type=click.Choice(LANGS), default=None, help="en or zh (default: from the locale)")
 def rules_show(rule_id: str, fmt: str, lang: str | None) -> None:

@@ -8,12 +8,19 @@ from pathlib import Path
 
 import click
 
+from netsleuth import completion
 from netsleuth.messages import LANGS, default_lang
 
 
 @click.command("trace")
 @click.argument("dest")
-@click.option("--from-netns", default="", metavar="NS", help="Send the probe from this network namespace.")
+@click.option(
+    "--from-netns",
+    default="",
+    metavar="NS",
+    shell_complete=completion.namespaces,
+    help="Send the probe from this network namespace.",
+)
 @click.option(
     "--points",
     default="",
@@ -46,7 +53,8 @@ def command(
     lang: str | None,
 ) -> None:
     """Capture at every point of the path at once (AF_PACKET + BPF), send one marked probe, and
-    report where it was seen each way; the verdict names the hop and direction where it is lost."""
+    report where it was seen each way; the verdict names the hop and direction where it is lost.
+    Needs root."""
     import ipaddress
     import socket
 

@@ -30,8 +30,11 @@ class Item:
     is_file: bool = False
 
 
+TOOLS = ("timeout", "ip", "bash")  # one shell per namespace; each command under coreutils timeout
+
+
 def available() -> bool:
-    return all(shutil.which(tool) for tool in ("timeout", "ip", "bash"))
+    return all(shutil.which(tool) for tool in TOOLS)
 
 
 def _script(items: list[Item], timeout: float, outdir: Path) -> str:

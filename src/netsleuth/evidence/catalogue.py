@@ -29,6 +29,14 @@ class Spec:
     sos_plugin: str = ""
     sos_file: tuple[str, ...] = ()
     key_re: str = ""
+    tools: tuple[str, ...] = ()
+
+    def programs(self) -> tuple[str, ...]:
+        """The programs this evidence is read with live: `tools` when given (a collector, a shell
+        script), else the first word of the live command and of its fallback."""
+        if self.tools:
+            return self.tools
+        return tuple(dict.fromkeys(shlex.split(cmd)[0] for cmd in (self.live, self.fallback) if cmd))
 
     def argv(self, **subst: str) -> list[str]:
         """The live command line as argv, with {iface}/{bridge} filled in."""
@@ -60,7 +68,7 @@ def catalogue() -> dict[str, Spec]:
             entries += tomllib.loads(f.read_text())["evidence"]
     specs: dict[str, Spec] = {}
     for entry in entries:
-        for k in ("sos", "sos_file"):
+        for k in ("sos", "sos_file", "tools"):
             entry[k] = tuple(entry.get(k, ()))
         spec = Spec(**entry)
         if spec.name in specs:

@@ -2,33 +2,46 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import select
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from netsleuth.evidence.model import HOST, Evidence, Status
 from netsleuth.evidence.runner import ENV, in_netns, run
-from netsleuth.parsers.conntrack import count_states, format_histogram
+from netsleuth.parsers.conntrack import count_states_blocks, format_histogram
 from netsleuth.process import kill_group
 
 TAIL_BYTES = 8 * 1024 * 1024  # of each log file
 
 
-def _lines_until(stream: Iterable[str], deadline: float) -> Iterator[str]:
-    """The lines of a command's output; TimeoutError once the deadline has passed."""
-    for line in stream:
-        if time.monotonic() > deadline:
+BLOCK = 256 * 1024  # bytes read at a time from a conntrack table
+
+
+def _blocks_until(stream: IO[bytes], deadline: float) -> Iterator[bytes]:
+    """A command's output in blocks as they come; TimeoutError once the deadline has passed, also
+    while the command is silent."""
+    fd = stream.fileno()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
             raise TimeoutError
-        yield line
+        block = os.read(fd, BLOCK)
+        if not block:
+            return
+        yield block
 
 
 def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
     """State histogram of the conntrack table, streamed: millions of entries never sit in memory.
 
-    Reads /proc/net/nf_conntrack (`conntrack -L` when the proc file is absent) line by line.
+    Reads /proc/net/nf_conntrack (`conntrack -L` when the proc file is absent) block by block.
     """
     start = time.monotonic()
 
@@ -48,8 +61,8 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
     ):
         if netns == HOST and argv[0] == "cat":
             try:
-                with open(source, errors="replace") as fh:
-                    counts = count_states(fh)
+                with open(source, "rb", buffering=0) as fh:
+                    counts = count_states_blocks(iter(lambda: fh.read(BLOCK), b""))
             except FileNotFoundError:
                 continue
             except PermissionError:
@@ -63,8 +76,6 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
                 env=ENV,
-                text=True,
-                errors="replace",
             )
         except FileNotFoundError:
             continue
@@ -72,7 +83,7 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
         deadline = start + timeout * 2  # a table of millions of entries takes a moment
 
         try:
-            counts = count_states(_lines_until(proc.stdout, deadline))
+            counts = count_states_blocks(_blocks_until(proc.stdout, deadline))
         except TimeoutError:
             kill_group(proc)
             proc.wait()
@@ -134,6 +145,36 @@ def tail(name: str, files: list[str], timeout: float, netns: str = HOST) -> list
     return found
 
 
+# per-interface subtrees: net.ipv4.conf.tap0a1b2c3.*, net.ipv6.neigh.qvo5e.*, ... (all and default stay)
+_PER_IFACE = re.compile(r"net/ipv[46]/(?:conf|neigh)/(?!all$|default$)[^/]+")
+
+
+def sysctl_keys(root: str = "/proc/sys") -> list[str]:
+    """Every readable sysctl under net/ but the per-interface conf and neigh subtrees (a compute
+    node's hundreds of tap/qvo ports each carry ~130 of them: `sysctl -a` then takes seconds, and
+    no rule reads them), `stable_secret` (a secret, unreadable until set) and what we may not read
+    (without root: a few keys of mode 0600)."""
+    keys: list[str] = []
+    for top, dirs, files in os.walk(os.path.join(root, "net")):
+        rel = os.path.relpath(top, root)
+        dirs[:] = sorted(d for d in dirs if not _PER_IFACE.fullmatch(f"{rel}/{d}"))
+        for f in sorted(files):
+            path = os.path.join(top, f)
+            with contextlib.suppress(OSError):  # readable by mode (root may read anything) and by us
+                if f != "stable_secret" and os.stat(path).st_mode & 0o444 and os.access(path, os.R_OK):
+                    keys.append(f"{rel}/{f}")
+    return keys
+
+
+def sysctl_net(name: str, timeout: float, netns: str = HOST) -> Evidence:
+    """`sysctl` of the network settings of `netns`, as `sysctl -a -r ^net` prints them, without the
+    per-interface subtrees (see `sysctl_keys`). The key names come from this namespace's /proc/sys
+    (every namespace has the same set; `-e`: one missing in `netns` is skipped)."""
+    ev = run(name, ["sysctl", "-e", *sysctl_keys()], timeout, netns)
+    ev.source = "sysctl -e net.* (without per-interface conf/neigh)"
+    return ev
+
+
 def environment(name: str, timeout: float, netns: str = HOST) -> Evidence:
     """umask and PATH of the user running netsleuth (seed 003: deploy scripts inherit them)."""
     umask = "unknown"
@@ -147,4 +188,4 @@ def environment(name: str, timeout: float, netns: str = HOST) -> Evidence:
     return Evidence(name, Status.OK, text=text, source="environment of the netsleuth process")
 
 
-__all__ = ["conntrack_states", "environment", "run", "tail"]
+__all__ = ["conntrack_states", "environment", "run", "sysctl_net", "tail"]

@@ -183,9 +183,15 @@ class LiveCollector:
                 plain = [
                     s for s in catalogue().values() if s.scope == "netns" and not s.per and _batchable(s)
                 ]
+                # counters in a batch of their own: their second sample is not held back by a slow
+                # command (`sysctl -a` among 600 interfaces takes a second, a hung one its timeout)
+                sampled = [s for s in plain if s.sampled]
+                rest = [s for s in plain if not s.sampled]
                 for netns in self.opts.scopes:
                     if netns != HOST:
-                        self._submit(partial(self._batch_job, netns, plain))
+                        for specs in (sampled, rest):
+                            if specs:
+                                self._submit(partial(self._batch_job, netns, specs))
             # wait for everything, including jobs submitted by expansions
             done = 0
             while True:

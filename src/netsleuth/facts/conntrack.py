@@ -6,7 +6,13 @@ from dataclasses import dataclass
 
 from netsleuth.evidence.model import Evidence
 from netsleuth.facts.store import FactStore, Unavailable, provides
-from netsleuth.parsers.conntrack import ConntrackStats, StateHistogram, parse_histogram, parse_stats
+from netsleuth.parsers.conntrack import (
+    ConntrackStats,
+    StateHistogram,
+    parse_histogram,
+    parse_histogram_blocks,
+    parse_stats,
+)
 from netsleuth.parsers.sysctl import parse_sysctl
 
 
@@ -47,6 +53,13 @@ class Conntrack:
         return self.count / self.max if self.max else 0.0
 
 
+def _histogram(ev: Evidence) -> StateHistogram:
+    if ev.path is not None and not ev.text:  # a table on disk (a sosreport's): its bytes, in blocks
+        with ev.path.open("rb") as fh:
+            return parse_histogram_blocks(iter(lambda: fh.read(256 * 1024), b""))
+    return parse_histogram(ev.lines())
+
+
 @provides(Conntrack, reads=("conntrack.states", "conntrack.stats"), uses=(Sysctl,))
 def _conntrack(fs: FactStore) -> Conntrack:
     sysctl = fs.get(Sysctl)
@@ -57,7 +70,7 @@ def _conntrack(fs: FactStore) -> Conntrack:
     hist, hsrc = None, ""
     ev = fs.evidence("conntrack.states")
     if ev is not None and ev.ok:
-        hist, hsrc = parse_histogram(ev.lines()), ev.source
+        hist, hsrc = _histogram(ev), ev.source
     stats = None
     sev = fs.evidence("conntrack.stats")
     if sev is not None and sev.ok:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import jc
-
 from netsleuth.errors import ParseError
 
 # text pasted from a terminal often loses the space between two counters ("overruns:8394frame:0")
@@ -48,6 +46,8 @@ def parse_ifconfig(text: str) -> list[IfconfigIface]:
     >>> i.name, i.mtu, i.rx["dropped"], i.rx["over"], "MASTER" in i.flags
     ('bond2', 1500, 1892018, 8394, True)
     """
+    import jc  # only when there is ifconfig text to read (start-up)
+
     out: list[IfconfigIface] = []
     for block in _blocks(text):
         fixed = _GLUED.sub(" ", block)

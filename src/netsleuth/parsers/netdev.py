@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jc
-
 from netsleuth.errors import ParseError
 
 # /proc/net/dev receive columns -> the names parsers/iproute.py uses for the same counters
@@ -29,6 +27,8 @@ def parse_net_dev(text: str) -> dict[str, tuple[dict[str, int], dict[str, int]]]
     >>> rx["packets"], rx["dropped"], tx["packets"]
     (1938, 0, 1246)
     """
+    import jc  # only when there is /proc/net/dev text to read (start-up)
+
     lines = text.splitlines()
     if len(lines) < 2 or "|" not in lines[0] or "bytes" not in lines[1]:
         raise ParseError("/proc/net/dev: missing the two header lines", lines[0] if lines else "")

@@ -10,26 +10,21 @@ import socket
 import time
 from pathlib import Path
 
-import dns.exception
-import dns.message
-import dns.query
-import dns.rcode
-import dns.rdatatype
-
 from netsleuth.errors import ParseError
 from netsleuth.parsers.resolv import parse_nsswitch_hosts, parse_resolv_conf
 from netsleuth.probes.icmp import Kind, ping
 from netsleuth.results.probes import DnsProbe, DnsQuery, DnsServer, SystemLookup
 
-_RCODES = {
-    dns.rcode.NOERROR: "answer",
-    dns.rcode.NXDOMAIN: "nxdomain",
-    dns.rcode.SERVFAIL: "servfail",
-    dns.rcode.REFUSED: "refused",
-}
+_RCODES = {0: "answer", 3: "nxdomain", 2: "servfail", 5: "refused"}  # NOERROR NXDOMAIN SERVFAIL REFUSED
 
 
 def _query(server: str, name: str, proto: str, timeout: float) -> DnsQuery:
+    import dns.exception  # dnspython only when a probe runs (start-up of `rules list` stays light)
+    import dns.message
+    import dns.query
+    import dns.rcode
+    import dns.rdatatype
+
     rdtype = dns.rdatatype.NS if name == "." else dns.rdatatype.A
     q = dns.message.make_query(name, rdtype)
     start = time.monotonic()

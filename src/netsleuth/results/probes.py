@@ -12,8 +12,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
-
 from netsleuth.errors import ParseError
 
 T = TypeVar("T")
@@ -188,6 +186,8 @@ def to_json(result: Any) -> str:
 
 def from_json(kind: type[T], text: str) -> T:
     """Read a probe result back; ParseError when the JSON does not fit the kind."""
+    from pydantic import TypeAdapter, ValidationError  # only when probe results are read (start-up)
+
     try:
         data = json.loads(text)
         return TypeAdapter(kind).validate_python(_rename(data, False))
