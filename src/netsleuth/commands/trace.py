@@ -5,11 +5,18 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from netsleuth import completion
 from netsleuth.messages import LANGS, default_lang
+
+if TYPE_CHECKING:
+    from netsleuth.capture.hostview import Host
+    from netsleuth.evidence.model import Bundle
+    from netsleuth.report.picture import Picture
+    from netsleuth.results.report import Report
 
 
 @click.command("trace")
@@ -37,7 +44,11 @@ from netsleuth.messages import LANGS, default_lang
     help="Keep what each point saw in FILE.pcapng (one interface per point).",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown", "html"]),
+    default="text",
+    show_default=True,
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--lang", type=click.Choice(LANGS), default=None)
@@ -76,6 +87,7 @@ def command(
     if os.geteuid() != 0:
         raise NetsleuthError("trace needs root (AF_PACKET capture and raw probes)")
     notes: list[str] = []
+    host = None
     if points:
         chosen = []
         for spec in points.split(","):
@@ -109,8 +121,9 @@ def command(
         f"trace path not fully derived: {note}; pass --points to complete it" for note in notes
     )
     report = analyse(bundle, lang, {"path.loss_localized"})
+    picture = _picture(bundle, host, report) if fmt == "html" else None
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    out = render(report, fmt, color=color)
+    out = render(report, fmt, color=color, picture=picture)
     if fmt == "text":
         out += (
             "\n"
@@ -126,3 +139,25 @@ def command(
     else:
         output.write_text(out, encoding="utf-8")
     sys.exit(report.exit_code())
+
+
+def _picture(bundle: Bundle, host: Host | None, report: Report) -> Picture:
+    """The picture of the namespaces the path crossed (their `ip -d link`, as the path was derived
+    from them), the trace drawn on it; with --points, the points alone."""
+    from netsleuth.evidence.model import Bundle, Evidence, Status
+    from netsleuth.facts import FactStore, load_all
+    from netsleuth.report.picture import report_picture
+
+    load_all()
+    seen = Bundle(
+        source=bundle.source, hostname=bundle.hostname, kernel=bundle.kernel, items=list(bundle.items)
+    )
+    if host is not None:
+        for ns, space in host.spaces.items():
+            entry = host.log.get(" ".join(["ip", *(["-n", ns] if ns else []), "-j", "-d", "link", "show"]))
+            if space is not None and entry is not None:
+                seen.add(
+                    Evidence("ip.link", Status.OK, text=str(entry["out"]), source="netsleuth trace", netns=ns)
+                )
+        seen.namespaces = [ns for ns, space in host.spaces.items() if space is not None] or seen.namespaces
+    return report_picture(FactStore(seen, seen.scopes()[0]), report)

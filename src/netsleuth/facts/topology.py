@@ -291,7 +291,8 @@ def _ovs(b: _Builder, ovs: OvsState, fs: FactStore) -> None:
     for br_key, own, peer in patches:
         other = patch_of.get(peer)
         if other is not None and other != br_key:
-            b.edge(br_key, other, "patch", Msg("e_patch", {"a": own, "b": peer}))
+            a, z = sorted((own, peer))
+            b.edge(br_key, other, "patch", Msg("e_patch", {"a": a, "b": z}))
 
 
 def _uuids(value: object) -> list[str]:
@@ -325,7 +326,9 @@ def _ovs_interface(
     kind = OVS_PORT
     if typ in TUNNEL_KINDS:
         kind = TUNNEL
-        details.append(Msg("d_ovs_tunnel", {"kind": typ, "key": opts.get("key", "")}))
+        details.append(Msg("d_ovs_tunnel", {"kind": typ}))
+        if opts.get("key"):
+            details.append(Msg("d_key", {"key": opts["key"]}))
         remote = str(opts.get("remote_ip", ""))
         if remote:
             details.append(

@@ -221,14 +221,18 @@ def _checks(report: Report) -> str:
             f"<td>{e(ui(lang, 'status_' + c.status))}</td><td>{markup(c.reason)}</td></tr>"
         )
 
-    tally = ", ".join(
-        ui(lang, "tally_" + s, n=sum(1 for c in report.checks if c.status == s))
-        for s in ("fail", "error", "skipped", "pass")
+    order = ("fail", "error", "skipped", "pass")
+    tally = ", ".join(ui(lang, "tally_" + s, n=sum(1 for c in report.checks if c.status == s)) for s in order)
+    ranked = sorted(report.checks, key=lambda c: order.index(c.status) if c.status in order else 0)
+    loud = [c for c in ranked if c.status in ("fail", "error")]
+    out = [f'<section id="checks"><h2>{e(ui(lang, "checks"))}</h2><p>{e(tally)}</p>']
+    if loud:
+        out.append(f"<table><tr>{heads}</tr>{''.join(row(c) for c in loud)}</table>")
+    out.append(
+        f"<details{' open' if len(ranked) <= 60 else ''}><summary>{e(ui(lang, 'all_checks', n=len(ranked)))}</summary>"
+        f"<table><tr>{heads}</tr>{''.join(row(c) for c in ranked)}</table></details></section>"
     )
-    return (
-        f'<section id="checks"><h2>{e(ui(lang, "checks"))}</h2><p>{e(tally)}</p>'
-        f"<table><tr>{heads}</tr>{''.join(row(c) for c in report.checks)}</table></section>"
-    )
+    return "".join(out)
 
 
 def _evidence(lang: str, bad: list[EvidenceStatus]) -> str:

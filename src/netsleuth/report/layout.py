@@ -4,6 +4,7 @@ but the same nodes, marks, trace and legend, and every text escaped."""
 
 from __future__ import annotations
 
+import textwrap
 import unicodedata
 from collections import defaultdict
 from html import escape
@@ -70,7 +71,7 @@ def svg_of_view(view: View) -> str:
         if (ci + 1) % CLUSTERS_PER_ROW == 0:
             x0, y0, row_h = GAP, y0 + row_h + GAP, 0.0
     legend_y = y0 + row_h + GAP + LINE_H
-    footer = view.legend + view.missing
+    footer = [part for line in view.legend + view.missing for part in textwrap.wrap(line, 110) or [""]]
     total_w = max([max_w, *(text_width(line) + 2 * GAP for line in footer)])
     total_h = legend_y + len(footer) * LINE_H + GAP
     out = [

@@ -11,7 +11,8 @@ from __future__ import annotations
 import itertools
 import re
 import shutil
-from collections import Counter, defaultdict
+import textwrap
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +48,7 @@ def say(lang: str, key: str, **params: Any) -> str:
 
 def said(lang: str, m: Msg) -> str:
     params = {k: said(lang, v) if isinstance(v, Msg) else v for k, v in m.params.items()}
-    return say(lang, m.key, **params)
+    return message(lang, "picture", m.key, params)
 
 
 @dataclass
@@ -121,14 +122,20 @@ def _point_node(topo: Topology, p: TracePoint) -> str:
 
 # --- grouping ------------------------------------------------------------------------------------
 
-_TAIL = re.compile(r"(?:[-_.]?[0-9a-f]{2,}(?:[-_.][0-9a-f]+)*|\d+)$")
+_TAIL = re.compile(r"[-_.]?(?:[0-9a-f]{6,}(?:-[0-9a-f]+)?|\d+[a-z]?)$")
+_NUM = re.compile(r"(\d+)")
+
+
+def natural(name: str) -> tuple[Any, ...]:
+    """Sort key: ns-2 before ns-10."""
+    return tuple(int(p) if p.isdigit() else p for p in _NUM.split(name))
 
 
 def prefix(name: str) -> str:
     """The family of a name, without its per-object tail.
 
-    >>> [prefix(n) for n in ("qvoe6366126-d8", "tap1a2b3c4d-5e", "veth12", "bv17a", "eth0", "br-int")]
-    ['qvo', 'tap', 'veth', 'bv', 'eth', 'br-int']
+    >>> [prefix(n) for n in ("qvoe6366126-d8", "tap1a2b3c4d-5e", "veth12", "bv17a", "eth0", "vc0", "br-int")]
+    ['qvo', 'tap', 'veth', 'bv', 'eth', 'vc', 'br-int']
     """
     head = _TAIL.sub("", name)
     return head or name[:3]
@@ -271,7 +278,7 @@ def _ns_label(lang: str, ns: str) -> str:
 
 
 def _range(names: list[str]) -> str:
-    names = sorted(names)
+    names = sorted(names, key=natural)
     return names[0] if len(names) == 1 else f"{names[0]} … {names[-1]}"
 
 
@@ -286,15 +293,15 @@ def _group_node(lang: str, topo: Topology, g: _Group, gid: str) -> DrawNode:
     mtus = sorted({n.mtu for br in g.branches for n in (topo.nodes[k] for k in br) if n.mtu})
     if mtus:
         facts.append(say(lang, "mtu", mtu="/".join(str(m) for m in mtus)))
-    states = Counter(topo.nodes[k].state for br in g.branches for k in br if topo.nodes[k].state)
-    facts += [f"{_state_word(lang, s)} {c}" for s, c in sorted(states.items())]
+    states = dict.fromkeys(topo.nodes[k].state for k in g.branches[0] if topo.nodes[k].state)
+    facts += [_state_word(lang, s) for s in states]  # alike branches: the same states
     if facts:
         lines.append(" · ".join(facts))
     other_ns = sorted({topo.nodes[k].netns for br in g.branches for k in br} - {head.netns})
     if other_ns:
         lines.append(say(lang, "group_netns", n=len(other_ns), range=_range(other_ns)))
     names = [n.name for n in firsts]
-    tooltip = ", ".join(sorted(names)[:50]) + (" …" if len(names) > 50 else "")
+    tooltip = ", ".join(sorted(names, key=natural)[:50]) + (" …" if len(names) > 50 else "")
     return DrawNode(gid, head.netns, "group", lines, tooltip, count=len(g.branches))
 
 
@@ -443,15 +450,17 @@ _EDGE_STYLE = {
 }
 
 
+def _footer(view: View, width: int = 110) -> list[str]:
+    """The legend and what is missing, wrapped for the foot of the picture."""
+    return [part for line in view.legend + view.missing for part in textwrap.wrap(line, width) or [""]]
+
+
 def to_dot(view: View) -> str:
     out = [
         "digraph netsleuth {",
         '  graph [rankdir=TB, fontname="sans-serif", fontsize=10, nodesep=0.2, ranksep=0.45, '
         "newrank=true, compound=true, labelloc=b, labeljust=l, "
-        "label="
-        + '"'
-        + "".join(dot_string(line)[1:-1] + "\\l" for line in view.legend + view.missing)
-        + '"];',
+        "label=" + '"' + "".join(dot_string(line)[1:-1] + "\\l" for line in _footer(view)) + '"];',
         '  node [shape=box, style="rounded,filled", fontname="sans-serif", fontsize=9, margin="0.08,0.04"];',
         '  edge [arrowhead=none, fontname="sans-serif", fontsize=8];',
     ]
