@@ -22,6 +22,7 @@ from netsleuth.capture.bpf import attach, probe_filter
 from netsleuth.capture.hostview import Host, Ns, OvsIface
 from netsleuth.capture.netns import in_netns
 from netsleuth.errors import NetsleuthError
+from netsleuth.messages import message
 from netsleuth.results.capture import Drop, Sighting, TracePoint, TraceResult
 
 ETH_P_ALL = 0x0003
@@ -515,6 +516,7 @@ def run_trace(
         reply_received=prober.answered,
         duration_s=round(time.monotonic() - t0, 3),
         drops=[Drop(**d) for d in drops],
-        drops_note=note,
+        drops_note=message("en", "path.loss_localized", note.key, note.params) if note else "",
+        drops_why=note,
     )
     return result, caps

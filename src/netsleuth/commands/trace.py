@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from netsleuth import completion
-from netsleuth.messages import LANGS, default_lang
+from netsleuth.messages import LANGS, Msg, default_lang
 
 if TYPE_CHECKING:
     from netsleuth.capture.hostview import Host
@@ -117,9 +117,7 @@ def command(
         write_pcapng(save, [c.point.label for c in caps], frames)
     bundle = Bundle(source=f"trace:{dest}", hostname=socket.gethostname(), kernel=os.uname().release)
     bundle.add(trace_evidence(result))
-    bundle.notes.extend(
-        f"trace path not fully derived: {note}; pass --points to complete it" for note in notes
-    )
+    bundle.notes.extend(Msg("trace_partial", {"why": note}) for note in notes)
     report = analyse(bundle, lang, {"path.loss_localized"})
     picture = _picture(bundle, host, report) if fmt == "html" else None
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ

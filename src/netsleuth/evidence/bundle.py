@@ -17,6 +17,7 @@ from typing import Any
 
 from netsleuth.errors import BadSource
 from netsleuth.evidence.model import Bundle, Evidence, Status
+from netsleuth.messages import note_json, note_of
 
 FORMAT = "netsleuth.bundle/v1"
 ROOT = "netsleuth-bundle"
@@ -61,7 +62,7 @@ def write_bundle(bundle: Bundle, path: Path) -> None:
             "collected_at": bundle.collected_at,
             "source": bundle.source,
             "namespaces": bundle.namespaces,
-            "notes": bundle.notes,
+            "notes": [note_json(n) for n in bundle.notes],
             "evidence": records,
         }
         _add(tar, "meta.json", json.dumps(meta, indent=1).encode())
@@ -116,7 +117,7 @@ def read_bundle(tar: tarfile.TarFile, label: str) -> Bundle:
         kernel=str(meta.get("kernel", "")),
         collected_at=str(meta.get("collected_at", "")),
         namespaces=list(meta.get("namespaces") or [""]),
-        notes=list(meta.get("notes") or []),
+        notes=[note_of(n) for n in meta.get("notes") or []],
     )
     for rec in meta.get("evidence", []):
         try:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from netsleuth.messages import Note
+
 HOST = ""  # the network namespace netsleuth ran in (or the sosreport's host namespace)
 
 
@@ -92,7 +94,7 @@ class Bundle:
     collected_at: str = ""
     namespaces: list[str] = field(default_factory=lambda: [HOST])  # the scopes analysed
     items: list[Evidence] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # what the source could not give, and why
+    notes: list[Note] = field(default_factory=list)  # what the source could not give, and why
     # lookups by (name, netns, key) and (name, netns): rebuilt when `items` has grown
     _one: dict[tuple[str, str, str], Evidence] = field(
         default_factory=dict, init=False, repr=False, compare=False

@@ -12,6 +12,7 @@ from typing import Any
 
 from netsleuth.evidence.catalogue import Spec, catalogue
 from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
+from netsleuth.messages import Msg
 
 INLINE_MAX = 1024 * 1024  # larger files are streamed from disk (Evidence.path)
 ERROR_WORDS = (
@@ -213,12 +214,12 @@ def read_sosreport(
     if scopes:
         unknown = [s for s in scopes if s and s not in names]
         if unknown:
-            bundle.notes.append(f"namespace(s) not in this sosreport: {', '.join(unknown)}")
+            bundle.notes.append(Msg("sos_netns_missing", {"names": ", ".join(unknown), "n": len(unknown)}))
         bundle.namespaces = list(scopes)
     else:
         bundle.namespaces = [HOST, *names] if all_netns else [HOST]
     if not sos.has_manifest:
-        bundle.notes.append("no sos_reports/manifest.json: evidence found by known paths; exit codes unknown")
+        bundle.notes.append(Msg("sos_no_manifest"))
     for spec in catalogue().values():
         targets = [HOST] if spec.scope == "host" else bundle.namespaces
         for ns in targets:

@@ -368,9 +368,10 @@ def build_view(topo: Topology, findings: Iterable[FindingOut], lang: str) -> Vie
         legend.append(say(lang, "legend_group", n=GROUP_MIN))
     if trace is not None:
         legend.append(say(lang, "legend_trace"))
-    return View(
-        {ns: lbl for ns, lbl in namespaces.items() if ns in drawn_ns}, nodes, edges, legend, missing, lang
-    )
+    quoted = [str(d.params["error"]) for n in topo.nodes.values() for d in n.details if d.key == "d_error"]
+    quoted += [str(m.params["why"]) for m in topo.missing if "why" in m.params]
+    drawn = {ns: lbl for ns, lbl in namespaces.items() if ns in drawn_ns}
+    return View(drawn, nodes, edges, legend, missing, lang, quoted)
 
 
 def _draw_trace(

@@ -11,7 +11,7 @@ from netsleuth.facts.nic import Drivers
 from netsleuth.facts.probes import MtuProbes
 from netsleuth.messages import Msg
 from netsleuth.results.capture import PcapSummary, TracePoint, TraceResult
-from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+from netsleuth.rules.base import Cmd, Finding, Seen, Severity, Skip, rule
 
 TRAILER_MAX = 8  # a driver pads a few bytes; more than this over MTU+header is offload (TSO/GRO)
 FCS_BYTES = 4  # a capture that keeps the FCS shows 4 extra bytes on every frame: not a trailer
@@ -107,12 +107,12 @@ def driver_trailer(
         },
         seen=seen,
         now=[
-            f"ethtool -i {subject}   # driver and bus; update the driver from the vendor"
+            Cmd(f"ethtool -i {subject}", Msg("c_driver_bus"))
             if usb
-            else "ethtool -i <uplink NIC>   # which driver pads? look for a USB bus-info",
-            "ping -M do -s 1472 <peer>   # full-size frames pass again after the driver update",
+            else Cmd("ethtool -i <uplink NIC>", Msg("c_which_driver")),
+            Cmd("ping -M do -s 1472 <peer>", Msg("c_full_size_again")),
         ],
-        persist=["install the vendor's current driver for the NIC (and blacklist the in-tree module)"],
+        persist=[Msg("do_vendor_driver")],
     )
 
 
@@ -167,7 +167,7 @@ def loss_localized(trace: TraceResult) -> Iterator[Finding]:
     base: dict[str, Msg | str] = {
         "dest": trace.dest,
         "proto": trace.proto,
-        "drops": worded or trace.drops_note or Msg("drops_none"),
+        "drops": worded or trace.drops_why or trace.drops_note or Msg("drops_none"),
     }
     first = points[0]
     req = _direction_loss(points, "request")
@@ -212,8 +212,8 @@ def loss_localized(trace: TraceResult) -> Iterator[Finding]:
             },
             seen=seen,
             now=[
-                f"tcpdump -ni {last.iface} host {trace.dest}   # on the peer/switch side: does the request arrive?",
-                "check the switch port (VLAN, ACL) and the peer's firewall and routes back to this host",
+                Cmd(f"tcpdump -ni {last.iface} host {trace.dest}", Msg("c_far_side")),
+                Msg("do_check_switch"),
             ],
         )
         return
@@ -265,9 +265,9 @@ def _loss(
         },
         seen=seen,
         now=[
-            f"{nsx}iptables-save -c | grep -v ' \\[0:0\\]'   # rules that matched packets on this hop",
-            f"{nsx}ip -s link show {iface}   # drops on the interface",
-            f"{nsx}ip route get {trace.dest}   # where the kernel sends it",
+            Cmd(f"{nsx}iptables-save -c | grep -v ' \\[0:0\\]'", Msg("c_rules_matched")),
+            Cmd(f"{nsx}ip -s link show {iface}", Msg("c_iface_drops")),
+            Cmd(f"{nsx}ip route get {trace.dest}", Msg("c_where_sent")),
         ],
     )
 
@@ -313,7 +313,7 @@ def retransmissions(pcap: PcapSummary) -> Iterator[Finding]:
         },
         seen=[Seen(pcap.source or f"capture {pcap.file}", "\n".join(lines + frag))],
         now=[
-            "ping -M do -s 1472 <peer>   # full-size packets pass? (MTU along the path)",
-            "ip -d link   # MTU of every hop (veth, bridge, uplink, tunnel)",
+            Cmd("ping -M do -s 1472 <peer>", Msg("c_full_size_pass")),
+            Cmd("ip -d link", Msg("c_every_mtu")),
         ],
     )
