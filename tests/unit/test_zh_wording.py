@@ -18,7 +18,7 @@ from unittest.mock import patch
 import pytest
 
 from netsleuth import analysis
-from netsleuth.messages import catalogue
+from netsleuth.messages import Msg, catalogue
 from netsleuth.rules.base import Finding, all_rules
 from tests.unit import (
     test_capture_pcap,
@@ -102,12 +102,18 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Finding
 def _leaks(f: Finding) -> list[str]:
     out = analysis.render_finding(f, "zh")
     written = " ".join(str(v) for v in catalogue("zh").get(f.id, {}).values())
-    quoted = [s.excerpt for s in f.seen] + [s.source for s in f.seen] + f.now + [f.subject]
+    commands = [
+        x if isinstance(x, str) else x.command for x in [*f.now, *f.persist] if not isinstance(x, Msg)
+    ]
+    quoted = [s.excerpt for s in f.seen] + [s.source for s in f.seen] + commands + [f.subject]
     texts = [out.title, out.summary, out.why, out.remedy.notes]
-    return [
+    # a remedy's comments and instructions are words: a command's comment is a Cmd, never `  # ...` in code
+    texts += [line.split("   # ", 1)[-1] for line in [*out.remedy.now, *out.remedy.persist]]
+    composed = [c for c in commands if re.search(r"\s#\s", c)]
+    return [f"{f.id}: a comment written in code: {c!r}" for c in composed] + [
         f"{f.id}: {run!r} in {text!r}"
         for text in texts
-        for run in english_runs(text)
+        for run in english_runs(_CODE_SPAN.sub(" ", text))
         if run not in written and not any(run in q for q in quoted)
     ]
 
@@ -246,3 +252,16 @@ def test_the_whole_report_check_catches_english_chrome(zh_reports: list[tuple[An
     assert not _whole_report_leaks(report, pic)
     bad = report.model_copy(update={"notes": [*report.notes, "checks skipped for want of evidence"]})
     assert any("checks skipped for want of evidence" in leak for leak in _whole_report_leaks(bad, pic))
+
+
+def test_the_check_catches_a_remedy_comment_written_in_code(produced: dict[str, list[Finding]]) -> None:
+    f = produced["mtu.mismatch"][0]
+    assert not _leaks(f)
+    bad = Finding(
+        f.severity,
+        subject=f.subject,
+        params=f.params,
+        now=["ip link set dev x mtu 1400   # or lower y"],
+        id=f.id,
+    )
+    assert any("a comment written in code" in leak for leak in _leaks(bad))
