@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from netsleuth import __version__
+from netsleuth.errors import clip
 from netsleuth.evidence.catalogue import catalogue
 from netsleuth.evidence.model import HOST, Bundle
 from netsleuth.facts import load_all as load_facts
@@ -32,20 +33,23 @@ def run_rule(rule: Rule, fs: FactStore) -> tuple[list[Finding], Check]:
     """Run one rule on one scope's facts; a missing fact skips it, a crash is an error, never a pass."""
     args: list[Any] = []
     missing: list[str] = []
-    for fact in rule.needs:
-        try:
-            args.append(fs.get(fact))
-        except Unavailable as exc:
-            missing.append(str(exc))
-    if missing:
-        return [], Check(id=rule.id, status="skipped", reason="; ".join(missing), netns=fs.netns)
-    opts = [fs.maybe(fact) for fact in rule.optional]
     try:
+        for fact in rule.needs:
+            try:
+                args.append(fs.get(fact))
+            except Unavailable as exc:
+                missing.append(str(exc))
+        if missing:
+            return [], Check(id=rule.id, status="skipped", reason=clip("; ".join(missing)), netns=fs.netns)
+        opts = [fs.maybe(fact) for fact in rule.optional]
         found = list(rule.fn(*args, *opts))
     except Skip as exc:
-        return [], Check(id=rule.id, status="skipped", reason=str(exc), netns=fs.netns)
-    except Exception as exc:  # a rule bug must not stop the other rules
-        return [], Check(id=rule.id, status="error", reason=f"{type(exc).__name__}: {exc}", netns=fs.netns)
+        return [], Check(id=rule.id, status="skipped", reason=clip(str(exc)), netns=fs.netns)
+    except MemoryError:
+        raise
+    except Exception as exc:  # a rule bug, or a fact that broke, must not stop the other rules
+        reason = clip(f"{type(exc).__name__}: {exc}")
+        return [], Check(id=rule.id, status="error", reason=reason, netns=fs.netns)
     for f in found:
         f.id = rule.id
         f.netns = fs.netns
@@ -54,6 +58,27 @@ def run_rule(rule: Rule, fs: FactStore) -> tuple[list[Finding], Check]:
     status = "fail" if failing else "pass"
     reason = "; ".join(sorted({f.subject for f in found})) if found else ""
     return found, Check(id=rule.id, status=status, reason=reason, netns=fs.netns)
+
+
+MAX_EXCERPT_LINES = 40
+MAX_EXCERPT_LINE = 500
+
+
+def excerpt(text: str) -> str:
+    """A finding's quoted evidence, bounded: at most 40 lines of at most 500 characters.
+
+    >>> excerpt("a\\n" * 3)
+    'a\\na\\na\\n'
+    >>> excerpt("\\n".join(str(i) for i in range(45))).splitlines()[-1]
+    '… (5 more lines)'
+    """
+    lines = text.splitlines()
+    if len(lines) <= MAX_EXCERPT_LINES and all(len(ln) <= MAX_EXCERPT_LINE for ln in lines):
+        return text
+    kept = [clip(ln, MAX_EXCERPT_LINE) for ln in lines[:MAX_EXCERPT_LINES]]
+    if len(lines) > MAX_EXCERPT_LINES:
+        kept.append(f"… ({len(lines) - MAX_EXCERPT_LINES} more lines)")
+    return "\n".join(kept)
 
 
 def _resolve(rule_id: str, lang: str, value: Any) -> Any:
@@ -83,7 +108,7 @@ def render_finding(f: Finding, lang: str) -> FindingOut:
         title=message(lang, f.id, "title", params),
         summary=message(lang, f.id, "summary", params),
         why=message(lang, f.id, "why", params),
-        evidence=[EvidenceExcerpt(source=s.source, excerpt=s.excerpt) for s in f.seen],
+        evidence=[EvidenceExcerpt(source=clip(s.source), excerpt=excerpt(s.excerpt)) for s in f.seen],
         remedy=Remedy(
             now=[remedy_line(f.id, lang, x) for x in f.now],
             persist=[remedy_line(f.id, lang, x) for x in f.persist],
@@ -136,12 +161,12 @@ def analyse_facts(bundle: Bundle, lang: str = "en", only: set[str] | None = None
                 duration_s=round(ev.duration_s, 3),
                 netns=ev.netns,
                 key=ev.key,
-                source=ev.source,
-                error=ev.error,
+                source=clip(ev.source),
+                error=clip(ev.error),
             )
             for ev in bundle.items
         ],
-        notes=[render_note(lang, n) for n in bundle.notes] + probe_notes(stores, lang),
+        notes=[clip(render_note(lang, n)) for n in bundle.notes] + probe_notes(stores, lang),
         lang=lang,
     )
     return report, first

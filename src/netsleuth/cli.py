@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from netsleuth import __version__, completion
-from netsleuth.errors import NetsleuthError
+from netsleuth.errors import NetsleuthError, clip
 from netsleuth.evidence.model import HOST, Bundle, Evidence
 from netsleuth.exitcode import ExitCode
 from netsleuth.messages import LANGS, default_lang, ui
@@ -62,24 +62,46 @@ def _scopes(netns: tuple[str, ...], all_netns: bool, timeout: float) -> tuple[st
 
 
 def _collect_live(
-    netns: tuple[str, ...], all_netns: bool, timeout: float, interval: float, lang: str, quiet: bool
+    netns: tuple[str, ...],
+    all_netns: bool,
+    timeout: float,
+    interval: float,
+    lang: str,
+    quiet: bool,
+    redact: bool = True,
 ) -> Bundle:
     from netsleuth.evidence.live import CollectOptions, collect
 
-    opts = CollectOptions(timeout=timeout, interval=interval, scopes=_scopes(netns, all_netns, timeout))
+    opts = CollectOptions(
+        timeout=timeout, interval=interval, scopes=_scopes(netns, all_netns, timeout), redact=redact
+    )
     with _progress(not quiet, lang) as tick:
         return collect(opts, tick)
 
 
 def _add_user_inputs(bundle: Bundle, files: tuple[Path, ...]) -> None:
-    """Files the user passes become evidence `user.input`, keyed by file name (parsers detect the kind)."""
-    from netsleuth.evidence.model import Status
+    """Files the user passes become evidence `user.input`, keyed by file name (parsers detect the
+    kind). Each is checked at the door: at most MAX_TEXT bytes (a device like /dev/zero is read
+    no further), and a JSON document must parse (not nested too deep, no number of thousands of
+    digits)."""
+    from netsleuth.errors import BadInput, BadSource
+    from netsleuth.evidence.bundle import load_json
+    from netsleuth.evidence.model import MAX_TEXT, Status
 
     for f in files:
         try:
-            text = f.read_text(errors="replace")
+            with f.open("rb") as fh:
+                data = fh.read(MAX_TEXT + 1)
         except OSError as exc:
             raise click.UsageError(f"cannot read {f}: {exc.strerror}") from None
+        if len(data) > MAX_TEXT:
+            raise BadInput(f"--with {f}: larger than {MAX_TEXT >> 20} MiB (not a platform document)")
+        text = data.decode(errors="replace")
+        if text.lstrip()[:1] in ("[", "{"):
+            try:
+                load_json(text, f"--with {f}")
+            except BadSource as exc:
+                raise BadInput(str(exc)) from None
         bundle.add(Evidence("user.input", Status.OK, text=text, source=str(f), key=f.name))
 
 
@@ -232,6 +254,10 @@ def diagnose(
         return report, report_picture(facts, report) if drawn else None
 
     if source is None:
+        if save_bundle:
+            from netsleuth.evidence.bundle import check_writable
+
+            check_writable(save_bundle)
         bundle = _collect_live(netns, all_netns, timeout, interval, lang, quiet or fmt != "text")
         _add_user_inputs(bundle, extra)
         if not no_probes:
@@ -271,13 +297,26 @@ def diagnose(
 )
 @_apply(common_scope)
 @click.option("-q", "--quiet", is_flag=True)
+@click.option(
+    "--no-redact",
+    is_flag=True,
+    help="Keep credentials found in process command lines (`--password=...`, `OS_PASSWORD=...`); "
+    "by default their values are masked and the bundle says so.",
+)
 def collect(
-    output: Path, netns: tuple[str, ...], all_netns: bool, timeout: float, interval: float, quiet: bool
+    output: Path,
+    netns: tuple[str, ...],
+    all_netns: bool,
+    timeout: float,
+    interval: float,
+    quiet: bool,
+    no_redact: bool,
 ) -> None:
     """Collect this host's evidence into a bundle, to diagnose later or elsewhere."""
-    from netsleuth.evidence.bundle import write_bundle
+    from netsleuth.evidence.bundle import check_writable, write_bundle
 
-    bundle = _collect_live(netns, all_netns, timeout, interval, default_lang(), quiet)
+    check_writable(output)  # before collecting: a missing folder is said at once
+    bundle = _collect_live(netns, all_netns, timeout, interval, default_lang(), quiet, redact=not no_redact)
     write_bundle(bundle, output)
     bad = sum(1 for ev in bundle.items if not ev.ok)
     click.echo(f"netsleuth: wrote {output} ({len(bundle.items)} pieces of evidence, {bad} not ok)", err=True)
@@ -318,13 +357,30 @@ def main(argv: list[str] | None = None) -> None:
         _fail("interrupted", ExitCode.INTERRUPTED)
     except BrokenPipeError:
         sys.exit(ExitCode.OK)
-    except Exception as exc:  # a bug of ours: one line and exit 3, never a traceback
+    except MemoryError:
+        _out_of_memory()
+    except BaseException as exc:  # a bug of ours, or a panic in a library (pyo3: BaseException)
+        if isinstance(exc, SystemExit | GeneratorExit):
+            raise
         if os.environ.get("NETSLEUTH_DEBUG"):
             raise
-        _fail(
-            f"internal error: {type(exc).__name__}: {exc} (NETSLEUTH_DEBUG=1 shows where; please report it)"
-        )
+        try:
+            _fail(
+                f"internal error: {type(exc).__name__}: {clip(str(exc), 300)} "
+                "(NETSLEUTH_DEBUG=1 shows where; please report it)"
+            )
+        except MemoryError:
+            _out_of_memory()
     sys.exit(ExitCode.OK)
+
+
+def _out_of_memory() -> None:
+    """Exit 3 with one line even when no memory is left to format one (never 1: a monitor reads 1
+    as a warning)."""
+    try:
+        os.write(2, b"netsleuth: out of memory (an input too large for this machine)\n")
+    finally:
+        os._exit(ExitCode.COULD_NOT_RUN)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ bounded whatever the file size."""
 from __future__ import annotations
 
 import socket
+import struct
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from io import BufferedReader
@@ -126,7 +127,9 @@ class Analyser:
         finally:
             self.packets += n
 
-    def run_pcap(self, fh: BufferedReader, little: bool = True, nano: bool = False) -> None:
+    def run_pcap(
+        self, fh: BufferedReader, little: bool = True, nano: bool = False, cut_short: list[str] | None = None
+    ) -> None:
         r"""Consume the records of a classic pcap file (`fh` just after its 24-byte file header).
 
         The hot loop of `netsleuth pcap`: records are walked in place in large chunks (no object
@@ -134,7 +137,8 @@ class Analyser:
         oversize nor trailered, is read with a single unpack at fixed offsets, its flow looked up
         by the raw addresses and ports and its in-order case (`Half.segment`'s first branch)
         accounted inline. Every other frame goes through `_frame`, with the same result. A record
-        cut short at the end of the file is ignored; an impossible length raises ParseError.
+        cut short at the end of the file is left out and said in `cut_short`; an impossible length
+        raises ParseError.
 
         Same summary as the general path (`run` over `pcap_records`), here with a retransmission,
         a trailered frame and a VLAN-tagged one:
@@ -156,7 +160,7 @@ class Analyser:
         (True, 1)
         """
         if self.linktype != LINKTYPE_ETHERNET:
-            self.run(pcap_records(fh, little, nano))
+            self.run(pcap_records(fh, little, nano, cut_short))
             return
         rec = (_REC_LE if little else _REC_BE).unpack_from
         pkt = _ETH_IP4_TCP.unpack_from
@@ -186,6 +190,11 @@ class Analyser:
                     view = memoryview(buf)
                 got = readinto(view[n:])
                 if not got:
+                    if n and cut_short is not None:
+                        cut_short.append(
+                            f"the last record is cut short after {self.packets + count} frames "
+                            f"(offset {24 + base})"
+                        )
                     return
                 n += got
                 last = n - 16
@@ -570,15 +579,22 @@ def _dhcp_server(buf: bytes, i: int, end: int) -> str:
     return _ntop4(v) if len(v) == 4 else ""
 
 
-def analyse_file(path: Path, link_mtu: int = 1500) -> PcapSummary:
-    """Stream one capture file into its summary; ParseError when the file is not a capture."""
+def analyse_capture(path: Path, link_mtu: int = 1500) -> tuple[PcapSummary, list[str]]:
+    """Stream one capture (`-`: standard input) into its summary, and why reading stopped early
+    when it did (a capture still being written, a malformed block after the first frames);
+    ParseError when the file is not a capture."""
     with open_capture(path) as cap:
         an = Analyser(link_mtu, cap.linktype)
         try:
             if cap.fh is not None:
-                an.run_pcap(cap.fh, cap.little, cap.nano)
+                an.run_pcap(cap.fh, cap.little, cap.nano, cap.cut_short)
             else:
                 an.run(cap.frames)
-        except (ValueError, IndexError) as exc:  # dpkt's truncated-record errors included
+        except (ValueError, IndexError, struct.error) as exc:  # a record that lies about its length
             raise ParseError(f"{path}: capture cut short after {an.packets} frames ({exc})") from None
-        return an.summary(path.name)
+        return an.summary(path.name), list(cap.cut_short)
+
+
+def analyse_file(path: Path, link_mtu: int = 1500) -> PcapSummary:
+    """Stream one capture file into its summary; ParseError when the file is not a capture."""
+    return analyse_capture(path, link_mtu)[0]

@@ -10,11 +10,11 @@ from pathlib import Path
 import click
 
 from netsleuth import completion
-from netsleuth.messages import LANGS, default_lang
+from netsleuth.messages import LANGS, Msg, default_lang
 
 
 @click.command("pcap")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True, allow_dash=True))
 @click.option(
     "--mtu",
     type=click.IntRange(68, 65535),
@@ -47,11 +47,13 @@ def command(
     summary_out: Path | None,
     verbose: bool,
 ) -> None:
-    """Analyse a capture file (pcap or pcapng, any size, streamed): oversize and trailer frames,
-    TCP retransmissions/resets/zero windows per flow, ICMP fragmentation-needed, DHCP, DNS, ARP and
-    VLAN. Same report and exit status as `diagnose`."""
+    """Analyse a capture file (pcap or pcapng, any size, streamed; `-` reads standard input, e.g.
+    `tcpdump -w - | netsleuth pcap -`): oversize and trailer frames, TCP retransmissions/resets/zero
+    windows per flow, ICMP fragmentation-needed, DHCP, DNS, ARP and VLAN. A capture cut short
+    (still being written) is read up to the cut, and the report says so. Same report and exit
+    status as `diagnose`."""
     from netsleuth.analysis import analyse
-    from netsleuth.capture.analyse import analyse_file
+    from netsleuth.capture.analyse import analyse_capture
     from netsleuth.capture.evidence import pcap_evidence
     from netsleuth.errors import BadSource, ParseError
     from netsleuth.evidence.model import Bundle
@@ -64,7 +66,7 @@ def command(
     if unknown:
         raise click.UsageError(f"unknown rule id(s): {', '.join(unknown)} (see `netsleuth rules list`)")
     try:
-        summary = analyse_file(file, mtu)
+        summary, cut_short = analyse_capture(file, mtu)
     except ParseError as exc:
         raise BadSource(str(exc)) from None
     except OSError as exc:
@@ -76,7 +78,11 @@ def command(
         else:
             summary_out.write_text(text, encoding="utf-8")
     bundle = Bundle(source=f"pcap:{file}", hostname="", kernel="")
-    bundle.add(pcap_evidence(summary))
+    ev = pcap_evidence(summary)
+    if cut_short:
+        ev.error = "; ".join(cut_short)
+        bundle.notes += [Msg("capture_cut", {"why": why}) for why in cut_short]
+    bundle.add(ev)
     report = analyse(bundle, lang, set(only) or None)
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     out = render(report, fmt, color=color, verbose=verbose)

@@ -14,6 +14,7 @@ from functools import partial
 from netsleuth.evidence import batch, collectors
 from netsleuth.evidence.catalogue import Spec, catalogue
 from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
+from netsleuth.evidence.redact import redact_bundle
 from netsleuth.evidence.runner import read_file, run
 
 Progress = Callable[[Evidence], None]
@@ -25,6 +26,7 @@ class CollectOptions:
     interval: float = 1.0  # between the two samples of counters
     scopes: tuple[str, ...] = (HOST,)  # network namespaces to look inside (HOST = ours)
     workers: int = 16
+    redact: bool = True  # mask credentials in command lines (evidence/redact.py)
 
 
 def list_netns(timeout: float = 2.0) -> list[str]:
@@ -215,5 +217,9 @@ class LiveCollector:
 
 
 def collect(opts: CollectOptions, progress: Progress | None = None) -> Bundle:
-    """Collect this host's evidence into an in-memory bundle."""
-    return LiveCollector(opts, progress).collect()
+    """Collect this host's evidence into an in-memory bundle (credentials masked unless
+    `opts.redact` is off)."""
+    bundle = LiveCollector(opts, progress).collect()
+    if opts.redact:
+        redact_bundle(bundle)
+    return bundle

@@ -6,10 +6,70 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 
 from netsleuth.messages import Note
 
 HOST = ""  # the network namespace netsleuth ran in (or the sosreport's host namespace)
+MAX_TEXT = 16 * 1024 * 1024  # characters of one piece of evidence held in memory
+MAX_LINE = 64 * 1024  # characters (bytes when scanning) of one line looked at
+BLOCK = 8 * 1024 * 1024  # bytes read at a time when streaming a file
+
+
+class Readable(Protocol):
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+
+def blocks_in_place(fh: Readable, size: int = BLOCK) -> Iterator[tuple[bytearray, int, int]]:
+    r"""The content in blocks of whole lines of about `size` bytes, read into one buffer: each
+    (buf, start, stop) is a block `buf[start:stop]`, valid until the next one is asked for. A line
+    longer than `size` is cut there and the rest of it skipped, so a file without a newline is read
+    in linear time and one buffer of memory.
+
+    >>> import io
+    >>> [bytes(b[i:j]) for b, i, j in blocks_in_place(io.BytesIO(b"ab\ncd\nef"), 4)]
+    [b'ab\n', b'cd\n', b'ef']
+    >>> [bytes(b[i:j]) for b, i, j in blocks_in_place(io.BytesIO(b"0123456789\nxy\nz"), 4)]
+    [b'0123', b'xy\n', b'z']
+    """
+    buf = bytearray(2 * size)
+    view = memoryview(buf)
+    have = 0  # bytes carried at the front: the start of a line not ended yet (fewer than `size`)
+    skipping = False  # inside a line already cut: drop up to its newline
+    try:
+        while got := fh.readinto(view[have : have + size]):
+            start, end = 0, have + got
+            if skipping:
+                nl = buf.find(b"\n", 0, end)
+                if nl < 0:
+                    have = 0
+                    continue
+                start, skipping = nl + 1, False
+            nl = buf.rfind(b"\n", start, end)
+            if nl >= 0:
+                yield buf, start, nl + 1
+                start = nl + 1
+            elif end - start >= size:  # one line longer than a block: its start only
+                yield buf, start, start + size
+                have, skipping = 0, True
+                continue
+            have = end - start
+            buf[:have] = buf[start:end]
+        if have:
+            yield buf, 0, have
+    finally:
+        view.release()
+
+
+def blocks(fh: Readable, size: int = BLOCK) -> Iterator[bytes]:
+    r"""`blocks_in_place` as bytes, each its own copy.
+
+    >>> import io
+    >>> list(blocks(io.BytesIO(b"0123456789\nxy\n"), 4))
+    [b'0123', b'xy\n']
+    """
+    for buf, start, stop in blocks_in_place(fh, size):
+        yield bytes(buf[start:stop])
 
 
 class Status(StrEnum):
@@ -46,37 +106,45 @@ class Evidence:
         return self.status is Status.OK
 
     def content(self) -> str:
-        """The whole text (read from `path` if the evidence lives on disk)."""
-        if self.path is not None and not self.text:
-            return self.path.read_text(errors="replace")
-        return self.text
-
-    def lines(self) -> Iterator[str]:
-        """Stream the lines of the text without loading a file on disk whole."""
+        """The whole text (read from `path` if the evidence lives on disk), at most `MAX_TEXT`
+        characters of it: a parser that needs the whole text never holds more than that (what is
+        left out is said in `error`; logs are streamed whole with `lines()`)."""
         if self.path is not None and not self.text:
             with self.path.open(errors="replace") as fh:
-                for line in fh:
-                    yield line.rstrip("\n")
-        else:
-            yield from self.text.splitlines()
+                text = fh.read(MAX_TEXT + 1)
+            if len(text) > MAX_TEXT:
+                self._say_cut(self.path.stat().st_size)
+                return text[:MAX_TEXT]
+            return text
+        return self.text
 
-    def chunks(self, size: int = 8 * 1024 * 1024) -> Iterator[str]:
-        """The text in blocks of whole lines of about `size` characters (streamed from `path`)."""
+    def _say_cut(self, size: int) -> None:
+        note = f"only the first {MAX_TEXT >> 20} MiB of {size / 2**20:.0f} MiB read"
+        if note not in self.error:
+            self.error = f"{self.error}; {note}" if self.error else note
+
+    def lines(self) -> Iterator[str]:
+        """Stream the lines of the text without loading a file on disk whole; a line longer than
+        `MAX_LINE` is cut there."""
+        if self.path is not None and not self.text:
+            with self.path.open("rb") as fh:
+                for block in blocks(fh):
+                    for line in block.decode(errors="replace").splitlines():
+                        yield line[:MAX_LINE]
+        else:
+            for line in self.text.splitlines():
+                yield line[:MAX_LINE]
+
+    def chunks(self, size: int = BLOCK) -> Iterator[str]:
+        """The text in blocks of whole lines of about `size` bytes (streamed from `path`; lines
+        longer than a block cut, so a file without a newline costs one block of memory and linear
+        time)."""
         if self.path is None or self.text:
             yield self.text
             return
-        with self.path.open(errors="replace") as fh:
-            rest = ""
-            while block := fh.read(size):
-                block = rest + block
-                cut = block.rfind("\n") + 1
-                if cut == 0:
-                    rest = block
-                    continue
-                rest = block[cut:]
-                yield block[:cut]
-            if rest:
-                yield rest
+        with self.path.open("rb") as fh:
+            for block in blocks(fh, size):
+                yield block.decode(errors="replace")
 
     def ident(self) -> str:
         """A short unique label: name, key and namespace."""

@@ -7,9 +7,10 @@ import time
 from pathlib import Path
 
 from netsleuth import process
-from netsleuth.evidence.model import HOST, Evidence, Status
+from netsleuth.evidence.model import HOST, MAX_TEXT, Evidence, Status
 
-MAX_OUTPUT = 64 * 1024 * 1024  # bytes kept of one command's output
+MAX_OUTPUT = MAX_TEXT  # bytes kept of one command's output (the rest is read and dropped)
+MAX_STDERR = 64 * 1024
 DENIED_MARKERS = ("permission denied", "operation not permitted", "must be root", "need to be root")
 ENV = {**os.environ, "LC_ALL": "C", "LANG": "C"}
 
@@ -32,11 +33,16 @@ def classify(rc: int, stderr: str, tool: str) -> tuple[Status, str]:
     return Status.ERROR, first or f"{tool}: exit status {rc}"
 
 
+def _cut_note(r: process.Ran) -> str:
+    return f"output cut at {MAX_OUTPUT >> 20} MiB of {r.out_total / 2**20:.0f} MiB" if r.cut else ""
+
+
 def run(name: str, argv: list[str], timeout: float, netns: str = HOST, key: str = "") -> Evidence:
-    """Run argv (inside netns) with a timeout; a timeout kills the whole process group."""
+    """Run argv (inside netns) with a timeout; a timeout kills the whole process group. At most
+    MAX_OUTPUT bytes of output are kept (a command that prints a gigabyte costs no memory)."""
     full = in_netns(argv, netns)
     source = " ".join(argv)
-    r = process.run(full, timeout, env=ENV)
+    r = process.run(full, timeout, env=ENV, max_out=MAX_OUTPUT, max_err=MAX_STDERR)
     if isinstance(r.failed, FileNotFoundError):
         return Evidence(
             name, Status.MISSING, source=source, netns=netns, key=key, error=f"{full[0]}: not installed"
@@ -48,7 +54,7 @@ def run(name: str, argv: list[str], timeout: float, netns: str = HOST, key: str 
         return Evidence(
             name,
             Status.TIMEOUT,
-            text=r.out[:MAX_OUTPUT].decode(errors="replace"),
+            text=r.text(),
             source=source,
             duration_s=r.duration_s,
             netns=netns,
@@ -56,16 +62,18 @@ def run(name: str, argv: list[str], timeout: float, netns: str = HOST, key: str 
             error=f"no answer within {timeout:g} s (killed)",
         )
     status, error = classify(r.rc, r.err_text(), argv[0])
+    note = _cut_note(r)
+    error = error if status is not Status.OK else ""
     return Evidence(
         name,
         status,
-        text=r.out[:MAX_OUTPUT].decode(errors="replace"),
+        text=r.text(),
         source=source,
         duration_s=r.duration_s,
         netns=netns,
         key=key,
         rc=r.rc,
-        error=error if status is not Status.OK else "",
+        error=f"{error}; {note}" if error and note else error or note,
     )
 
 
@@ -79,7 +87,9 @@ def read_file(name: str, path: str, timeout: float, netns: str = HOST, key: str 
         return ev
     start = time.monotonic()
     try:
-        text = Path(path).read_text(errors="replace")
+        with Path(path).open("rb") as fh:
+            data = fh.read(MAX_TEXT + 1)
+        text = data[:MAX_TEXT].decode(errors="replace")
     except FileNotFoundError:
         return Evidence(
             name, Status.MISSING, source=path, netns=netns, key=key, error=f"{path}: no such file"
@@ -90,6 +100,14 @@ def read_file(name: str, path: str, timeout: float, netns: str = HOST, key: str 
         )
     except OSError as exc:
         return Evidence(name, Status.ERROR, source=path, netns=netns, key=key, error=str(exc))
+    note = f"only the first {MAX_TEXT >> 20} MiB read" if len(data) > MAX_TEXT else ""
     return Evidence(
-        name, Status.OK, text=text, source=path, duration_s=time.monotonic() - start, netns=netns, key=key
+        name,
+        Status.OK,
+        text=text,
+        source=path,
+        duration_s=time.monotonic() - start,
+        netns=netns,
+        key=key,
+        error=note,
     )

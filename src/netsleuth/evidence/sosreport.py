@@ -79,7 +79,7 @@ class SosReport:
         p = self.root / rel
         try:
             real = p.resolve()
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL byte in the name
             return None
         if not real.is_relative_to(self.root) or not real.is_file():
             return None
@@ -211,6 +211,10 @@ def read_sosreport(
     names: list[str] = []
     if ns_ev is not None:
         names = [ln.split()[0] for ln in ns_ev[0].read_text(errors="replace").splitlines() if ln.strip()]
+        odd = [n for n in names if "\0" in n or "/" in n or n in (".", "..")]
+        if odd:  # no namespace is called that: the file is damaged
+            names = [n for n in names if n not in odd]
+            bundle.notes.append(Msg("sos_odd_netns", {"n": len(odd)}))
     if scopes:
         unknown = [s for s in scopes if s and s not in names]
         if unknown:
@@ -237,4 +241,24 @@ def read_sosreport(
     bundle.kernel = parts[2] if len(parts) > 2 else ""
     if sos.start_time:
         bundle.collected_at = sos.start_time.replace(" ", "T").split(".")[0] + "+00:00"
+    else:  # no manifest: the report's own `date` output says when it was taken
+        bundle.collected_at = _sos_date(sos)
     return bundle
+
+
+def _sos_date(sos: SosReport) -> str:
+    """When the report was taken, from `sos_commands/date/date[_--utc]` (`Thu Feb 10 16:19:17 UTC
+    2022`); "" when unknown."""
+    from datetime import datetime
+
+    for rel in ("sos_commands/date/date_--utc", "sos_commands/date/date"):
+        p = sos.path(rel)
+        if p is None or p.stat().st_size > 4096:
+            continue
+        text = " ".join(p.read_text(errors="replace").split())
+        try:
+            when = datetime.strptime(text, "%a %b %d %H:%M:%S UTC %Y")
+        except ValueError:
+            continue
+        return when.isoformat() + "+00:00"
+    return ""

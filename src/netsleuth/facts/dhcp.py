@@ -6,11 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from netsleuth.evidence.model import Evidence
-from netsleuth.facts.host import HostInfo
-from netsleuth.facts.logs import patterns
+from netsleuth.facts.logs import EventSet, LogScan
 from netsleuth.facts.store import FactStore, Unavailable, provides
 from netsleuth.parsers.dhclient import DhclientConf, parse_dhclient_conf
-from netsleuth.parsers.kernlog import parse_line
 
 RECENT_S = 24 * 3600.0
 
@@ -37,50 +35,37 @@ class DhcpLog:
     sources: list[str] = field(default_factory=list)
 
 
-def _age(raw: str, host: HostInfo) -> float | None:
-    year = host.collected_at.year if host.collected_at else None
-    line = parse_line(raw, year)
-    if line.wall is None or host.collected_at is None:
-        return None
-    wall = line.wall if line.wall.tzinfo else line.wall.replace(tzinfo=host.collected_at.tzinfo)
-    return max(0.0, (host.collected_at - wall).total_seconds())
-
-
 def _logs(fs: FactStore) -> list[Evidence]:
     return [ev for ev in [*fs.keyed("log.dnsmasq", host=True), *fs.keyed("log.kernel", host=True)] if ev.ok]
 
 
-@provides(DhcpLog, reads=("log.dnsmasq", "log.kernel"), uses=(HostInfo,))
+@provides(DhcpLog, reads=("log.dnsmasq", "log.kernel"), uses=(LogScan,))
 def _dhcp_log(fs: FactStore) -> DhcpLog:
+    """Folded from the one scan of the bundle's logs (facts/logs.py): every DHCPDISCOVER, OFFER
+    and `no address available` line of dnsmasq, per client MAC."""
     logs = _logs(fs)
     if not logs:
         raise Unavailable("log.dnsmasq, log.kernel: no dnsmasq or system log readable")
-    host = fs.get(HostInfo)
-    pats = {p.id: p.regex for p in patterns() if "dnsmasq" in p.logs}
+    scanned = fs.get(LogScan)
     out = DhcpLog(sources=[ev.source for ev in logs])
-    for ev in logs:
-        for raw in ev.lines():
-            if "dnsmasq-dhcp[" not in raw:
+    for pid in ("dnsmasq_discover", "dnsmasq_offer", "dnsmasq_no_address"):
+        for mac, events in scanned.events.get(pid, EventSet(pid)).by_group.items():
+            last = events.last
+            if last is None:
                 continue
-            for pid in ("dnsmasq_no_address", "dnsmasq_offer", "dnsmasq_discover"):
-                m = pats[pid].search(raw)
-                if m is None:
-                    continue
-                mac = m.group("mac").lower()
-                h = out.macs.setdefault(mac, MacHistory(mac, m.group("iface"), source=ev.source))
-                if pid == "dnsmasq_no_address":
-                    h.no_address += 1
-                    h.last_no_address = raw.strip()
-                    h.discovers += 1
-                    h.last_discover = raw.strip()
-                elif pid == "dnsmasq_offer":
-                    h.offers += 1
-                    h.last_offer = raw.strip()
-                else:
-                    h.discovers += 1
-                    h.last_discover = raw.strip()
-                h.newest_age_s = _age(raw, host)
-                break
+            first = events.first or last
+            h = out.macs.setdefault(
+                mac.lower(), MacHistory(mac.lower(), first.match.get("iface", ""), source=first.source)
+            )
+            raw = last.line.raw.strip()
+            if pid == "dnsmasq_discover":
+                h.discovers, h.last_discover = h.discovers + events.count, raw
+            elif pid == "dnsmasq_offer":
+                h.offers, h.last_offer = h.offers + events.count, raw
+            else:
+                h.no_address, h.last_no_address = h.no_address + events.count, raw
+            if last.age_s is not None and (h.newest_age_s is None or last.age_s < h.newest_age_s):
+                h.newest_age_s = last.age_s
     return out
 
 

@@ -1,7 +1,15 @@
 """Log events: log lines matching the patterns of rules/log_patterns/*.toml, with their ages.
 
-Logs are streamed once through one combined regex per log kind; only the matches are kept
-(count, first, last and a few samples per pattern), so a log of many GB costs no memory.
+One scan per bundle serves every log consumer (the kernel-log rules, the OVS rules, the DHCP log
+fact): each log file is read once, its lines prefiltered by the literals every pattern requires
+(evidence/linescan.py: hyperscan, ripgrep or Python, the same lines from each), and only the
+candidate lines are parsed and matched in Python. Only the matches are kept (count, first, last
+and a few samples per pattern), so a log of many GB costs no memory.
+
+The kernel log comes from several places that overlap: dmesg (this boot since its ring buffer
+last wrapped), kern.log, messages and syslog (earlier boots too; kern.log and syslog both hold the
+kernel's lines on Debian). Each is read; a line is counted once, from the first source that covers
+its time (dmesg, then kern.log, messages, syslog).
 """
 
 from __future__ import annotations
@@ -10,13 +18,15 @@ import re
 import re._constants as re_constants  # type: ignore[import-not-found]  # the stdlib regex parser
 import re._parser as re_parser  # type: ignore[import-not-found]
 import tomllib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
+from typing import Any
 
-from netsleuth.evidence.model import Evidence
+from netsleuth.evidence.linescan import candidate_lines
+from netsleuth.evidence.model import Bundle, Evidence
 from netsleuth.facts.host import HostInfo
 from netsleuth.facts.store import FactStore, Unavailable, provides
 from netsleuth.messages import Msg
@@ -24,7 +34,10 @@ from netsleuth.parsers.kernlog import LogLine, parse_line
 from netsleuth.parsers.ovs import parse_ovs_log
 
 SAMPLES = 5
-MAX_GROUPS = 256  # distinct namespaces/devices tracked per pattern
+MAX_GROUPS = 4096  # distinct namespaces/devices/MACs tracked per pattern
+LOG_LINE = 8192  # bytes of a log line matched (printk's limit is 1 KiB, rsyslog's 8 KiB)
+HEAD_LINES = 200  # lines read at the start of a log to find the time it begins
+BOOT_SLACK_S = 120.0  # a line this close before the boot time may still be of this boot
 
 
 @dataclass(frozen=True)
@@ -33,6 +46,13 @@ class Pattern:
     regex: re.Pattern[str]
     logs: tuple[str, ...]
     group: str = ""
+
+    @property
+    def literals(self) -> tuple[str, ...]:
+        """Plain strings one of which every match contains (the prefilter's needles), without the
+        spaces and punctuation at their ends: a needle that starts with ": " or " " is a poor
+        fingerprint in a log full of them (ripgrep's scan was 5x slower with them)."""
+        return tuple(_core(lit) for lit in required_literals(self.regex))
 
 
 @cache
@@ -47,6 +67,12 @@ def patterns() -> tuple[Pattern, ...]:
     dupes = {i for i in ids if ids.count(i) > 1}
     if dupes:
         raise ValueError(f"log pattern ids defined twice: {sorted(dupes)}")
+    vague = [p.id for p in found if not p.literals]
+    if vague:
+        raise ValueError(f"log patterns without a literal of {MIN_LITERAL}+ characters to look for: {vague}")
+    loose = [p.id for p in found if _starts_unbounded(p.regex)]
+    if loose:  # tried at every position of a long line, that costs its length squared
+        raise ValueError(f"log patterns that start with an unbounded repetition: {loose}")
     return tuple(found)
 
 
@@ -156,83 +182,224 @@ def _age(line: LogLine, host: HostInfo, boot_relative: bool) -> float | None:
     return None
 
 
-def scan(
-    blocks: Iterable[str],
-    kind: str,
-    source: str,
-    host: HostInfo,
-    out: dict[str, EventSet],
-    boot_relative: bool = True,
-) -> None:
-    """Feed one log through the patterns for its kind. `blocks` are whole lines, one or many at a
-    time (Evidence.chunks()): one C-level regex search finds the candidate lines in a block, so a
-    log of gigabytes is not walked line by line in Python."""
-    pats = [p for p in patterns() if kind in p.logs]
-    if not pats:
-        return
+MIN_LITERAL = 4
+_EDGES = " :;,.()[]{}<>#/-=\t"
+
+
+def _core(literal: str) -> str:
+    """
+    >>> _core(": dropped over-mtu packet: "), _core("dnsmasq-dhcp["), _core(" (: ")
+    ('dropped over-mtu packet', 'dnsmasq-dhcp', ' (: ')
+    """
+    core = literal.strip(_EDGES)
+    return core if len(core) >= MIN_LITERAL else literal
+
+
+def _starts_unbounded(regex: re.Pattern[str]) -> bool:
+    r"""Whether the regex may begin with an unbounded repetition (`\S+: x`, `(?P<d>.*) y`).
+
+    >>> _starts_unbounded(re.compile(r"(?P<dev>\S+): dropped")), _starts_unbounded(re.compile(r"(?P<dev>[^\s:]{1,32}): x"))
+    (True, False)
+    """
+    return _unbounded_head(list(re_parser.parse(regex.pattern)))
+
+
+def _unbounded_head(items: list[tuple[Any, Any]]) -> bool:
+    if not items:
+        return False
+    op, arg = items[0]
+    if op is re_constants.SUBPATTERN:
+        return _unbounded_head(list(arg[3]))
+    if op is re_constants.BRANCH:
+        return any(_unbounded_head(list(b)) for b in arg[1])
+    return op in (re_constants.MAX_REPEAT, re_constants.MIN_REPEAT) and arg[1] == re_constants.MAXREPEAT
+
+
+def _literal_runs(items: list[tuple[Any, Any]]) -> tuple[str, ...]:
+    """The best needles of a parsed regex sequence: its longest literal run, or the needles of
+    one alternation in it whose every branch has some."""
+    best: tuple[str, ...] = ()
+    run: list[str] = []
+
+    def better(cand: tuple[str, ...]) -> bool:
+        return bool(cand) and (not best or min(map(len, cand)) > min(map(len, best)))
+
+    for op, arg in [*items, (None, None)]:
+        if op is re_constants.LITERAL:
+            run.append(chr(arg))
+            continue
+        if len(run) >= MIN_LITERAL and better(("".join(run),)):
+            best = ("".join(run),)
+        run = []
+        branches: list[list[tuple[Any, Any]]] = []
+        if op is re_constants.BRANCH:
+            branches = [list(b) for b in arg[1]]
+        elif op is re_constants.SUBPATTERN and len(arg[3]) == 1 and arg[3][0][0] is re_constants.BRANCH:
+            branches = [list(b) for b in arg[3][0][1][1]]
+        elif op is re_constants.SUBPATTERN:
+            inner = _literal_runs(list(arg[3]))
+            if better(inner):
+                best = inner
+        if branches:
+            each = [_literal_runs(b) for b in branches]
+            if all(each) and better(tuple(sorted({lit for e in each for lit in e}))):
+                best = tuple(sorted({lit for e in each for lit in e}))
+    return best
+
+
+def required_literals(regex: re.Pattern[str]) -> tuple[str, ...]:
+    r"""Plain strings of at least 4 characters one of which every match must contain (() when
+    there are none: the pattern would need a full regex scan).
+
+    >>> required_literals(re.compile(r"NETDEV WATCHDOG: (?P<dev>\S+) \((?P<driver>[^)]*)\): transmit queue 2"))
+    ('): transmit queue 2',)
+    >>> required_literals(re.compile(r"(?:send error: Broken pipe|connection dropped \(Broken pipe\))"))
+    ('connection dropped (Broken pipe)', 'send error: Broken pipe')
+    >>> required_literals(re.compile(r"a(?:bc|d)"))
+    ()
+    """
+    if regex.flags & re.IGNORECASE:
+        return ()
+    return _literal_runs(list(re_parser.parse(regex.pattern)))
+
+
+@dataclass
+class _Source:
+    ev: Evidence
+    kinds: tuple[str, ...]  # log kinds whose patterns are looked for in it
+    kernel_rank: int | None = None  # order among the kernel-log sources (0 = dmesg when present)
+
+
+@dataclass
+class _Cover:
+    """The time from which a kernel-log source holds every kernel line (until the evidence was
+    taken): dmesg from its first line's seconds since boot, a log file from its first line's date."""
+
+    mono: float | None = None
+    wall: datetime | None = None
+
+
+def _sources(get: Callable[[str], Evidence | None], keyed: Callable[[str], list[Evidence]]) -> list[_Source]:
+    """The logs of the host scope, in the order they are read: dmesg first, then the system logs
+    (kernel and dnsmasq lines), dnsmasq's own, Open vSwitch's."""
+
+    def every(name: str) -> list[Evidence]:  # the unkeyed piece and those keyed by file name
+        one = get(name)
+        return [ev for ev in [*([one] if one is not None else []), *keyed(name)] if ev.ok]
+
+    found: list[_Source] = []
+    dmesg = get("kernel.dmesg")
+    if dmesg is not None and dmesg.ok:
+        found.append(_Source(dmesg, ("kernel",), 0))
+    for ev in every("log.kernel"):
+        found.append(_Source(ev, ("kernel", "dnsmasq"), len([s for s in found if s.kernel_rank is not None])))
+    found += [_Source(ev, ("dnsmasq",)) for ev in every("log.dnsmasq")]
+    for name, kind in (("ovs.log_vswitchd", "ovs_vswitchd"), ("ovs.log_ovsdb", "ovs_ovsdb")):
+        found += [_Source(ev, (kind,)) for ev in every(name)]
+    return found
+
+
+def _parse(raw: str, kinds: tuple[str, ...], year: int | None, month: int | None) -> LogLine:
+    if kinds[0].startswith("ovs_"):
+        return _ovs_line(raw)
+    return parse_line(raw, year, month)
+
+
+def _cover(src: _Source, year: int | None, month: int | None) -> _Cover:
+    """Where a kernel-log source starts (the first time stamp among its first lines)."""
+    for n, raw in enumerate(src.ev.lines()):
+        if n >= HEAD_LINES:
+            break
+        line = parse_line(raw, year, month)
+        if src.ev.name == "kernel.dmesg" and line.mono is not None:
+            return _Cover(mono=line.mono)
+        if src.ev.name != "kernel.dmesg" and line.wall is not None:
+            return _Cover(wall=line.wall)
+    return _Cover()
+
+
+def _naive(t: datetime) -> datetime:
+    return t.replace(tzinfo=None) if t.tzinfo is None else t.astimezone(UTC).replace(tzinfo=None)
+
+
+def _covered(line: LogLine, cover: _Cover, boot: datetime | None) -> bool:
+    """Whether a line of a later kernel-log source is already counted from a source with `cover`."""
+    if cover.wall is not None:
+        return line.wall is not None and _naive(line.wall) >= _naive(cover.wall)
+    if cover.mono is None:
+        return False
+    this_boot = (
+        boot is None
+        or line.wall is None
+        or _naive(line.wall) >= _naive(boot) - timedelta(seconds=BOOT_SLACK_S)
+    )
+    if line.mono is not None:
+        return this_boot and line.mono >= cover.mono
+    if boot is not None and line.wall is not None:  # no seconds since boot on the line: by its date
+        return _naive(line.wall) >= _naive(boot) + timedelta(seconds=cover.mono - 1)
+    return False
+
+
+@dataclass
+class LogScan:
+    """What the one scan of a bundle's logs found: the events of every pattern, and which logs
+    were read for which kind."""
+
+    events: dict[str, EventSet] = field(default_factory=dict)
+    read: dict[str, list[str]] = field(default_factory=dict)  # log kind -> sources read
+
+
+def scan_logs(bundle: Bundle, host: HostInfo, engine: str | None = None) -> LogScan:
+    """Read every log of the bundle once and match every pattern of its kinds (see the module)."""
+    return _scan(_sources(lambda n: bundle.get(n), lambda n: bundle.keyed(n)), host, engine)
+
+
+def _scan(sources: list[_Source], host: HostInfo, engine: str | None = None) -> LogScan:
+    out = LogScan()
     year = host.collected_at.year if host.collected_at else None
-    for raw in _candidate_lines(blocks, pats):
-        line = parse_line(raw, year) if kind == "kernel" else _ovs_line(raw)
-        for p in pats:
-            m = p.regex.search(line.text)
-            if m:
+    month = host.collected_at.month if host.collected_at else None
+    boot = (
+        host.collected_at - timedelta(seconds=host.uptime_s)
+        if host.collected_at is not None and host.uptime_s is not None
+        else None
+    )
+    covers: list[_Cover] = []
+    for src in sources:
+        pats = [p for p in patterns() if any(k in p.logs for k in src.kinds)]
+        for kind in src.kinds:
+            out.read.setdefault(kind, []).append(src.ev.source)
+        earlier = list(covers)
+        if src.kernel_rank is not None:
+            covers.append(_cover(src, year, month))
+        if not pats:
+            continue
+        boot_relative = src.ev.name == "kernel.dmesg"
+        needles = [lit for p in pats for lit in p.literals]
+        for raw in candidate_lines(src.ev, needles, engine, LOG_LINE):
+            line = _parse(raw, src.kinds, year, month)
+            dup: bool | None = None
+            for p in pats:
+                kernel = "kernel" in p.logs and "kernel" in src.kinds
+                subject = line.raw if "dnsmasq" in p.logs else line.text
+                if not any(lit in subject for lit in p.literals):
+                    continue
+                m = p.regex.search(subject)
+                if m is None:
+                    continue
+                if kernel and earlier:
+                    if dup is None:
+                        dup = any(_covered(line, c, boot) for c in earlier)
+                    if dup:
+                        continue
                 ev = LogEvent(
                     line,
-                    source,
+                    src.ev.source,
                     _age(line, host, boot_relative),
                     {k: v for k, v in m.groupdict().items() if v},
                 )
                 group = ev.match.get(p.group, "") if p.group else None
-                out.setdefault(p.id, EventSet(p.id)).add(ev, group)
-
-
-def required_literal(regex: re.Pattern[str]) -> str:
-    r"""The longest run of plain characters every match must contain ("" when there is none).
-
-    >>> required_literal(re.compile(r"NETDEV WATCHDOG: (?P<dev>\S+) \((?P<driver>[^)]*)\): transmit queue 2"))
-    '): transmit queue 2'
-    >>> required_literal(re.compile(r"(?:send error: Broken pipe|connection dropped)"))
-    ''
-    """
-    if regex.flags & re.IGNORECASE:
-        return ""
-    best, run = "", []
-    for op, arg in re_parser.parse(regex.pattern):
-        if op is re_constants.LITERAL:
-            run.append(chr(arg))
-            continue
-        if len(run) > len(best):
-            best = "".join(run)
-        run = []
-    return "".join(run) if len(run) > len(best) else best
-
-
-def _candidate_lines(blocks: Iterable[str], pats: list[Pattern]) -> Iterator[str]:
-    r"""Each line of the blocks that one of the patterns may match, once, in order.
-
-    Patterns with a required literal are found by `str.find` (a C scan, gigabytes a second);
-    the others by their regex over the whole block.
-
-    >>> pats = [Pattern("x", re.compile(r"table full"), ("kernel",)), Pattern("y", re.compile(r"a|b"), ("kernel",))]
-    >>> list(_candidate_lines(["1 table full\n2 zzz\n3 a\n", "4 table full b"], pats))
-    ['1 table full', '3 a', '4 table full b']
-    """
-    literals = [lit for lit in (required_literal(p.regex) for p in pats) if len(lit) >= 4]
-    slow = [p.regex for p in pats if len(required_literal(p.regex)) < 4]
-    for block in blocks:
-        starts: set[int] = set()
-        for lit in literals:
-            pos = block.find(lit)
-            while pos >= 0:
-                starts.add(block.rfind("\n", 0, pos) + 1)
-                nxt = block.find("\n", pos)
-                pos = block.find(lit, nxt) if nxt >= 0 else -1
-        for rx in slow:
-            for m in rx.finditer(block):
-                starts.add(block.rfind("\n", 0, m.start()) + 1)
-        for start in sorted(starts):
-            end = block.find("\n", start)
-            yield block[start : len(block) if end < 0 else end].rstrip("\r")
+                out.events.setdefault(p.id, EventSet(p.id)).add(ev, group)
+    return out
 
 
 def _ovs_line(raw: str) -> LogLine:
@@ -240,34 +407,21 @@ def _ovs_line(raw: str) -> LogLine:
     return LogLine(text=parsed.message or raw, raw=raw, wall=parsed.when)
 
 
-def _kernel_sources(fs: FactStore) -> list[Evidence]:
-    found: list[Evidence] = []
-    dmesg = fs.evidence("kernel.dmesg", host=True)
-    if dmesg is not None and dmesg.ok:
-        found.append(dmesg)
-    found += [ev for ev in fs.keyed("log.kernel", host=True) if ev.ok]
-    return found
+LOG_EVIDENCE = ("kernel.dmesg", "log.kernel", "log.dnsmasq", "ovs.log_vswitchd", "ovs.log_ovsdb")
 
 
-@provides(
-    LogEvents, reads=("kernel.dmesg", "log.kernel", "ovs.log_vswitchd", "ovs.log_ovsdb"), uses=(HostInfo,)
-)
+@provides(LogScan, reads=LOG_EVIDENCE, uses=(HostInfo,))
+def _log_scan(fs: FactStore) -> LogScan:
+    """The scan of this bundle's logs, made once for every scope and every consumer."""
+    host = fs.get(HostInfo)  # host-wide: the same from every scope
+    found = _sources(lambda n: fs.evidence(n, host=True), lambda n: fs.keyed(n, host=True))
+    return fs.once("logs.scan", lambda _fs: _scan(found, host))
+
+
+@provides(LogEvents, reads=("kernel.dmesg", "log.kernel"), uses=(LogScan,))
 def _log_events(fs: FactStore) -> LogEvents:
-    host = fs.get(HostInfo)
-    out: dict[str, EventSet] = {}
-    sources: list[str] = []
-    kernel = _kernel_sources(fs)
-    for ev in kernel:
-        # dmesg seconds are since this boot; lines in syslog files from earlier boots carry wall time
-        scan(ev.chunks(), "kernel", ev.source, host, out, boot_relative=ev.name == "kernel.dmesg")
-        sources.append(ev.source)
-        if ev.name == "kernel.dmesg":
-            break  # the ring buffer covers this boot; syslog files would repeat the same lines
-    for name, kind in (("ovs.log_vswitchd", "ovs_vswitchd"), ("ovs.log_ovsdb", "ovs_ovsdb")):
-        log = fs.evidence(name, host=True)
-        if log is not None and log.ok:
-            scan(log.chunks(), kind, log.source, host, out, boot_relative=False)
-            sources.append(log.source)
+    scanned = fs.get(LogScan)
+    sources = [src for kind in ("kernel", "ovs_vswitchd", "ovs_ovsdb") for src in scanned.read.get(kind, [])]
     if not sources:
         reasons = [
             f"{n}: {e.status.value}"
@@ -275,15 +429,16 @@ def _log_events(fs: FactStore) -> LogEvents:
             if (e := fs.evidence(n, host=True)) is not None
         ]
         raise Unavailable("no kernel log readable (" + ", ".join(reasons or ["not collected"]) + ")")
-    return LogEvents(out, sources)
+    return LogEvents(scanned.events, list(dict.fromkeys(sources)))
 
 
 __all__ = [
     "EventSet",
     "LogEvent",
     "LogEvents",
+    "LogScan",
     "age_words",
     "datetime",
     "patterns",
-    "scan",
+    "scan_logs",
 ]

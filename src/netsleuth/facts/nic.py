@@ -14,7 +14,7 @@ from netsleuth.facts.host import HostInfo
 from netsleuth.facts.network import Links, Rate, link_line
 from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
 from netsleuth.parsers.bonding import Bond, parse_bonding
-from netsleuth.parsers.dpctl import Datapath, OvsBond, parse_bond_show, parse_dpctl_show
+from netsleuth.parsers.dpctl import Datapath, OvsBond, datapath_named, parse_bond_show, parse_dpctl_show
 from netsleuth.parsers.ethtool import DriverInfo, Feature, Ring, parse_features, parse_info, parse_ring
 from netsleuth.parsers.ethtool import parse_stats as parse_ethtool_stats
 from netsleuth.parsers.ifconfig import parse_ifconfig
@@ -353,9 +353,10 @@ class Datapaths:
 def _datapaths(fs: FactStore) -> Datapaths:
     ev = fs.require("ovs.dpctl_show", host=True)
     host = fs.maybe(HostInfo)
-    later = {dp.name: dp for dp in parse_dpctl_show(ev.later)} if ev.later else {}
+    name = datapath_named(ev.source)
+    later = {dp.name: dp for dp in parse_dpctl_show(ev.later, name)} if ev.later else {}
     return Datapaths(
-        parse_dpctl_show(ev.content()),
+        parse_dpctl_show(ev.content(), name),
         later,
         ev.interval_s if later else None,
         host.uptime_s if host else None,

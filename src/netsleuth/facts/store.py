@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from netsleuth.errors import ParseError
+from netsleuth.errors import ParseError, clip
 from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
 
 T = TypeVar("T")
@@ -145,12 +145,20 @@ class FactStore:
         try:
             value = provider.build(self)
         except Unavailable as exc:
-            self._errors[fact] = str(exc)
+            self._errors[fact] = clip(str(exc))
+            raise Unavailable(self._errors[fact]) from None
+        except MemoryError:
             raise
-        except (ParseError, ValueError, KeyError, IndexError, TypeError) as exc:
-            msg = f"{fact.__name__}: could not parse the evidence ({exc})"
-            self._errors[fact] = msg
-            raise Unavailable(msg) from None
+        except UndeclaredRead:  # a provider bug: never a skip
+            raise
+        except ParseError as exc:
+            self._errors[fact] = clip(f"{fact.__name__}: could not parse the evidence ({exc})")
+            raise Unavailable(self._errors[fact]) from None
+        except Exception as exc:  # one bad piece of evidence must not end the whole diagnosis
+            self._errors[fact] = clip(
+                f"{fact.__name__}: could not be built from the evidence ({type(exc).__name__}: {exc})"
+            )
+            raise Unavailable(self._errors[fact]) from None
         finally:
             building.pop()
         self._cache[fact] = value

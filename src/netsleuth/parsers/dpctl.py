@@ -46,12 +46,27 @@ _LOOKUPS = re.compile(r"^lookups:\s+hit:(\d+)\s+missed:(\d+)\s+lost:(\d+)")
 _PORT = re.compile(r"^port (\d+):\s+(\S+)(?:\s+\(([^)]*)\))?")
 
 
-def parse_dpctl_show(text: str) -> list[Datapath]:
+def datapath_named(command: str) -> str:
+    """The datapath a command names (`ovs-appctl dpctl/show -s system@ovs-system`), else "".
+
+    >>> datapath_named("ovs-appctl dpctl/show -s system@ovs-system"), datapath_named("ovs-dpctl show")
+    ('system@ovs-system', '')
+    """
+    return next((w for w in command.split() if _DP.match(w + ":")), "")
+
+
+def parse_dpctl_show(text: str, name: str = "") -> list[Datapath]:
     """Parse `ovs-dpctl show` / `ovs-appctl dpctl/show [-s]` (port statistics lines are skipped).
 
     >>> [dp] = parse_dpctl_show(SAMPLE_SEED004)   # seed 004, compute01
     >>> dp.name, dp.hit, dp.missed, dp.lost, dp.flows, dp.ports[3]
     ('system@ovs-system', 7589478, 410086, 0, 54, DpPort(number=3, name='eth1', type=''))
+
+    A block without its `system@ovs-system:` header line (as some reports hold it) is still a
+    datapath, called `name` (the one the command named) or "datapath":
+
+    >>> [(dp.name, dp.lost) for dp in parse_dpctl_show(SAMPLE_NO_HEADER, "system@ovs-system")]
+    [('system@ovs-system', 54691089)]
     """
     out: list[Datapath] = []
     cur: _DpBuild | None = None
@@ -66,7 +81,9 @@ def parse_dpctl_show(text: str) -> list[Datapath]:
             cur = _DpBuild(m.group(1))
             continue
         if cur is None:
-            raise ParseError("dpctl show: text before the first datapath", raw)
+            if not _LOOKUPS.match(s):
+                raise ParseError("dpctl show: text before the first datapath", raw)
+            cur = _DpBuild(name or "datapath")  # the header line is not there
         lm = _LOOKUPS.match(s)
         if lm:
             cur.lookups = (int(lm.group(1)), int(lm.group(2)), int(lm.group(3)))
@@ -215,4 +232,10 @@ member nb1a26462: enabled
 member nb2a26462: disabled
   may_enable: false
 
+"""
+
+
+# hotsos's field case of lost upcalls: the whole `ovs-appctl dpctl/show -s system@ovs-system` file
+SAMPLE_NO_HEADER = """\
+lookups: hit:39017272903 missed:137481120 lost:54691089
 """

@@ -28,8 +28,10 @@ class LogLine:
     wall: datetime | None = None  # wall-clock time, when the source has it
 
 
-def parse_line(raw: str, year: int | None = None) -> LogLine:
-    """One kernel-log line.
+def parse_line(raw: str, year: int | None = None, month: int | None = None) -> LogLine:
+    """One kernel-log line. A syslog date has no year: it is `year`'s (the year the evidence was
+    taken), or the year before when its month is later than `month` (the month it was taken): a
+    log is never dated in the future.
 
     >>> l = parse_line("[64802472.971773] nf_conntrack: table full, dropping packet")
     >>> l.mono, l.text
@@ -38,6 +40,8 @@ def parse_line(raw: str, year: int | None = None) -> LogLine:
     ...                "NETDEV WATCHDOG: ens2f0 (ixgbe): transmit queue 28 timed out")
     >>> l.mono, l.wall.isoformat(), l.text
     (598346.499873, '2017-09-15T06:52:37.820784+00:00', 'NETDEV WATCHDOG: ens2f0 (ixgbe): transmit queue 28 timed out')
+    >>> [parse_line(f"{m} 30 23:59:01 node1 kernel: x", 2026, 1).wall.year for m in ("Jan", "Dec")]
+    [2026, 2025]
     """
     wall: datetime | None = None
     rest = raw
@@ -51,10 +55,10 @@ def parse_line(raw: str, year: int | None = None) -> LogLine:
     else:
         b = _BSD.match(raw)
         if b and b.group(1) in _MONTHS and year is not None:
+            mon = _MONTHS[b.group(1)]
+            when = year - 1 if month is not None and mon > month else year
             try:
-                wall = datetime.strptime(
-                    f"{year} {_MONTHS[b.group(1)]} {b.group(2)} {b.group(3)}", "%Y %m %d %H:%M:%S"
-                )
+                wall = datetime.strptime(f"{when} {mon} {b.group(2)} {b.group(3)}", "%Y %m %d %H:%M:%S")
             except ValueError:
                 wall = None
             rest = b.group(4)

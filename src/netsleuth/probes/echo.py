@@ -3,13 +3,21 @@
 port 4789, without stopping anything).
 
 Never a reflector: a request gets a reply only when its HMAC (keyed by the token) checks, its time
-is within a minute of ours and its nonce is new; the reply is never larger than the request;
-replies are rate-limited and the listener stops by itself."""
+is a finite number within a minute of ours and not before this listener started, and its nonce is
+new; the reply is never larger than the request; replies are rate-limited and the listener stops
+by itself.
+
+A captured request cannot be played again: its nonce is remembered until its time has left the
+window (however many newer requests come), and a restarted listener refuses requests stamped
+before its own start (a near host whose clock runs behind waits that much after a restart). TCP
+connections are served side by side, so one slow client delays no other probe."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import math
 import os
 import select
 import socket
@@ -30,6 +38,9 @@ REQ_LEN = len(MAGIC) + 1 + NONCE + 8 + MAC  # 61 bytes
 REP_LEN = len(MAGIC) + 1 + NONCE + MAC
 SKEW_S = 60.0
 MAX_LIFETIME_S = 3600.0
+MAX_SEEN = 65536  # nonces remembered at once (a full memory refuses, never forgets early)
+MAX_CONNECTIONS = 64  # TCP connections served at once
+CONN_TIMEOUT_S = 2.0
 
 
 def _mac(token: bytes, *parts: bytes) -> bytes:
@@ -55,6 +66,8 @@ def check_request(token: bytes, data: bytes, now: float | None = None) -> bytes 
     b'nnnnnnnnnnnnnnnn'
     >>> check_request(b"other", req, now=1010.0) is None, check_request(t, req, now=2000.0) is None
     (True, True)
+    >>> check_request(t, make_request(t, now=float("nan")), now=1010.0) is None   # never expires: no
+    True
     """
     if len(data) != REQ_LEN or not data.startswith(MAGIC + REQ):
         return None
@@ -63,10 +76,15 @@ def check_request(token: bytes, data: bytes, now: float | None = None) -> bytes 
     mac = data[5 + NONCE + 8 :]
     if not hmac.compare_digest(mac, _mac(token, MAGIC, REQ, nonce, ts)):
         return None
-    when = struct.unpack("!d", ts)[0]
-    if abs((time.time() if now is None else now) - when) > SKEW_S:
+    when = request_time(data)
+    if not math.isfinite(when) or not abs((time.time() if now is None else now) - when) <= SKEW_S:
         return None
     return nonce
+
+
+def request_time(data: bytes) -> float:
+    """The time a request says it was sent (epoch seconds; may be NaN or infinite: check it)."""
+    return float(struct.unpack_from("!d", data, 5 + NONCE)[0])
 
 
 def make_reply(token: bytes, nonce: bytes) -> bytes:
@@ -120,6 +138,58 @@ class ListenStats:
     limited: int = 0
 
 
+class Responder:
+    """What a listener knows: its token, when it started, the nonces it answered (until their time
+    leaves the window) and its rate limit. Decides whether a request gets a reply."""
+
+    def __init__(
+        self,
+        token: bytes,
+        rate: float = 20.0,
+        started: float | None = None,
+        on_event: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.token = token
+        self.started = time.time() if started is None else started
+        self.limiter = RateLimit(rate, max(1, int(rate)))
+        self.seen: OrderedDict[bytes, float] = OrderedDict()  # nonce -> its time, oldest first
+        self.stats = ListenStats()
+        self.on_event = on_event
+
+    def _forget(self, now: float) -> None:
+        while self.seen:
+            nonce, when = next(iter(self.seen.items()))
+            if when >= now - SKEW_S:
+                break
+            del self.seen[nonce]
+
+    def answer(self, data: bytes, peer: str, now: float | None = None) -> bytes | None:
+        """The reply to `data`, or None (invalid, replayed, stale, limited)."""
+        now = time.time() if now is None else now
+        nonce = check_request(self.token, data, now)
+        self._forget(now)
+        if (
+            nonce is None
+            or nonce in self.seen
+            or request_time(data) < self.started
+            or len(self.seen) >= MAX_SEEN
+        ):
+            self.stats.rejected += 1
+            if self.on_event:
+                self.on_event("rejected", peer)
+            return None
+        if not self.limiter.allow():
+            self.stats.limited += 1
+            return None
+        self.seen[nonce] = request_time(data)
+        if len(self.seen) > 1 and request_time(data) < next(reversed(self.seen.values())):
+            self.seen = OrderedDict(sorted(self.seen.items(), key=lambda kv: kv[1]))  # keep oldest first
+        self.stats.accepted += 1
+        if self.on_event:
+            self.on_event("accepted", peer)
+        return make_reply(self.token, nonce)
+
+
 def listen(
     proto: str,
     port: int,
@@ -133,64 +203,87 @@ def listen(
 ) -> ListenStats:
     """Answer valid requests until `lifetime_s` (capped at an hour) or `max_replies` is reached."""
     lifetime_s = min(lifetime_s, MAX_LIFETIME_S)
-    stats = ListenStats()
-    limiter = RateLimit(rate, int(rate))
-    seen: OrderedDict[bytes, None] = OrderedDict()
+    responder = Responder(token, rate, on_event=on_event)
     kind = socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM
     sock = socket.socket(socket.AF_INET, kind)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((bind, port))
     if proto == "tcp":
-        sock.listen(16)
+        sock.listen(MAX_CONNECTIONS)
     if ready:
         ready()
     deadline = time.monotonic() + lifetime_s
-
-    def answer(data: bytes, peer: str) -> bytes | None:
-        nonce = check_request(token, data)
-        if nonce is None or nonce in seen:
-            stats.rejected += 1
-            if on_event:
-                on_event("rejected", peer)
-            return None
-        if not limiter.allow():
-            stats.limited += 1
-            return None
-        seen[nonce] = None
-        if len(seen) > 4096:
-            seen.popitem(last=False)
-        stats.accepted += 1
-        if on_event:
-            on_event("accepted", peer)
-        return make_reply(token, nonce)
-
     try:
-        while stats.accepted < max_replies:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            r, _, _ = select.select([sock], [], [], min(left, 1.0))
-            if not r:
-                continue
-            if proto == "udp":
-                data, addr = sock.recvfrom(512)
-                reply = answer(data, addr[0])
-                if reply is not None:
-                    sock.sendto(reply, addr)
-            else:
-                conn, addr = sock.accept()
-                with conn:
-                    conn.settimeout(2.0)
-                    try:
-                        data = _recv_exact(conn, REQ_LEN)
-                        reply = answer(data, addr[0])
-                        if reply is not None:
-                            conn.sendall(reply)
-                    except OSError:
-                        stats.rejected += 1
+        if proto == "udp":
+            _serve_udp(sock, responder, deadline, max_replies)
+        else:
+            _serve_tcp(sock, responder, deadline, max_replies)
     finally:
         sock.close()
-    return stats
+    return responder.stats
+
+
+def _serve_udp(sock: socket.socket, responder: Responder, deadline: float, max_replies: int) -> None:
+    while responder.stats.accepted < max_replies:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        r, _, _ = select.select([sock], [], [], min(left, 1.0))
+        if r:
+            data, addr = sock.recvfrom(512)
+            reply = responder.answer(data, addr[0])
+            if reply is not None:
+                sock.sendto(reply, addr)
+
+
+def _serve_tcp(sock: socket.socket, responder: Responder, deadline: float, max_replies: int) -> None:
+    """Every connection at once: each gets CONN_TIMEOUT_S to send its request."""
+    conns: dict[socket.socket, tuple[bytearray, float, str]] = {}
+
+    def drop(c: socket.socket) -> None:
+        conns.pop(c, None)
+        c.close()
+
+    try:
+        while responder.stats.accepted < max_replies:
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            for c, (_, until, _) in list(conns.items()):
+                if until <= now:  # too slow: closed, the others go on
+                    responder.stats.rejected += 1
+                    drop(c)
+            wait = min([deadline - now, 1.0, *(until - now for _, until, _ in conns.values())])
+            r, _, _ = select.select([sock, *conns], [], [], max(0.0, wait))
+            for s in r:
+                if s is sock:
+                    c, addr = sock.accept()
+                    if len(conns) >= MAX_CONNECTIONS:
+                        c.close()
+                        continue
+                    c.setblocking(False)
+                    conns[c] = (bytearray(), time.monotonic() + CONN_TIMEOUT_S, addr[0])
+                    continue
+                buf, _, peer = conns[s]
+                try:
+                    chunk = s.recv(REQ_LEN - len(buf))
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    responder.stats.rejected += 1
+                    drop(s)
+                    continue
+                buf += chunk
+                if len(buf) < REQ_LEN:
+                    continue
+                reply = responder.answer(bytes(buf), peer)
+                if reply is not None:
+                    with contextlib.suppress(OSError):
+                        s.send(reply)  # 53 bytes into a fresh socket's buffer
+                drop(s)
+    finally:
+        for c in list(conns):
+            drop(c)
 
 
 def _recv_exact(conn: socket.socket, n: int) -> bytes:

@@ -4,10 +4,12 @@ headers. The frame that does not fit is dropped silently at the smaller hop."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from netsleuth.evidence.model import HOST
 from netsleuth.facts.host import HostInfo
+from netsleuth.facts.logs import LogEvents, age_words
 from netsleuth.facts.network import AllLinks, Links, Routes, link_line
 from netsleuth.facts.ovs import OvsState
 from netsleuth.messages import Msg
@@ -270,17 +272,100 @@ def _ovs_bridge_differs(ovs: OvsState, links: Links, host: HostInfo | None) -> I
             yield f
 
 
+RECENT_S = 86400.0  # over-MTU drops logged longer ago than this are a past event (info)
+
+
+def _ovs_bridges(ovs: OvsState | None) -> set[str]:
+    if ovs is None:
+        return set()
+    names = {str(r.get("name")) for r in ovs.bridges}
+    return names | set(_BRIDGE_LINE.findall(ovs.vsctl.text if ovs.vsctl.ok else ""))
+
+
+_BRIDGE_LINE = re.compile(r'^\s*Bridge\s+"?([^"\s]+)', re.MULTILINE)
+
+
+def _logged_drops(
+    logs: LogEvents,
+    links: Links,
+    every: AllLinks | None,
+    ovs: OvsState | None,
+    host: HostInfo | None,
+    named: set[str],
+) -> Iterator[Finding]:
+    """The kernel said it: `DEV: dropped over-mtu packet: LEN > MTU` (the Open vSwitch datapath
+    could not send a packet on DEV). Each device is reported in the namespace that holds it; one
+    that no namespace read holds (deleted since, like a VM's tap) from the host's, as info. An OVS
+    bridge's own port is left out: packets going up to the host's stack, not along a path."""
+    events = logs.get("over_mtu_dropped")
+    ns = links.netns
+    bridges = _ovs_bridges(ovs)
+    for dev, part in sorted(events.by_group.items()):
+        last = part.last
+        if last is None or dev in named or dev in bridges:
+            continue
+        here = links.get(dev) is not None
+        elsewhere = every is not None and any(other.get(dev) is not None for other in every.scopes.values())
+        if not here and (elsewhere or ns != HOST):
+            continue
+        shown = [e for e in part.samples if e is not last] + [last]
+        size = max(int(e.match.get("len", 0)) for e in shown)
+        mtu = int(last.match.get("mtu", 0))
+        age = last.age_s
+        if not here or (age is not None and age > RECENT_S):
+            severity = Severity.INFO  # a past event, or a device that is gone
+        else:
+            severity = Severity.CRITICAL if age is not None else Severity.WARNING
+        ns_cmd = f"ip netns exec {ns} " if here and ns else ""
+        yield Finding(
+            severity,
+            subject=dev,
+            params={
+                "small": _named(dev, ns if here else ""),
+                "small_mtu": mtu,
+                "big": Msg("log_sender"),
+                "big_mtu": size,
+                "path": Msg("path_kernel_log", {"dev": dev, "count": part.count, "age": age_words(age)}),
+                "fails": mtu + 1,
+            },
+            seen=[Seen(last.source, "\n".join(e.line.raw for e in shown))],
+            now=[
+                f"{ns_cmd}ip link show dev {dev}   # then give the sender's side (VM, container, "
+                f"tunnel) an MTU of at most {mtu}, or raise {dev} to {size}"
+            ],
+            persist=mtu_persist(dev, size, host.os_family if host else ""),
+            seed="003",
+        )
+
+
 @rule(
     "mtu.mismatch",
     needs=(Links,),
-    optional=(AllLinks, OvsState, HostInfo, Routes),
+    optional=(AllLinks, OvsState, HostInfo, Routes, LogEvents),
     seed="003/004",
     severity=Severity.CRITICAL,
 )
 def mismatch(
-    links: Links, every: AllLinks | None, ovs: OvsState | None, host: HostInfo | None, routes: Routes | None
+    links: Links,
+    every: AllLinks | None,
+    ovs: OvsState | None,
+    host: HostInfo | None,
+    routes: Routes | None,
+    logs: LogEvents | None,
 ) -> Iterator[Finding]:
     """MTUs along a path disagree, so full-size frames are dropped at the smaller hop."""
+    named: set[str] = set()
+    for f in _structural(links, every, ovs, host, routes):
+        named.add(f.subject)
+        yield f
+    if logs is not None:  # the kernel logged the drops themselves
+        yield from _logged_drops(logs, links, every, ovs, host, named)
+
+
+def _structural(
+    links: Links, every: AllLinks | None, ovs: OvsState | None, host: HostInfo | None, routes: Routes | None
+) -> Iterator[Finding]:
+    """What the configuration shows: the five places two MTUs meet on a path."""
     yield from _bridge_differs(links, host)
     yield from _veth_ends_differ(links, every, host)
     yield from _over_underlay(links, routes, host)
