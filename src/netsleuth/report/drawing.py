@@ -3,6 +3,7 @@ colours. Shared by the picture (report/picture.py) and the built-in layout (repo
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 SEV_COLOUR = {"critical": "#b00020", "warning": "#b35c00", "info": "#00639b"}
@@ -25,6 +26,37 @@ KIND_FILL = {
     "point": "#ffffff",
     "group": "#fafafa",
 }
+
+
+def width(text: str) -> int:
+    """Columns a line takes: wide (CJK) characters count twice."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def wrap(text: str, columns: int = 110) -> list[str]:
+    """Lines of at most `columns` (wide characters count twice), broken after a space or a
+    punctuation mark when there is one, else where the line is full (Chinese has no spaces).
+
+    >>> wrap("aaa bbb ccc", 8)
+    ['aaa bbb', 'ccc']
+    >>> wrap("颜色与标记：某个发现所指的对象", 12)
+    ['颜色与标记：', '某个发现所指', '的对象']
+    """
+    out: list[str] = []
+    line, cols, brk = "", 0, -1
+    for ch in text:
+        line += ch
+        cols += width(ch)
+        if ch in " ，、；：。,;:":
+            brk = len(line)
+        if cols > columns:
+            cut = brk if brk > 0 else len(line) - 1
+            out.append(line[:cut].rstrip())
+            line = line[cut:].lstrip()
+            cols, brk = width(line), -1
+    if line.strip() or not out:
+        out.append(line.rstrip())
+    return out
 
 
 @dataclass

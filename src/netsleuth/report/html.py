@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from netsleuth.messages import ui
+from netsleuth.messages import fragment, ui
 from netsleuth.report.drawing import KIND_FILL, LOST_COLOUR, SEV_COLOUR, SEV_FILL, TRACE_COLOUR
 from netsleuth.report.picture import Picture
 from netsleuth.results.report import Check, EvidenceStatus, FindingOut, Report
@@ -222,7 +222,9 @@ def _checks(report: Report) -> str:
         )
 
     order = ("fail", "error", "skipped", "pass")
-    tally = ", ".join(ui(lang, "tally_" + s, n=sum(1 for c in report.checks if c.status == s)) for s in order)
+    tally = fragment(lang, "ui", "comma", {}).join(
+        ui(lang, "tally_" + s, n=sum(1 for c in report.checks if c.status == s)) for s in order
+    )
     ranked = sorted(report.checks, key=lambda c: order.index(c.status) if c.status in order else 0)
     loud = [c for c in ranked if c.status in ("fail", "error")]
     out = [f'<section id="checks"><h2>{e(ui(lang, "checks"))}</h2><p>{e(tally)}</p>']

@@ -4,8 +4,6 @@ but the same nodes, marks, trace and legend, and every text escaped."""
 
 from __future__ import annotations
 
-import textwrap
-import unicodedata
 from collections import defaultdict
 from html import escape
 
@@ -17,6 +15,8 @@ from netsleuth.report.drawing import (
     TRACE_COLOUR,
     DrawNode,
     View,
+    width,
+    wrap,
 )
 
 CHAR_W = 6.2
@@ -31,7 +31,7 @@ ORDER = {"ovs-bridge": 0, "bridge": 1, "bond": 2, "nic": 3, "tunnel": 4, "vlan":
 
 def text_width(s: str) -> float:
     """Pixels of a line in the 9-10 px sans-serif of the picture (wide CJK characters count twice)."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s) * CHAR_W
+    return width(s) * CHAR_W
 
 
 def _size(n: DrawNode) -> tuple[float, float]:
@@ -71,7 +71,7 @@ def svg_of_view(view: View) -> str:
         if (ci + 1) % CLUSTERS_PER_ROW == 0:
             x0, y0, row_h = GAP, y0 + row_h + GAP, 0.0
     legend_y = y0 + row_h + GAP + LINE_H
-    footer = [part for line in view.legend + view.missing for part in textwrap.wrap(line, 110) or [""]]
+    footer = [part for line in view.legend + view.missing for part in wrap(line)]
     total_w = max([max_w, *(text_width(line) + 2 * GAP for line in footer)])
     total_h = legend_y + len(footer) * LINE_H + GAP
     out = [

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import re
 import shutil
-import textwrap
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from netsleuth.report.drawing import (
     DrawEdge,
     DrawNode,
     View,
+    wrap,
 )
 from netsleuth.report.layout import svg_of_view
 from netsleuth.results.capture import TracePoint, TraceResult
@@ -453,7 +453,7 @@ _EDGE_STYLE = {
 
 def _footer(view: View, width: int = 110) -> list[str]:
     """The legend and what is missing, wrapped for the foot of the picture."""
-    return [part for line in view.legend + view.missing for part in textwrap.wrap(line, width) or [""]]
+    return [part for line in view.legend + view.missing for part in wrap(line, width)]
 
 
 def to_dot(view: View) -> str:

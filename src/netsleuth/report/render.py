@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from netsleuth.messages import ui
+from netsleuth.messages import fragment, ui
 from netsleuth.report.picture import Picture
 from netsleuth.results.report import FindingOut, Report
 
@@ -157,7 +157,7 @@ def _text_evidence(con: Console, report: Report, verbose: bool) -> None:
         counts: dict[str, int] = {}
         for ev in bad:
             counts[ev.status] = counts.get(ev.status, 0) + 1
-        listed = ", ".join(
+        listed = fragment(lang, "ui", "comma", {}).join(
             ui(lang, "evidence_count", n=n, status=ui(lang, f"ev_{s}")) for s, n in sorted(counts.items())
         )
         con.print(Text(ui(lang, "evidence_bad", counts=listed), style="dim"))
