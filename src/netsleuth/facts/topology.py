@@ -68,12 +68,14 @@ class Topology:
     trace: TraceResult | None = None
 
     def named(self, name: str, netns: str | None = None) -> list[Node]:
-        """Nodes called `name` (in `netns` when given and such a node exists there)."""
+        """Nodes called `name`: in `netns` when given; failing that, the one node of that name
+        elsewhere (an OVS port whose device lives in another namespace), never every eth0 of a
+        host."""
         found = [n for n in self.nodes.values() if n.name == name]
-        if netns is not None:
-            here = [n for n in found if n.netns == netns]
-            return here or found
-        return found
+        if netns is None:
+            return found
+        here = [n for n in found if n.netns == netns]
+        return here or (found if len(found) == 1 else [])
 
     def neighbours(self, key: str) -> list[str]:
         return [e.b if e.a == key else e.a for e in self.edges if key in (e.a, e.b)]

@@ -112,7 +112,7 @@ def lost_hop(trace: TraceResult) -> tuple[int, int | None, str] | None:
 
 
 def _point_node(topo: Topology, p: TracePoint) -> str:
-    found = topo.named(p.iface, p.netns)
+    found = [n for n in topo.nodes.values() if n.name == p.iface and n.netns == p.netns]
     if found:
         return found[0].key
     key = f"trace|{p.netns}|{p.iface}"
@@ -253,7 +253,7 @@ def groups(topo: Topology, keep: set[str]) -> list[_Group]:
 
 
 def _state_word(lang: str, state: str) -> str:
-    return say(lang, f"state_{state.replace('-', '_')}") if state else ""
+    return (say(lang, f"state_{state.replace('-', '_')}") or state) if state else ""
 
 
 def _node_lines(lang: str, n: Node) -> list[str]:
