@@ -325,3 +325,26 @@ def test_graph_writes_svg_or_dot_alone_and_refuses_other_names(tmp_path: Path) -
     assert dot.read_text().startswith("digraph netsleuth {") and "mtu.mismatch" in dot.read_text()
     r = cli("diagnose", str(src), "--graph", str(tmp_path / "p.png"))
     assert r.returncode == 64 and ".svg or .dot" in r.stderr
+
+
+HOTSOS = Path(__file__).resolve().parents[2] / ".." / "shared" / "external" / "hotsos-data" / "roots"
+
+
+def test_a_real_sosreport_of_a_neutron_compute_node_is_drawn_from_ovs_vsctl_show() -> None:
+    """hotsos's compute4 (DVR, OVS 2.13): its sosreport keeps `ovs-vsctl show` but no `list port`;
+    the picture still has the bridges' ports, tags, patch pairs, and tunnels over their underlay,
+    and the internal ports Neutron moved into the router namespaces."""
+    root = HOTSOS / "openstack"
+    if not root.is_dir():
+        pytest.skip(f"needs the hotsos data roots at {root}")
+    from netsleuth.evidence.source import open_source
+
+    with open_source(root, None, True) as b:
+        p = _picture(b)
+    assert [e.label for e in _edges(p, "br-int", "br-tun")] == ["patch patch-int ↔ patch-tun"]
+    assert [e.label for e in _edges(p, "br-int", "br-data")] == ["patch int-br-data ↔ phy-br-data"]
+    assert [e.label for e in _edges(p, "br-int", "tap0e778df8-ca")] == ["tag 3"]
+    assert [e.kind for e in _edges(p, "br-ens3", "vxlan-0a000085")] == ["underlay"]
+    qr = _node(p, "qr-3a70b31c-3f")
+    assert qr.netns.startswith("qrouter-") and qr.kind == "ovs-port" and "internal" in qr.lines[1]
+    assert not any(n.lines[0] in ("patch-int", "patch-tun") for n in p.view.nodes)  # a line, not nodes

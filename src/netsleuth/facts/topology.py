@@ -16,7 +16,7 @@ from netsleuth.facts.ovs import OvsState
 from netsleuth.facts.store import FactStore, Unavailable, provides
 from netsleuth.messages import Msg
 from netsleuth.parsers.iproute import Link
-from netsleuth.parsers.ovs import Row
+from netsleuth.parsers.ovs import Row, parse_vsctl_show
 from netsleuth.results.capture import TraceResult
 
 # kinds of node, as drawn
@@ -34,7 +34,6 @@ NIC, BOND, BRIDGE, OVS_BRIDGE, OVS_PORT, VETH, TUN, TUNNEL, VLAN, OTHER, STUB = 
     "stub",
 )
 TUNNEL_KINDS = frozenset({"vxlan", "geneve", "gre", "gretap", "ip6gre", "ip6gretap", "ipip", "sit", "stt"})
-DAEMON_TYPES = {"internal", "patch"}
 
 
 @dataclass
@@ -238,16 +237,37 @@ def _tag_label(port: Row) -> Msg | None:
     return None
 
 
+def _tables(ovs: OvsState) -> tuple[list[Row], list[Row], list[Row]] | None:
+    """The Bridge, Port and Interface tables; when a source lacks one (sosreports often keep no
+    `list port`), as `ovs-vsctl show` tells them, with what the Interface table adds (MTU, state)."""
+    if ovs.bridges and ovs.ports and ovs.interfaces:
+        return ovs.bridges, ovs.ports, ovs.interfaces
+    if not ovs.vsctl.ok:
+        return None
+    try:
+        bridges, ports, ifaces = parse_vsctl_show(ovs.vsctl.content())
+    except ValueError:
+        return None
+    listed = {str(r.get("name")): r for r in ovs.interfaces}
+    ifaces = [
+        {**row, **{k: v for k, v in listed.get(str(row["name"]), {}).items() if k != "_uuid"}}
+        for row in ifaces
+    ]
+    return (bridges, ports, ifaces) if bridges else None
+
+
 def _ovs(b: _Builder, ovs: OvsState, fs: FactStore) -> None:
     """OVS bridges, their ports (with VLAN tag/trunks), bonds, patch pairs and tunnels."""
-    if not ovs.bridges:
+    tables = _tables(ovs)
+    if tables is None:
         b.missing("m_ovs_tables")
         return
-    ifs = {str(r.get("_uuid")): r for r in ovs.interfaces}
-    ports = {str(r.get("_uuid")): r for r in ovs.ports}
+    bridges, port_rows, if_rows = tables
+    ifs = {str(r.get("_uuid")): r for r in if_rows}
+    ports = {str(r.get("_uuid")): r for r in port_rows}
     patch_of: dict[str, str] = {}  # patch interface name -> its bridge's node key
     patches: list[tuple[str, str, str]] = []  # (bridge key, own name, peer name)
-    for br in ovs.bridges:
+    for br in bridges:
         name = str(br.get("name"))
         dev = _find_device(b, name)
         details = [Msg("d_datapath", {"type": br.get("datapath_type")})] if br.get("datapath_type") else []
@@ -283,12 +303,18 @@ def _ovs(b: _Builder, ovs: OvsState, fs: FactStore) -> None:
                 )
                 b.edge(br_node.key, bond.key, "ovs-port", label)
                 for row in rows:
-                    b.edge(bond.key, _ovs_interface(b, row, name, patch_of, patches, fs).key, "bond")
+                    b.edge(bond.key, _ovs_interface(b, row, name, fs).key, "bond")
                 continue
             for row in rows:
                 if str(row.get("name")) == name and row.get("type") == "internal":
                     continue  # the bridge itself
-                node = _ovs_interface(b, row, name, patch_of, patches, fs)
+                if row.get("type") == "patch":  # drawn as the line between the two bridges
+                    opts = row.get("options")
+                    peer = str(opts.get("peer", "")) if isinstance(opts, dict) else ""
+                    patch_of[str(row.get("name"))] = br_node.key
+                    patches.append((br_node.key, str(row.get("name")), peer))
+                    continue
+                node = _ovs_interface(b, row, name, fs)
                 b.edge(br_node.key, node.key, "ovs-port", label)
     for br_key, own, peer in patches:
         other = patch_of.get(peer)
@@ -307,18 +333,13 @@ def _ovs_interface(
     b: _Builder,
     row: Row,
     bridge: str,
-    patch_of: dict[str, str],
-    patches: list[tuple[str, str, str]],
     fs: FactStore,
 ) -> Node:
     name = str(row.get("name"))
     typ = str(row.get("type") or "")
     opts = row.get("options") if isinstance(row.get("options"), dict) else {}
     assert isinstance(opts, dict)
-    if typ == "patch":
-        patch_of[name] = f"ovs|{bridge}"
-        patches.append((f"ovs|{bridge}", name, str(opts.get("peer", ""))))
-    dev = _find_device(b, name) if typ not in ("patch",) and typ not in TUNNEL_KINDS else None
+    dev = _find_device(b, name) if typ not in TUNNEL_KINDS else None
     if dev is not None:
         if typ == "internal":
             dev.kind = OVS_PORT
@@ -338,8 +359,6 @@ def _ovs_interface(
                     "d_remote", {"ip": remote, "port": opts.get("dst_port", "4789" if typ == "vxlan" else "")}
                 )
             )
-    elif typ == "patch":
-        details.append(Msg("d_patch", {"peer": opts.get("peer", "?")}))
     elif typ:
         details.append(Msg("d_ovs_type", {"type": typ}))
     err = row.get("error")
