@@ -28,7 +28,7 @@ declare -A PKG=(
 )
 # programs netsleuth reads from when they are there, but does not install: the container platform
 # itself, and journalctl (the fallback when dmesg is restricted; it comes with systemd)
-NOT_INSTALLED=(docker journalctl)
+NOT_INSTALLED=(docker podman journalctl)
 
 family=${NETSLEUTH_PKG_FAMILY:-}
 if [[ -z $family ]]; then

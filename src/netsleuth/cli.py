@@ -55,8 +55,10 @@ def _scopes(netns: tuple[str, ...], all_netns: bool, timeout: float) -> tuple[st
     if netns:
         known = set(list_netns(timeout))
         unknown = [n for n in netns if n not in known]
-        if unknown:
-            raise click.UsageError(f"no network namespace named {', '.join(unknown)} (see `ip netns list`)")
+        if unknown:  # the host does not have it: nothing to diagnose, never a clean bill of health
+            raise NetsleuthError(
+                f"no network namespace named {', '.join(unknown)} on this host (see `ip netns list`)"
+            )
         return tuple(netns)
     return (HOST,)
 

@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     COULD_NOT_RUN = 3  # a bad source, a missing tool it cannot do without, a bug of ours
     USAGE = 64
     INTERRUPTED = 130  # Ctrl-C, as a shell reports it
+    TERMINATED = 143  # SIGTERM, as a shell reports it
 
     @classmethod
     def of(cls, severities: Iterable[str]) -> ExitCode:

@@ -125,18 +125,29 @@ def netns_names() -> list[str]:
     return [ln.split()[0] for ln in out.splitlines() if ln.strip()]
 
 
-def sos_capture(lab: Lab, dest: Path) -> Path:
-    """A real `sos report` of this machine, limited to the lab's namespaces; returns its directory."""
+def sos_capture(lab: Lab, dest: Path, env: dict[str, str] | None = None, inside: str | None = None) -> Path:
+    """A real `sos report` of this machine, limited to the lab's namespaces; returns its directory.
+
+    `env`: where the lab's Open vSwitch lives (OVS_RUNDIR, OVS_LOGDIR: sos's openvswitch plugin
+    follows them). `inside`: run sos inside that namespace, as if it were a host of its own. On a
+    kernel without module support (no /proc/modules: nothing can be loaded, this machine) sos is
+    allowed to run the commands it guards by loaded modules (`iptables -vnxL`, `nft`, `ss`)."""
     if shutil.which("sos") is None:
         pytest.skip("needs sos")
     dest.mkdir(parents=True, exist_ok=True)
+    pattern = "none-netsleuth-lab" if inside else f"{lab.prefix}* *-{lab.prefix}-*"
     argv = [
         "sos", "report", "--batch", "--quiet", "--tmp-dir", str(dest), "--build",
         "-o", "networking,kernel,host,openvswitch,process",
         "-k", "networking.ethtool_namespaces=off",
-        "-k", f"networking.namespace_pattern={lab.prefix}* *-{lab.prefix}-*",
+        "-k", f"networking.namespace_pattern={pattern}",
     ]  # fmt: skip
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
+    if not Path("/proc/modules").exists():
+        argv.append("--allow-system-changes")
+    if inside:
+        argv = ["ip", "netns", "exec", inside, *argv]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False,
+                       env={**os.environ, **(env or {})})  # fmt: skip
     assert r.returncode == 0, f"sos report failed: {r.stderr[-800:]}{r.stdout[-800:]}"
     dirs = [p for p in dest.iterdir() if p.is_dir() and p.name.startswith("sosreport")]
     assert dirs, f"no sosreport directory in {dest}: {r.stdout[-500:]}"

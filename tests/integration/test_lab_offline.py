@@ -33,19 +33,24 @@ SOS_SCENARIOS = [  # the baseline first: the kernel log is global (see docs/accu
     "conntrack-table-full",  # host-wide evidence (kernel log): diagnosed with --all-netns
     "neutron-agent-down",
     "firewall-drops-service",  # sos: `ip netns exec NS iptables-save` and netstat per namespace
+    "ovs-ovsdb-down",  # sos's openvswitch plugin on the lab's OVS: the verdict quotes ovs-vswitchd.log
 ]
+# sos run inside the namespace, a host of its own: its firewall tables (`iptables -vnxL`), socket
+# tables and conntrack count are the report's own
+SOS_INSIDE = ["firewall-drops-service", "conntrack-near-limit"]
 
 
 def test_sos_set_is_the_scenarios_marked_sos() -> None:
     marked = {n for n, c in SCENARIOS.items() if c.sos}
     assert marked == {n for n in SOS_SCENARIOS if SCENARIOS[n].expect}
     assert len(marked) >= 5  # issue 4: at least five faults proven from a real sosreport
+    assert {n for n, c in SCENARIOS.items() if c.sos_inside} == set(SOS_INSIDE)
 
 
 @pytest.mark.parametrize("built", SOS_SCENARIOS, indirect=True)
 def test_sosreport_of_the_fault(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sc, lab, vantage, t0 = built
-    sos_dir = sos_capture(lab, tmp_path / "sos")
+    sos_dir = sos_capture(lab, tmp_path / "sos", env=vantage.env)
     if vantage.inside:  # a fault seen from inside a namespace: look into it in the sosreport
         vantage.netns = [vantage.inside]
     rep = report_of(offline(sos_dir, vantage, host_wide=sc.host_wide))
@@ -57,9 +62,40 @@ def test_sosreport_of_the_fault(built, tmp_path: Path) -> None:  # type: ignore[
         assert not noisy
         return
     ok, why = verdict(type(sc), rep)
+    if ok and sc.name == "ovs-ovsdb-down":  # OVS logs offline: ovs-vswitchd's side, from the report
+        logged = [
+            e for f in rep["findings"] for e in f["evidence"] if e["source"].endswith("ovs-vswitchd.log")
+        ]
+        ok, why = (
+            bool(logged),
+            why + ("; ovs-vswitchd.log read from the sosreport" if logged else "; no OVS log"),
+        )
     record(Row(sc.name, sc.expect, "offline (sos)", found, time.monotonic() - t0,
                ("ok: " if ok else "MISSED: ") + why))  # fmt: skip
     assert ok, f"{sc.name} from sos: {why}\nchecks: {[c for c in rep['checks'] if c['id'] == sc.expect]}"
+
+
+@pytest.mark.parametrize("built", SOS_INSIDE, indirect=True)
+def test_sosreport_taken_inside_the_namespace(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The namespace as a host of its own: sos's host-level evidence (firewall tables, socket
+    tables, the conntrack count) is the namespace's, and the fault is found at host scope."""
+    sc, lab, vantage, t0 = built
+    assert vantage.inside
+    sos_dir = sos_capture(lab, tmp_path / "sos", env=vantage.env, inside=vantage.inside)
+    rep = report_of(subprocess.run([sys.executable, "-m", "netsleuth.cli", "diagnose", str(sos_dir),
+                                    "--format", "json"], capture_output=True, text=True, timeout=120, check=False))  # fmt: skip
+    found = [f["id"] for f in rep["findings"]]
+    ok, why = verdict(type(sc), rep)
+    family = {"firewall.drops_service": ("iptables.list", "firewall tables"),
+              "conntrack.near_limit": ("sysctl.net", "the namespace's conntrack count")}[sc.expect]  # fmt: skip
+    got = [e for e in rep["evidence"] if e["name"] == family[0] and e["status"] == "ok"]
+    if ok:
+        ok, why = bool(got), why + (f"; {family[1]} from the sosreport" if got else f"; no {family[0]}")
+    record(Row(sc.name, sc.expect, "offline (sos in netns)", found, time.monotonic() - t0,
+               ("ok: " if ok else "MISSED: ") + why))  # fmt: skip
+    assert ok, (
+        f"{sc.name} from sos run inside {vantage.inside}: {why}\n{[e for e in rep['evidence'] if e['status'] != 'ok'][:20]}"
+    )
 
 
 def _key(rep: dict, faults_only: bool = False) -> set[tuple[str, str, str]]:  # type: ignore[type-arg]

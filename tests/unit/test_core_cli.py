@@ -12,7 +12,7 @@ import pytest
 
 from netsleuth.evidence.bundle import write_bundle
 from netsleuth.evidence.model import Status
-from tests.helpers import bundle, cli, ev, fixture
+from tests.helpers import bundle, cli, ev, fixture, sos_tree
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,6 @@ def test_lang_zh_and_from_locale(critical_bundle: Path) -> None:
         ["nosuchcommand"],
         ["rules", "show", "no.such_rule"],
         ["diagnose", "--only", "no.such_rule", "/dev/null"],
-        ["diagnose", "--netns", "nsl-does-not-exist-42", "--no-probes"],
     ],
 )
 def test_usage_errors_exit_64_in_one_line(args: list[str]) -> None:
@@ -89,6 +88,17 @@ def test_the_installed_program_fails_in_one_line_without_a_traceback(tmp_path: P
     )
     assert p.returncode == 3, p.stderr
     assert p.stderr.startswith("netsleuth: ") and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+
+
+def test_namespace_the_source_does_not_have_exits_3_in_one_line(
+    critical_bundle: Path, tmp_path: Path
+) -> None:
+    sos = sos_tree(tmp_path / "sos", {"sos_commands/networking/ip_netns": "qdhcp-1 (id: 0)\n"})
+    for source in ([], [str(sos)], [str(critical_bundle)]):  # live, sosreport, bundle
+        p = cli("diagnose", *source, "--netns", "nsl-does-not-exist-42", "--no-probes")
+        assert p.returncode == 3, (source, p.returncode, p.stdout[-300:], p.stderr)
+        assert p.stderr.startswith("netsleuth: ") and p.stderr.count("\n") == 1
+        assert "nsl-does-not-exist-42" in p.stderr and "No fault" not in p.stdout
 
 
 def test_bad_source_exits_3_in_one_line(tmp_path: Path) -> None:

@@ -114,7 +114,12 @@ def test_a_probe_is_judged_by_exactly_the_rules_that_read_its_kind() -> None:
 
 
 def test_a_probe_report_reads_the_passive_evidence_its_rules_need_and_no_other_source() -> None:
-    assert probe_context({"dns"}) == ("sockets.listen", "etc.resolv_conf", "etc.sshd_config")
+    assert probe_context({"dns"}) == (
+        "sockets.listen",
+        "proc.net_sockets",
+        "etc.resolv_conf",
+        "etc.sshd_config",
+    )
     # dhcp.no_offer and vlan.no_reply take a probe, a capture or a log/port list alike: a probe's
     # report judges the probe, not last month's dnsmasq log
     assert probe_context({"dhcp"}) == probe_context({"arp"}) == probe_context({"mtu"}) == ()

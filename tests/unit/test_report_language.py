@@ -86,7 +86,7 @@ def test_notes_are_kept_as_wording_in_a_bundle_and_read_in_the_report_language(t
         assert back.notes == b.notes
         zh = run(back, lang="zh").notes
     assert (
-        zh[0].startswith("没有 sos_reports/manifest.json")
+        zh[0].startswith("没有可用的 sos_reports/manifest.json")
         and zh[1].startswith("[ns1] 探测：")
         and zh[2] == "plain"
     )

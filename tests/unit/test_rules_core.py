@@ -202,6 +202,7 @@ def _ovs(dump: Status, vsctl: Status = Status.OK) -> list:
         ev(
             "ovs.log_ovsdb",
             fixture("seeds/seed000_ovsdb_server.log"),
+            key="ovsdb-server.log",  # logs are keyed by file name, live and offline
             source="/var/log/openvswitch/ovsdb-server.log",
         ),
     ]

@@ -153,7 +153,7 @@ def test_netlink_mismatch_skipped_without_kernel_log() -> None:
 
 def test_poll_interval_long_seed000_log_recent() -> None:
     b = ovs_bundle(
-        ev("ovs.log_ovsdb", fixture("seeds/seed000_ovsdb_server.log")),
+        ev("ovs.log_ovsdb", fixture("seeds/seed000_ovsdb_server.log"), key="ovsdb-server.log"),
         ev("kernel.dmesg", ""),
         ev("ovs.dump_flows", "NXST_FLOW reply", key="br-int"),
         collected_at="2015-09-07T19:50:00+00:00",
@@ -172,7 +172,7 @@ def test_vswitchd_unresponsive_seed000_hang_quotes_broken_pipe() -> None:
             error="no answer within 2 s (killed)",
             duration_s=2.0,
         ),
-        ev("ovs.log_ovsdb", fixture("seeds/seed000_ovsdb_server.log")),
+        ev("ovs.log_ovsdb", fixture("seeds/seed000_ovsdb_server.log"), key="ovsdb-server.log"),
         ev("kernel.dmesg", ""),
         collected_at="2015-09-07T19:50:00+00:00",
     )

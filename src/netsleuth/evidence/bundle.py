@@ -15,13 +15,14 @@ import secrets
 import tarfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
-
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from netsleuth.errors import BadOutput, BadSource, clip
-from netsleuth.evidence.model import MAX_TEXT, Bundle, Evidence, Status
+from netsleuth.evidence.model import MAX_TEXT, Bundle, Evidence
 from netsleuth.messages import Msg, note_json, note_of
+
+if TYPE_CHECKING:
+    from netsleuth.evidence.bundle_meta import Meta
 
 FORMAT = "netsleuth.bundle/v1"
 ROOT = "netsleuth-bundle"
@@ -119,48 +120,6 @@ def is_bundle(tar: tarfile.TarFile) -> bool:
     return first is not None and first.name.startswith(f"{ROOT}/")
 
 
-# meta.json, validated at the door: a field of the wrong type is named, never an internal error
-Finite = Annotated[float, Field(allow_inf_nan=False, ge=0)]
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    name: StrictStr
-    status: Status
-    data: StrictStr
-    source: StrictStr = ""
-    duration_s: Finite = 0.0
-    netns: StrictStr = ""
-    key: StrictStr = ""
-    rc: Annotated[int, Field(ge=-(2**31), lt=2**32)] | None = None
-    error: StrictStr = ""
-    later: StrictStr | None = None
-    interval_s: Finite | None = None
-
-
-class _Note(BaseModel):
-    """A note kept as wording (messages.Msg): its key and params (nested notes as params too)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    msg: StrictStr
-    params: dict[StrictStr, Any] = {}
-
-
-class _Meta(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    format: StrictStr
-    hostname: StrictStr = ""
-    kernel: StrictStr = ""
-    collected_at: StrictStr = ""
-    source: StrictStr = ""
-    namespaces: list[StrictStr] = [""]
-    notes: list[StrictStr | _Note] = []
-    evidence: list[_Record] = []
-
-
 def load_json(data: bytes | str, what: str) -> Any:
     """JSON from an untrusted document: too deep, a number of thousands of digits, invalid: one
     named error (BadSource), never an internal one."""
@@ -174,13 +133,17 @@ def load_json(data: bytes | str, what: str) -> Any:
         raise BadSource(f"{what}: not valid JSON ({clip(str(exc), 120)})") from None
 
 
-def _meta(data: bytes, label: str) -> _Meta:
+def _meta(data: bytes, label: str) -> Meta:
+    from pydantic import ValidationError  # only where a bundle is read (start-up)
+
+    from netsleuth.evidence.bundle_meta import Meta
+
     raw = load_json(data, f"{label}: meta.json")
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         fmt = raw.get("format") if isinstance(raw, dict) else "?"
         raise BadSource(f"{label}: unknown bundle format {clip(repr(fmt), 80)}")
     try:
-        return _Meta.model_validate(raw)
+        return Meta.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(x) for x in err["loc"])

@@ -30,6 +30,9 @@ class Spec:
     sos_file: tuple[str, ...] = ()
     key_re: str = ""
     tools: tuple[str, ...] = ()
+    each: bool = False
+    kmods: tuple[str, ...] = ()
+    log_of: str = ""  # a log: also the one the running program of this name was told to write
 
     def programs(self) -> tuple[str, ...]:
         """The programs this evidence is read with live: `tools` when given (a collector, a shell
@@ -37,6 +40,11 @@ class Spec:
         if self.tools:
             return self.tools
         return tuple(dict.fromkeys(shlex.split(cmd)[0] for cmd in (self.live, self.fallback) if cmd))
+
+    @property
+    def tool(self) -> str:
+        """The program the live command runs."""
+        return self.live.split()[0] if self.live else ""
 
     def argv(self, **subst: str) -> list[str]:
         """The live command line as argv, with {iface}/{bridge} filled in."""
@@ -68,7 +76,7 @@ def catalogue() -> dict[str, Spec]:
             entries += tomllib.loads(f.read_text())["evidence"]
     specs: dict[str, Spec] = {}
     for entry in entries:
-        for k in ("sos", "sos_file", "tools"):
+        for k in ("sos", "sos_file", "tools", "kmods"):
             entry[k] = tuple(entry.get(k, ()))
         spec = Spec(**entry)
         if spec.name in specs:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from netsleuth.evidence.kmods import kernel_modules
 from netsleuth.evidence.model import HOST, Evidence, Status
 from netsleuth.evidence.runner import ENV, in_netns, run
 from netsleuth.parsers.conntrack import count_states_blocks, format_histogram
@@ -41,7 +42,8 @@ def _blocks_until(stream: IO[bytes], deadline: float) -> Iterator[bytes]:
 def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
     """State histogram of the conntrack table, streamed: millions of entries never sit in memory.
 
-    Reads /proc/net/nf_conntrack (`conntrack -L` when the proc file is absent) block by block.
+    Reads /proc/net/nf_conntrack (`conntrack -L` when the proc file is absent, and only when
+    nf_conntrack_netlink is loaded: the tool would load it) block by block.
     """
     start = time.monotonic()
 
@@ -59,6 +61,8 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
         (["cat", "/proc/net/nf_conntrack"], "/proc/net/nf_conntrack"),
         (["conntrack", "-L"], "conntrack -L"),
     ):
+        if argv[0] == "conntrack" and kernel_modules().allows(("nf_conntrack_netlink",)):
+            break  # not loaded: `conntrack -L` would load it (and nf_conntrack): the host would change
         if netns == HOST and argv[0] == "cat":
             try:
                 with open(source, "rb", buffering=0) as fh:
@@ -109,8 +113,10 @@ def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:
 
 
 def tail(name: str, files: list[str], timeout: float, netns: str = HOST) -> list[Evidence]:
-    """The last part of each log file that exists, keyed by its file name."""
+    """The last part of each log file that exists, keyed by its file name (its path when two
+    share a name: /var/log/openvswitch and /var/log/kolla/openvswitch)."""
     found: list[Evidence] = []
+    names: set[str] = set()
     for f in files:
         start = time.monotonic()
         path = Path(f)
@@ -134,10 +140,11 @@ def tail(name: str, files: list[str], timeout: float, netns: str = HOST) -> list
                 Status.OK,
                 text=data.decode(errors="replace"),
                 source=f,
-                key=path.name,
+                key=path.name if path.name not in names else f,
                 duration_s=time.monotonic() - start,
             )
         )
+        names.add(path.name)
     if not found:
         found.append(
             Evidence(name, Status.MISSING, source=" ".join(files), error="none of these files exists")
@@ -173,6 +180,25 @@ def sysctl_net(name: str, timeout: float, netns: str = HOST) -> Evidence:
     ev = run(name, ["sysctl", "-e", *sysctl_keys()], timeout, netns)
     ev.source = "sysctl -e net.* (without per-interface conf/neigh)"
     return ev
+
+
+def log_files_of(program: str, proc: Path = Path("/proc")) -> list[str]:
+    """The logs running processes named `program` were told to write (`--log-file=PATH`)."""
+    from netsleuth.evidence.sosnames import log_file_of
+
+    found: list[str] = []
+    for entry in proc.iterdir() if proc.is_dir() else []:
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone, or not ours to read
+        if argv and os.path.basename(argv[0].decode(errors="replace")) == program:
+            path = log_file_of(" ".join(a.decode(errors="replace") for a in argv))
+            if path and path not in found:
+                found.append(path)
+    return found
 
 
 def environment(name: str, timeout: float, netns: str = HOST) -> Evidence:

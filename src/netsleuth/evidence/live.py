@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,9 +15,11 @@ from functools import partial
 
 from netsleuth.evidence import batch, collectors
 from netsleuth.evidence.catalogue import Spec, catalogue
+from netsleuth.evidence.kmods import KernelModules, kernel_modules
 from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
 from netsleuth.evidence.redact import redact_bundle
 from netsleuth.evidence.runner import read_file, run
+from netsleuth.parsers.docker import ovs_container, parse_container_ps
 
 Progress = Callable[[Evidence], None]
 
@@ -35,18 +39,50 @@ def list_netns(timeout: float = 2.0) -> list[str]:
     return [line.split()[0] for line in ev.text.splitlines() if line.strip()] if ev.ok else []
 
 
-def collect_spec(spec: Spec, timeout: float, netns: str, key: str = "", **subst: str) -> list[Evidence]:
-    """One catalogue entry collected now, inside network namespace `netns` (HOST: ours)."""
+OVS_TOOLS = frozenset({"ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ovs-dpctl"})
+
+
+def not_run(spec: Spec, netns: str, why: str, key: str = "") -> Evidence:
+    """The evidence of a command netsleuth chose not to run (it would change the host)."""
+    return Evidence(spec.name, Status.MISSING, source=spec.live or spec.file, netns=netns, key=key,
+                    error=f"not run: {why}")  # fmt: skip
+
+
+def collect_spec(
+    spec: Spec,
+    timeout: float,
+    netns: str,
+    key: str = "",
+    mods: KernelModules | None = None,
+    inside: Sequence[str] = (),
+    **subst: str,
+) -> list[Evidence]:
+    """One catalogue entry collected now, inside network namespace `netns` (HOST: ours).
+
+    A command whose kernel modules (`kmods`) are not loaded is not run. `inside` runs an Open
+    vSwitch tool in the container that owns it (`docker exec NAME`), bounded by the tool's own
+    `--timeout` so nothing is left running in the container when the exec is killed."""
+    if spec.kmods:
+        why = (mods or kernel_modules()).allows(spec.kmods)
+        if why:
+            return [not_run(spec, netns, why, key)]
     if spec.collector == "tail":
-        return collectors.tail(spec.name, spec.files(), timeout, netns)
+        files = spec.files()
+        files += [f for f in collectors.log_files_of(spec.log_of) if f not in files] if spec.log_of else []
+        return collectors.tail(spec.name, files, timeout, netns)
     if spec.collector:
         fn: Callable[[str, float, str], Evidence] = getattr(collectors, spec.collector)
         return [fn(spec.name, timeout, netns)]
     if spec.file:
         if "*" in spec.file:
             return _read_glob(spec, timeout, netns)
+        if spec.each:
+            return _read_each(spec, timeout, netns)
         return [read_file(spec.name, spec.files()[0], timeout, netns, key)]
-    ev = run(spec.name, spec.argv(**subst), timeout, netns, key)
+    argv = spec.argv(**subst)
+    if inside:
+        argv = [*inside, argv[0], f"--timeout={max(1, math.ceil(timeout))}", *argv[1:]]
+    ev = run(spec.name, argv, timeout, netns, key)
     if spec.fallback and ev.status in (Status.MISSING, Status.DENIED, Status.ERROR):
         alt = run(spec.name, spec.fallback.split(), timeout, netns, key)
         if alt.ok:
@@ -54,9 +90,16 @@ def collect_spec(spec: Spec, timeout: float, netns: str, key: str = "", **subst:
     return [ev]
 
 
+def _read_each(spec: Spec, timeout: float, netns: str) -> list[Evidence]:
+    """Every file of the entry that exists, keyed by its name."""
+    found = [read_file(spec.name, f, timeout, netns, key=os.path.basename(f)) for f in spec.files()]
+    there = [ev for ev in found if ev.status is not Status.MISSING]
+    return there or [Evidence(spec.name, Status.MISSING, source=spec.file, netns=netns,
+                              error="none of these files exists")]  # fmt: skip
+
+
 def _read_glob(spec: Spec, timeout: float, netns: str) -> list[Evidence]:
     import glob
-    import os
 
     if netns == HOST:
         paths = sorted(glob.glob(spec.file))
@@ -76,6 +119,11 @@ def _batchable(spec: Spec) -> bool:
     )
 
 
+def _gone(ev: Evidence) -> bool:
+    """The tool itself is not installed (not: it failed)."""
+    return ev.status is Status.MISSING and ev.error.endswith("not installed")
+
+
 class LiveCollector:
     """Runs the catalogue against this host. Commands run concurrently, each with its own timeout;
     the slowest hung command costs its timeout once, not once per command."""
@@ -87,6 +135,9 @@ class LiveCollector:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=opts.workers, thread_name_prefix="collect")
         self._pending: list[Future[None]] = []
+        self.mods = kernel_modules()
+        self._ovs_lock = threading.Lock()
+        self._ovs_inside: tuple[str, ...] | None = None  # `docker exec NAME` of the OVS container
 
     def _store(self, items: list[Evidence]) -> None:
         with self._lock:
@@ -100,9 +151,28 @@ class LiveCollector:
         with self._lock:
             self._pending.append(self._pool.submit(fn))
 
+    def _ovs_route(self) -> tuple[str, ...]:
+        """How to reach Open vSwitch when its tools are not on this host: `docker exec NAME` (or
+        podman) of the container that runs it (kolla-ansible, TripleO); () when none does."""
+        with self._ovs_lock:
+            if self._ovs_inside is None:
+                self._ovs_inside = ()
+                for runtime in ("docker", "podman"):
+                    ev = run(f"containers.{runtime}", [runtime, "ps"], self.opts.timeout)
+                    ctr = ovs_container(parse_container_ps(ev.text)) if ev.ok else None
+                    if ctr is not None:
+                        self._ovs_inside = (runtime, "exec", ctr.name)
+                        break
+            return self._ovs_inside
+
     def _job(self, spec: Spec, netns: str, key: str = "", **subst: str) -> None:
         t0 = time.monotonic()
-        items = collect_spec(spec, self.opts.timeout, netns, key, **subst)
+        inside: tuple[str, ...] = ()
+        items = collect_spec(spec, self.opts.timeout, netns, key, self.mods, **subst)
+        if spec.tool in OVS_TOOLS and netns == HOST and items and _gone(items[0]):
+            inside = self._ovs_route()
+            if inside:
+                items = collect_spec(spec, self.opts.timeout, netns, key, self.mods, inside, **subst)
         # expand before waiting for the second sample, so per-NIC counters start at once
         if spec.name == "ip.link":
             self._expand_nics(netns, items)
@@ -112,7 +182,8 @@ class LiveCollector:
             # second sample `interval` after the first: rates, not lifetime totals
             time.sleep(max(0.0, t0 + self.opts.interval - time.monotonic()))
             t1 = time.monotonic()
-            by_key = {ev.key: ev for ev in collect_spec(spec, self.opts.timeout, netns, key, **subst)}
+            again = collect_spec(spec, self.opts.timeout, netns, key, self.mods, inside, **subst)
+            by_key = {ev.key: ev for ev in again}
             for ev in items:
                 later = by_key.get(ev.key)
                 if later is not None and later.ok:
@@ -146,12 +217,18 @@ class LiveCollector:
 
     def _batch_job(self, netns: str, specs: list[Spec]) -> None:
         """All plain commands and files of one other namespace in one `ip netns exec`."""
-        items = [
-            batch.Item(s.name, ["cat", s.files()[0]], s.files()[0], is_file=True)
-            if s.file
-            else batch.Item(s.name, s.argv(), s.live)
-            for s in specs
-        ]
+        items: list[batch.Item] = []
+        skipped: list[Evidence] = []
+        for s in specs:
+            why = self.mods.allows(s.kmods)
+            if why:
+                skipped.append(not_run(s, netns, why))
+            elif s.each:
+                items += [batch.Item(s.name, ["cat", f], f, is_file=True) for f in s.files()]
+            elif s.file:
+                items.append(batch.Item(s.name, ["cat", s.files()[0]], s.files()[0], is_file=True))
+            else:
+                items.append(batch.Item(s.name, s.argv(), s.live))
         t0 = time.monotonic()
         first = batch.run_batch(items, self.opts.timeout, netns)
         links = [ev for ev in first if ev.name == "ip.link"]
@@ -167,7 +244,7 @@ class LiveCollector:
             for (_, ev), later in zip(again, second, strict=True):
                 if later.ok:
                     ev.later, ev.interval_s = later.text, round(t1 - t0, 3)
-        self._store(first)
+        self._store(_each_keyed(first, skipped))
 
     def collect(self) -> Bundle:
         started = datetime.now(UTC)
@@ -214,6 +291,28 @@ class LiveCollector:
         b.kernel = uname.text.split()[2] if uname and uname.ok and len(uname.text.split()) > 2 else ""
         b.items.sort(key=lambda ev: (ev.netns, ev.name, ev.key))
         return b
+
+
+def _each_keyed(evs: list[Evidence], skipped: list[Evidence]) -> list[Evidence]:
+    """Pieces of `each = true` entries keyed by their file's name; absent files dropped (one
+    `missing` piece when none of an entry's files exists)."""
+    out = list(skipped)
+    each = {s.name for s in catalogue().values() if s.each}
+    seen: dict[str, bool] = {}
+    for ev in evs:
+        if ev.name not in each:
+            out.append(ev)
+            continue
+        seen.setdefault(ev.name, False)
+        if ev.status is not Status.MISSING:
+            ev.key = os.path.basename(ev.source)
+            seen[ev.name] = True
+            out.append(ev)
+    for name, any_there in seen.items():
+        if not any_there:
+            out.append(Evidence(name, Status.MISSING, source=catalogue()[name].file, netns=evs[0].netns,
+                                error="none of these files exists"))  # fmt: skip
+    return out
 
 
 def collect(opts: CollectOptions, progress: Progress | None = None) -> Bundle:

@@ -170,6 +170,9 @@ class Bundle:
     _many: dict[tuple[str, str], list[Evidence]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _all: dict[tuple[str, str], list[Evidence]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     _indexed: int = field(default=-1, init=False, repr=False, compare=False)
 
     def add(self, ev: Evidence) -> None:
@@ -178,9 +181,10 @@ class Bundle:
     def _index(self) -> None:
         if self._indexed == len(self.items):
             return
-        self._one, self._many = {}, {}
+        self._one, self._many, self._all = {}, {}, {}
         for ev in self.items:
             self._one.setdefault((ev.name, ev.netns, ev.key), ev)  # the first one wins, as before
+            self._all.setdefault((ev.name, ev.netns), []).append(ev)
             if ev.key:
                 self._many.setdefault((ev.name, ev.netns), []).append(ev)
         self._indexed = len(self.items)
@@ -193,6 +197,11 @@ class Bundle:
         """Every per-object piece of evidence of this name (e.g. `ethtool.ring` per NIC)."""
         self._index()
         return list(self._many.get((name, netns), []))
+
+    def every(self, name: str, netns: str = HOST) -> list[Evidence]:
+        """Every piece of evidence of this name in this scope, keyed or not."""
+        self._index()
+        return list(self._all.get((name, netns), []))
 
     def scopes(self) -> list[str]:
         """The network namespaces analysed (HOST = the namespace netsleuth ran in)."""

@@ -39,7 +39,7 @@ def _logs(fs: FactStore) -> list[Evidence]:
     return [ev for ev in [*fs.keyed("log.dnsmasq", host=True), *fs.keyed("log.kernel", host=True)] if ev.ok]
 
 
-@provides(DhcpLog, reads=("log.dnsmasq", "log.kernel"), uses=(LogScan,))
+@provides(DhcpLog, reads=("log.dnsmasq", "log.kernel"), uses=(LogScan,), host=True)
 def _dhcp_log(fs: FactStore) -> DhcpLog:
     """Folded from the one scan of the bundle's logs (facts/logs.py): every DHCPDISCOVER, OFFER
     and `no address available` line of dnsmasq, per client MAC."""
@@ -75,7 +75,7 @@ class Dhclient:
     evidence: Evidence
 
 
-@provides(Dhclient, reads=("etc.dhclient_conf",))
+@provides(Dhclient, reads=("etc.dhclient_conf",), host=True)
 def _dhclient(fs: FactStore) -> Dhclient:
     ev = fs.require("etc.dhclient_conf", host=True)
     return Dhclient(parse_dhclient_conf(ev.content()), ev)
@@ -87,7 +87,7 @@ class QdhcpNamespaces:
     evidence: Evidence
 
 
-@provides(QdhcpNamespaces, reads=("ip.netns",))
+@provides(QdhcpNamespaces, reads=("ip.netns",), host=True)
 def _qdhcp(fs: FactStore) -> QdhcpNamespaces:
     ev = fs.require("ip.netns", host=True)
     names = [ln.split()[0] for ln in ev.content().splitlines() if ln.strip().startswith("qdhcp-")]

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from netsleuth.errors import ParseError
 from netsleuth.evidence.model import Evidence
-from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
 from netsleuth.parsers.resolv import ResolvConf, parse_nsswitch_hosts, parse_resolv_conf
-from netsleuth.parsers.sockets import Listener, parse_listeners
+from netsleuth.parsers.sockets import Listener, parse_listeners, parse_proc_net
 from netsleuth.parsers.sshd import parse_sshd_config
 
 
@@ -33,7 +34,7 @@ class NsSwitch:
     evidence: Evidence
 
 
-@provides(NsSwitch, reads=("etc.nsswitch_conf",))
+@provides(NsSwitch, reads=("etc.nsswitch_conf",), host=True)
 def _nsswitch(fs: FactStore) -> NsSwitch:
     ev = fs.require("etc.nsswitch_conf", host=True)
     return NsSwitch(parse_nsswitch_hosts(ev.content()), ev)
@@ -42,16 +43,39 @@ def _nsswitch(fs: FactStore) -> NsSwitch:
 @dataclass
 class Listeners:
     sockets: list[Listener]
-    evidence: Evidence
+    source: str
 
     def answers(self, proto: str, addr: str, port: int) -> list[Listener]:
         return [s for s in self.sockets if s.proto == proto and s.port == port and s.covers(addr)]
 
 
-@provides(Listeners, reads=("sockets.listen",))
+def listening_sockets(fs: FactStore) -> tuple[list[Listener], str]:
+    """The sockets listening in this namespace and where that was read: `ss`/`netstat` when
+    collected, else the kernel's own tables (/proc/net/tcp, udp and their v6 twins)."""
+    ev = fs.evidence("sockets.listen")
+    reasons = []
+    if ev is not None and ev.ok:
+        try:
+            return parse_listeners(ev.content()), ev.source
+        except ParseError as exc:
+            reasons.append(f"sockets.listen ({ev.source}): {exc}")
+    else:
+        reasons.append(why_not(ev, "sockets.listen"))
+    tables = {e.key: e for e in fs.keyed("proc.net_sockets") if e.ok}
+    if "tcp" in tables and "udp" in tables:  # both families' tables, or nothing is known of one
+        found: list[Listener] = []
+        for name, e in sorted(tables.items()):
+            found += parse_proc_net(e.content(), name)
+        return found, ", ".join(e.source for _, e in sorted(tables.items()))
+    reasons.append(
+        "proc.net_sockets: " + (f"only {', '.join(sorted(tables))}" if tables else "not collected")
+    )
+    raise Unavailable("; ".join(reasons))
+
+
+@provides(Listeners, reads=("sockets.listen", "proc.net_sockets"))
 def _listeners(fs: FactStore) -> Listeners:
-    ev = fs.require("sockets.listen")
-    return Listeners(parse_listeners(ev.content()), ev)
+    return Listeners(*listening_sockets(fs))
 
 
 @dataclass
@@ -61,7 +85,7 @@ class SshdDns:
     evidence: Evidence
 
 
-@provides(SshdDns, reads=("etc.sshd_config",))
+@provides(SshdDns, reads=("etc.sshd_config",), host=True)
 def _sshd(fs: FactStore) -> SshdDns:
     ev = fs.require("etc.sshd_config", host=True)
     cfg = parse_sshd_config(ev.content())

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netsleuth.evidence.model import Evidence
+from netsleuth.facts.dns import listening_sockets
 from netsleuth.facts.store import FactStore, Unavailable, provides
 from netsleuth.parsers.fwrule import FwRule, Ruleset
 from netsleuth.parsers.iptables import parse_iptables_list, parse_iptables_save
 from netsleuth.parsers.nft import parse_nft
-from netsleuth.parsers.sockets import Listener, parse_listeners
+from netsleuth.parsers.sockets import Listener
 
 # tables iptables-nft keeps in nftables: already read through iptables-save, not read twice
 _IPT_NFT_TABLES = {
@@ -100,7 +101,6 @@ class Listening:
         ]
 
 
-@provides(Listening, reads=("sockets.listen",))
+@provides(Listening, reads=("sockets.listen", "proc.net_sockets"))
 def _listening(fs: FactStore) -> Listening:
-    ev = fs.require("sockets.listen")
-    return Listening(parse_listeners(ev.content()), ev.source)
+    return Listening(*listening_sockets(fs))

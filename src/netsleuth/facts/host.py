@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
+from netsleuth.parsers.docker import Container, ovs_container, parse_container_ps
 from netsleuth.parsers.osrelease import parse_os_family
 from netsleuth.parsers.ps import Process, parse_ps
 from netsleuth.parsers.uptime import parse_uptime
@@ -25,7 +26,7 @@ class HostInfo:
         return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
-@provides(HostInfo, reads=("proc.uptime", "etc.os_release"))
+@provides(HostInfo, reads=("proc.uptime", "etc.os_release"), host=True)
 def _host(fs: FactStore) -> HostInfo:
     b = fs.bundle
     uptime: float | None = None
@@ -53,7 +54,7 @@ class Processes:
         return [p for p in self.items if needle in p.command]
 
 
-@provides(Processes, reads=("ps",))
+@provides(Processes, reads=("ps",), host=True)
 def _processes(fs: FactStore) -> Processes:
     ev = fs.require("ps", host=True)
     procs = parse_ps(ev.content())
@@ -67,10 +68,38 @@ class Memory:
     total_bytes: int
 
 
-@provides(Memory, reads=("proc.meminfo",))
+@provides(Memory, reads=("proc.meminfo",), host=True)
 def _memory(fs: FactStore) -> Memory:
     ev = fs.require("proc.meminfo", host=True)
     for line in ev.content().splitlines():
         if line.startswith("MemTotal:"):
             return Memory(int(line.split()[1]) * 1024)
     raise Unavailable("proc.meminfo: no MemTotal line")
+
+
+@dataclass(frozen=True)
+class ContainerList:
+    """The containers of the host (`docker ps`, `podman ps`): kolla-ansible and TripleO run Open
+    vSwitch and the Neutron agents in them."""
+
+    items: list[Container]
+    source: str
+
+    def ovs(self) -> Container | None:
+        return ovs_container(self.items)
+
+
+@provides(ContainerList, reads=("containers.docker", "containers.podman"), host=True)
+def _container_list(fs: FactStore) -> ContainerList:
+    items: list[Container] = []
+    sources, reasons = [], []
+    for runtime in ("docker", "podman"):
+        ev = fs.evidence(f"containers.{runtime}", host=True)
+        if ev is not None and ev.ok:
+            items += parse_container_ps(ev.content(), runtime)
+            sources.append(ev.source)
+        else:
+            reasons.append(why_not(ev, f"containers.{runtime}"))
+    if not sources:
+        raise Unavailable("; ".join(reasons))
+    return ContainerList(items, ", ".join(sources))

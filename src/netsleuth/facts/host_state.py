@@ -24,7 +24,7 @@ class CpuLoad:
     stat_lines: list[str]  # the aggregate cpu line of each sample
 
 
-@provides(CpuLoad, reads=("proc.loadavg", "proc.stat"))
+@provides(CpuLoad, reads=("proc.loadavg", "proc.stat"), host=True)
 def _cpu_load(fs: FactStore) -> CpuLoad:
     lev = fs.require("proc.loadavg", host=True)
     sev = fs.require("proc.stat", host=True)
@@ -51,7 +51,7 @@ class CpuCount:
     source: str
 
 
-@provides(CpuCount, reads=("proc.stat",))
+@provides(CpuCount, reads=("proc.stat",), host=True)
 def _cpu_count(fs: FactStore) -> CpuCount:
     ev = fs.require("proc.stat", host=True)
     return CpuCount(len([n for n in parse_proc_stat(ev.content()) if n != "cpu"]) or 1, ev.source)
@@ -74,7 +74,7 @@ class Disks:
         return (after.used_kb - before.used_kb) / self.interval_s
 
 
-@provides(Disks, reads=("df", "log.largest"))
+@provides(Disks, reads=("df", "log.largest"), host=True)
 def _disks(fs: FactStore) -> Disks:
     ev = fs.require("df", host=True)
     usage = parse_df(ev.content())
@@ -107,7 +107,7 @@ class Environment:
     login_line: str = ""
 
 
-@provides(Environment, reads=("environment", "etc.login_defs"))
+@provides(Environment, reads=("environment", "etc.login_defs"), host=True)
 def _environment(fs: FactStore) -> Environment:
     ev = fs.require("environment", host=True)
     umask: str | None = None
@@ -137,7 +137,7 @@ class Containers:
     source: str
 
 
-@provides(Containers, reads=("docker.containers",))
+@provides(Containers, reads=("docker.containers",), host=True)
 def _containers(fs: FactStore) -> Containers:
     items: list[ContainerCpu] = []
     sources: list[str] = []

@@ -168,9 +168,14 @@ class LogEvents:
 
     events: dict[str, EventSet]
     sources: list[str]
+    kinds: set[str] = field(default_factory=set)  # the kinds of log read ("kernel", "ovs_vswitchd")
 
     def get(self, pattern_id: str) -> EventSet:
         return self.events.get(pattern_id, EventSet(pattern_id))
+
+    def read(self, kind: str) -> bool:
+        """Whether a log of this kind was read: no event in a log not read is no news."""
+        return kind in self.kinds
 
 
 def _age(line: LogLine, host: HostInfo, boot_relative: bool) -> float | None:
@@ -410,15 +415,14 @@ def _ovs_line(raw: str) -> LogLine:
 LOG_EVIDENCE = ("kernel.dmesg", "log.kernel", "log.dnsmasq", "ovs.log_vswitchd", "ovs.log_ovsdb")
 
 
-@provides(LogScan, reads=LOG_EVIDENCE, uses=(HostInfo,))
+@provides(LogScan, reads=LOG_EVIDENCE, uses=(HostInfo,), host=True)
 def _log_scan(fs: FactStore) -> LogScan:
-    """The scan of this bundle's logs, made once for every scope and every consumer."""
-    host = fs.get(HostInfo)  # host-wide: the same from every scope
+    """The scan of this bundle's logs, made once (a host fact) for every scope and every consumer."""
     found = _sources(lambda n: fs.evidence(n, host=True), lambda n: fs.keyed(n, host=True))
-    return fs.once("logs.scan", lambda _fs: _scan(found, host))
+    return _scan(found, fs.get(HostInfo))
 
 
-@provides(LogEvents, reads=("kernel.dmesg", "log.kernel"), uses=(LogScan,))
+@provides(LogEvents, reads=("kernel.dmesg", "log.kernel"), uses=(LogScan,), host=True)
 def _log_events(fs: FactStore) -> LogEvents:
     scanned = fs.get(LogScan)
     sources = [src for kind in ("kernel", "ovs_vswitchd", "ovs_ovsdb") for src in scanned.read.get(kind, [])]
@@ -429,7 +433,8 @@ def _log_events(fs: FactStore) -> LogEvents:
             if (e := fs.evidence(n, host=True)) is not None
         ]
         raise Unavailable("no kernel log readable (" + ", ".join(reasons or ["not collected"]) + ")")
-    return LogEvents(scanned.events, list(dict.fromkeys(sources)))
+    kinds = {kind for kind in ("kernel", "ovs_vswitchd", "ovs_ovsdb") if scanned.read.get(kind)}
+    return LogEvents(scanned.events, list(dict.fromkeys(sources)), kinds)
 
 
 __all__ = [

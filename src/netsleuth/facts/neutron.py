@@ -30,7 +30,7 @@ class NeutronAgents:
     source: str
 
 
-@provides(NeutronAgents, reads=("user.input",))
+@provides(NeutronAgents, reads=("user.input",), host=True)
 def _agents(fs: FactStore) -> NeutronAgents:
     inputs = fs.keyed("user.input", host=True)
     for ev in inputs:
@@ -53,7 +53,7 @@ class NeutronNamespaces:
         return [n for n in self.names if any(n.startswith(p) and a == agent for p, a in NS_AGENT.items())]
 
 
-@provides(NeutronNamespaces, reads=("ip.netns",))
+@provides(NeutronNamespaces, reads=("ip.netns",), host=True)
 def _namespaces(fs: FactStore) -> NeutronNamespaces:
     ev = fs.require("ip.netns", host=True)
     names: list[str] = []
@@ -71,7 +71,7 @@ class FloatingIpRows:
     rows: PlatformRows = field(default_factory=PlatformRows)
 
 
-@provides(FloatingIpRows, reads=("user.input",))
+@provides(FloatingIpRows, reads=("user.input",), host=True)
 def _rows(fs: FactStore) -> FloatingIpRows:
     out = PlatformRows()
     kinds: list[str] = []

@@ -280,7 +280,7 @@ class Softnet:
         return [c.cpu for c in self.later if getattr(c, column) > before.get(c.cpu, 0)]
 
 
-@provides(Softnet, reads=("proc.softnet_stat",), uses=(HostInfo,))
+@provides(Softnet, reads=("proc.softnet_stat",), uses=(HostInfo,), host=True)
 def _softnet(fs: FactStore) -> Softnet:
     ev = fs.require("proc.softnet_stat", host=True)
     host = fs.maybe(HostInfo)
@@ -328,7 +328,7 @@ class OvsBonds:
     source: str
 
 
-@provides(OvsBonds, reads=("ovs.bond_show",))
+@provides(OvsBonds, reads=("ovs.bond_show",), host=True)
 def _ovs_bonds(fs: FactStore) -> OvsBonds:
     ev = fs.require("ovs.bond_show", host=True)
     return OvsBonds(parse_bond_show(ev.content()), ev.source)
@@ -349,7 +349,7 @@ class Datapaths:
         return _rate(dp.lost, after.lost if after else None, self.interval_s, self.uptime_s)
 
 
-@provides(Datapaths, reads=("ovs.dpctl_show",), uses=(HostInfo,))
+@provides(Datapaths, reads=("ovs.dpctl_show",), uses=(HostInfo,), host=True)
 def _datapaths(fs: FactStore) -> Datapaths:
     ev = fs.require("ovs.dpctl_show", host=True)
     host = fs.maybe(HostInfo)

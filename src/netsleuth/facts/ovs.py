@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 
 from netsleuth.evidence.model import Evidence, Status
-from netsleuth.facts.host import Processes
-from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.facts.host import ContainerList, Processes
+from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
 from netsleuth.parsers.ovs import Row, parse_vsctl_list
 from netsleuth.parsers.ps import Process
 
@@ -28,6 +28,7 @@ class OvsState:
     ports: list[Row] = field(default_factory=list)
     bridges: list[Row] = field(default_factory=list)
     processes_known: bool = False
+    unread: dict[str, str] = field(default_factory=dict)  # table -> why its listing is not known
 
     @property
     def db_answers(self) -> bool:
@@ -92,6 +93,33 @@ def _daemon_socket(proc: Process) -> str:
     return _norm(m.group(1)) if m else DEFAULT_SOCKET
 
 
+UNKNOWN = (Status.MISSING, Status.DENIED)  # not collected or not readable: says nothing of the daemons
+
+
+def _unknown(fs: FactStore, vsctl: Evidence | None, procs: Processes | None) -> str:
+    """Why whether ovsdb-server answers cannot be told: `ovs-vsctl show` was not collected (not
+    in the report, a tool that is not here, no permission). Never "it did not answer"."""
+    why = (vsctl.error or vsctl.status.value) if vsctl is not None else "not collected"
+    containers = fs.maybe(ContainerList)
+    ctr = containers.ovs() if containers is not None else None
+    if ctr is not None:
+        return f"Open vSwitch runs in container {ctr.name} ({ctr.runtime}); `ovs-vsctl show` from it: {why}"
+    daemons = [
+        p
+        for name in ("ovs-vswitchd", "ovsdb-server")
+        for p in (procs.named(name) if procs is not None else [])
+        if not p.stat.startswith("Z")
+    ]
+    if daemons:
+        return (
+            f"Open vSwitch runs here ({daemons[0].program} pid {daemons[0].pid}) but `ovs-vsctl show` "
+            f"is not available ({why}): whether ovsdb-server answers is unknown"
+        )
+    if vsctl is not None and vsctl.status is Status.MISSING and why.endswith("not installed"):
+        return "Open vSwitch is not installed (no ovs-vsctl) and no OVS daemon runs"
+    return why_not(vsctl, "ovs.vsctl_show")
+
+
 @provides(
     OvsState,
     reads=(
@@ -103,19 +131,18 @@ def _daemon_socket(proc: Process) -> str:
         "ovs.port",
         "ovs.bridge",
     ),
-    uses=(Processes,),
+    uses=(Processes, ContainerList),
+    host=True,
 )
 def _ovs(fs: FactStore) -> OvsState:
     vsctl = fs.evidence("ovs.vsctl_show", host=True)
-    if vsctl is None:
-        raise Unavailable("ovs.vsctl_show: not collected")
     procs = fs.maybe(Processes)
-    if vsctl.status is Status.MISSING and not (procs and procs.named("ovs-vswitchd")):
-        raise Unavailable("Open vSwitch is not installed (no ovs-vsctl)")
-    calls = [ev for ev in fs.keyed("ovs.dump_flows", host=True)]
+    if vsctl is None or vsctl.status in UNKNOWN:
+        raise Unavailable(_unknown(fs, vsctl, procs))
+    calls = [ev for ev in fs.keyed("ovs.dump_flows", host=True) if ev.status not in UNKNOWN]
     for name in ("ovs.vswitchd_version", "ovs.dpctl_show"):
         ev = fs.evidence(name, host=True)
-        if ev is not None and ev.status is not Status.MISSING:
+        if ev is not None and ev.status not in UNKNOWN:
             calls.append(ev)
     state = OvsState(vsctl, calls, processes_known=procs is not None)
     if procs is not None:
@@ -134,6 +161,8 @@ def _ovs(fs: FactStore) -> OvsState:
         ev = fs.evidence(name, host=True)
         if ev is not None and ev.ok:
             setattr(state, attr, parse_vsctl_list(ev.content()))
+        else:
+            state.unread[attr] = why_not(ev, name)
     if not state.running:
         raise Unavailable("Open vSwitch is not running on this host (no ovsdb-server, no ovs-vswitchd)")
     return state

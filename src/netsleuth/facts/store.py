@@ -29,6 +29,7 @@ class Provider:
     build: Callable[[FactStore], Any]
     reads: tuple[str, ...]
     uses: tuple[type, ...]
+    host: bool = False  # the host's fact: built once, in the host scope, for every namespace
 
 
 class _Shared:
@@ -45,16 +46,17 @@ PROVIDERS: dict[type, Provider] = {}
 
 
 def provides(
-    fact: type[T], *, reads: Iterable[str], uses: Iterable[type] = ()
+    fact: type[T], *, reads: Iterable[str], uses: Iterable[type] = (), host: bool = False
 ) -> Callable[[Callable[[FactStore], T]], Callable[[FactStore], T]]:
     """Register the function that builds `fact`, with the evidence names it `reads` (entries of the
     evidence catalogue, or evidence netsleuth makes itself) and the facts it `uses`. The store
-    holds it to that: reading anything else raises UndeclaredRead."""
+    holds it to that: reading anything else raises UndeclaredRead. `host=True`: the fact is the
+    host's (processes, logs, Open vSwitch), built once for every namespace."""
 
     def deco(fn: Callable[[FactStore], T]) -> Callable[[FactStore], T]:
         if fact in PROVIDERS:
             raise ValueError(f"{fact.__name__} has two providers")
-        PROVIDERS[fact] = Provider(fact, fn, tuple(reads), tuple(uses))
+        PROVIDERS[fact] = Provider(fact, fn, tuple(reads), tuple(uses), host)
         return fn
 
     return deco
@@ -120,12 +122,14 @@ class FactStore:
         return self.bundle.keyed(name, HOST if host else self.netns)
 
     def every(self, *names: str, netns: str | None = None) -> list[Evidence]:
-        """Every piece of evidence of these names of this namespace (or `netns`), keyed or not, in
-        the order it was collected."""
+        """Every piece of evidence of these names of this namespace (or `netns`), keyed or not, name
+        by name in the order it was collected."""
+        ns = self.netns if netns is None else netns
+        found: list[Evidence] = []
         for name in names:
             self._reads(name)
-        ns = self.netns if netns is None else netns
-        return [ev for ev in self.bundle.items if ev.name in names and ev.netns == ns]
+            found += self.bundle.every(name, ns)
+        return found
 
     def get(self, fact: type[T]) -> T:
         """Build (once) and return the fact, or raise Unavailable with the reason."""
@@ -141,6 +145,8 @@ class FactStore:
         provider = PROVIDERS.get(fact)
         if provider is None:
             raise Unavailable(f"no provider for {fact.__name__}")
+        if provider.host and self.netns != HOST:
+            return self.scope(HOST).get(fact)
         building.append(provider)
         try:
             value = provider.build(self)

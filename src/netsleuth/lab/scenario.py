@@ -109,6 +109,8 @@ class Scenario:
     - `build(lab)`: make the network and inject the fault; return the Vantage to diagnose from.
     - `tools`: programs it needs (missing: skipped with the reason).
     - `sos`: worth capturing with a real `sos report` (the fault is visible there).
+    - `sos_inside`: worth capturing with `sos report` run inside the vantage's namespace, a host of
+      its own: its firewall tables, its socket tables and its conntrack count are the report's.
     - `host_wide`: the evidence is machine-wide (the kernel log): offline, the diagnosis must
       include the host scope (`--all-netns`), not only the namespace it was seen from.
     """
@@ -118,6 +120,7 @@ class Scenario:
     expect_subject: ClassVar[tuple[str, ...]] = ()
     tools: ClassVar[tuple[str, ...]] = ("ip",)
     sos: ClassVar[bool] = False
+    sos_inside: ClassVar[bool] = False
     host_wide: ClassVar[bool] = False
 
     @classmethod

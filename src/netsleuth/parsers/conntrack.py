@@ -38,14 +38,15 @@ def count_states(lines: Iterable[str]) -> Counter[str]:
     ...   "ipv4     2 tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=1 dport=22",
     ...   "ipv4     2 udp      17 29 src=10.0.0.1 dst=10.0.0.9 sport=5 dport=53 [UNREPLIED]",
     ...   "tcp      6 117 TIME_WAIT src=10.0.0.1 dst=10.0.0.3 sport=2 dport=80",
+    ...   "conntrack v1.4.5 (conntrack-tools): 3 flow entries have been shown.",
     ... ])
     Counter({'ESTABLISHED': 1, 'udp': 1, 'TIME_WAIT': 1})
     """
     counts: Counter[str] = Counter()
     for line in lines:
         parts = line.split(None, 6)
-        if len(parts) < 4:
-            continue
+        if len(parts) < 4 or parts[0] == "conntrack":
+            continue  # `conntrack v1.4.6 (conntrack-tools): 12 flow entries have been shown.`
         # /proc/net/nf_conntrack prefixes the L3 family: "ipv4 2 tcp 6 ..."
         if parts[0] in ("ipv4", "ipv6"):
             parts = parts[2:]

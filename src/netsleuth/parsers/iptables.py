@@ -26,7 +26,8 @@ def _ports(spec: str) -> tuple[tuple[int, int], ...]:
 
 
 def _rule(table: str, line: str, counters: tuple[int, int] | None) -> FwRule:
-    toks = shlex.split(line)
+    # quotes only come with comments (`-m comment --comment "..."`): split plainly otherwise
+    toks = shlex.split(line) if '"' in line or "'" in line or "\\" in line else line.split()
     if len(toks) < 2 or toks[0] != "-A":
         raise ParseError("iptables-save: expected `-A CHAIN ...`", line)
     chain = toks[1]

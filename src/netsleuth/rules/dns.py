@@ -66,7 +66,7 @@ def loopback_resolver_dead(
         elif listeners is not None:
             if listeners.answers("udp", addr, 53) or listeners.answers("tcp", addr, 53):
                 continue
-            seen.append(Seen(listeners.evidence.source, f"no socket listens on {addr} port 53"))
+            seen.append(Seen(listeners.source, f"no socket listens on {addr} port 53"))
         else:
             continue
         others = [n for n in res.conf.nameservers if n != addr]
@@ -312,7 +312,7 @@ def slow_reverse_lookup(
         for addr in res.conf.loopback():
             if not listeners.answers("udp", addr, 53):
                 failing.append(addr)
-                seen.append(Seen(listeners.evidence.source, f"no socket listens on {addr} port 53"))
+                seen.append(Seen(listeners.source, f"no socket listens on {addr} port 53"))
     else:
         raise Skip("UseDNS yes, but no DNS probe or listening sockets to tell whether the resolver fails")
     if not failing:

@@ -37,6 +37,8 @@ def _paradox(cpu: CpuLoad | None) -> bool:
 )
 def cpu_stall(cpu: CpuLoad | None, logs: LogEvents | None) -> Iterator[Finding]:
     """Load average high while CPUs idle, with soft lockup / hung task / stuck migration/N stacks in the kernel log."""
+    if logs is not None and not logs.read("kernel"):
+        logs = None  # only other logs were read: the kernel's silence is not known
     if cpu is None and logs is None:
         raise Skip("needs /proc/loadavg with two /proc/stat samples, or a kernel log")
     events: list[EventSet] = [logs.get(e) for e in STALL_EVENTS] if logs is not None else []

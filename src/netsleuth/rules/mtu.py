@@ -330,8 +330,10 @@ def _logged_drops(
             },
             seen=[Seen(last.source, "\n".join(e.line.raw for e in shown))],
             now=[
-                f"{ns_cmd}ip link show dev {dev}   # then give the sender's side (VM, container, "
-                f"tunnel) an MTU of at most {mtu}, or raise {dev} to {size}"
+                Cmd(
+                    f"{ns_cmd}ip link show dev {dev}",
+                    Msg("c_sender_side", {"mtu": mtu, "dev": dev, "size": size}),
+                )
             ],
             persist=mtu_persist(dev, size, host.os_family if host else ""),
             seed="003",

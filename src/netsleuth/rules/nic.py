@@ -423,6 +423,8 @@ def counters_physical(links: Links | None, nic: str) -> bool:
 )
 def tx_timeout(logs: LogEvents, drivers: Drivers | None) -> Iterator[Finding]:
     """The kernel's NETDEV WATCHDOG fired: a NIC's transmit queue stopped; recent means traffic is lost now."""
+    if not logs.read("kernel"):
+        raise Skip("no kernel log readable (only " + ", ".join(logs.sources) + ")")
     ev = logs.get("netdev_watchdog")
     if not ev.count:
         return

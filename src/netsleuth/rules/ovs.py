@@ -12,7 +12,7 @@ from netsleuth.facts.logs import LogEvents, age_words
 from netsleuth.facts.nic import Datapaths
 from netsleuth.facts.ovs import OvsState
 from netsleuth.messages import Msg
-from netsleuth.rules.base import Cmd, Finding, RemedyLine, Seen, Severity, rule
+from netsleuth.rules.base import Cmd, Finding, RemedyLine, Seen, Severity, Skip, rule
 
 RECENT_S = 3600.0
 WATCHDOG_CRON = Cmd(
@@ -95,8 +95,15 @@ def _vsctl_error(error: str) -> Msg | str:
     return Msg("error_timeout", {"seconds": m.group(1)}) if m else error
 
 
-@rule("ovs.ovsdb_unreachable", needs=(OvsState,), seed="000", severity=Severity.CRITICAL, scope="host")
-def ovsdb_unreachable(ovs: OvsState) -> Iterator[Finding]:
+@rule(
+    "ovs.ovsdb_unreachable",
+    needs=(OvsState,),
+    optional=(LogEvents,),
+    seed="000",
+    severity=Severity.CRITICAL,
+    scope="host",
+)
+def ovsdb_unreachable(ovs: OvsState, logs: LogEvents | None) -> Iterator[Finding]:
     """ovsdb-server does not answer: no port can be added or changed, agents fail."""
     if ovs.db_answers:
         return
@@ -110,6 +117,7 @@ def ovsdb_unreachable(ovs: OvsState) -> Iterator[Finding]:
         seen=[
             Seen(ovs.vsctl.source, f"{ovs.vsctl.status.value}: {ovs.vsctl.error}"),
             *(Seen("ps", f"pid {p.pid} STAT {p.stat}: {p.command[:120]}") for p in ovs.ovsdb + ovs.vswitchd),
+            *_log_seen(logs, "ovs_db_unreachable"),  # ovs-vswitchd's side: it lost its database
         ],
         now=[
             "ls -l /var/run/openvswitch/db.sock; tail -n 50 /var/log/openvswitch/ovsdb-server.log",
@@ -125,6 +133,8 @@ def ovsdb_unreachable(ovs: OvsState) -> Iterator[Finding]:
 )
 def poll_interval_long(ovs: OvsState, logs: LogEvents) -> Iterator[Finding]:
     """ovs-vswitchd logged long poll intervals recently but answers now: it is struggling."""
+    if not (logs.read("ovs_vswitchd") or logs.read("ovs_ovsdb")):
+        raise Skip("no Open vSwitch log readable (ovs-vswitchd.log, ovsdb-server.log)")
     ev = logs.get("ovs_poll_interval_long")
     if not ev.count or ovs.hung_calls or not ev.recent(RECENT_S):
         return
@@ -156,6 +166,8 @@ def _is_error(row: dict[str, object]) -> str:
 @rule("ovs.interface_error", needs=(OvsState,), seed="004", severity=Severity.WARNING, scope="host")
 def interface_error(ovs: OvsState) -> Iterator[Finding]:
     """An OVS Interface row has `error` set or ofport -1: the port exists in the database, not in the switch."""
+    if "interfaces" in ovs.unread:  # no listing is not "no interface in error"
+        raise Skip(ovs.unread["interfaces"])
     bridge_of = {str(row.get("name")): br for br, rows in ovs.bridge_interfaces().items() for row in rows}
     for row in ovs.interfaces:
         problem = _is_error(row)
@@ -247,6 +259,8 @@ def datapath_lost(dps: Datapaths) -> Iterator[Finding]:
 )
 def kernel_netlink_mismatch(logs: LogEvents) -> Iterator[Finding]:
     """Kernel says `openvswitch: netlink: Key type N is out of range max M`: userspace OVS is newer than the kernel module."""
+    if not logs.read("kernel"):
+        raise Skip("no kernel log readable (only " + ", ".join(logs.sources) + ")")
     ev = logs.get("ovs_netlink_key_range")
     if not ev.count or ev.last is None:
         return

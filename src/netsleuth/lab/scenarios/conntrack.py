@@ -65,6 +65,7 @@ class ConntrackNearLimit(Scenario):
     expect = "conntrack.near_limit"
     expect_subject = ("nf_conntrack",)
     tools = ("ip", "iptables")
+    sos_inside = True  # the count is per namespace: sos run inside it reads that namespace's count
 
     def build(self, lab: Lab) -> Vantage:
         srv, cli = tracked_pair(lab)

@@ -15,6 +15,7 @@ class DropsDhcpService(Scenario):
     expect_subject = ("67", "dhcp", "bootps")
     tools = ("ip", "dnsmasq", "iptables")
     sos = True  # sos runs `ip netns exec NS iptables-save` and netstat in every namespace
+    sos_inside = True  # and, run inside it, the namespace's own firewall tables (`iptables -vnxL`)
 
     def build(self, lab: Lab) -> Vantage:
         srv, cli = lab.netns("srv"), lab.netns("cli")

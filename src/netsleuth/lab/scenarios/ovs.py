@@ -47,6 +47,7 @@ class OvsdbStopped(Scenario):
     expect = "ovs.ovsdb_unreachable"
     expect_subject = ("ovsdb-server",)
     tools = OVS_TOOLS
+    sos = True  # sos's openvswitch plugin, told where this OVS lives (OVS_RUNDIR, OVS_LOGDIR)
 
     def build(self, lab: Lab) -> Vantage:
         ovs, _, vantage = ovs_node(lab)
