@@ -24,7 +24,7 @@ declare -A PKG=(
   [stat]="coreutils|coreutils" [readlink]="coreutils|coreutils" [df]="coreutils|coreutils"
   [uname]="coreutils|coreutils" [bash]="bash|bash"
   [make]="make|make" [tshark]="tshark|wireshark-cli" [rg]="ripgrep|ripgrep" [mawk]="mawk|mawk"
-  [xz]="xz-utils|xz" [chromium]="chromium|chromium"
+  [xz]="xz-utils|xz" [dot]="graphviz|graphviz" [chromium]="chromium|chromium"
   [ssh]="openssh-client|openssh-clients" [ssh-keygen]="openssh-client|openssh-clients"
   [sshd]="openssh-server|openssh-server" [python3]="python3|python3"
   [prometheus]="prometheus|golang-github-prometheus"

@@ -13,9 +13,11 @@ from netsleuth.errors import clip
 from netsleuth.evidence.catalogue import catalogue
 from netsleuth.evidence.model import HOST, Bundle
 from netsleuth.facts import load_all as load_facts
+from netsleuth.facts.probes import ArpProbes, DhcpProbes, DnsProbes, EchoProbes, LatencyProbes, MtuProbes
 from netsleuth.facts.store import PROVIDERS, FactStore, Unavailable
-from netsleuth.messages import Msg, message
+from netsleuth.messages import Msg, message, render_note
 from netsleuth.results.capture import PCAP_SUMMARY, TRACE_RESULT, PcapSummary, TraceResult
+from netsleuth.results.notes import probe_notes as notes_of
 from netsleuth.results.report import (
     SCHEMA,
     Check,
@@ -27,7 +29,7 @@ from netsleuth.results.report import (
     Report,
     Tool,
 )
-from netsleuth.rules.base import Finding, Rule, Severity, Skip, all_rules
+from netsleuth.rules.base import Cmd, Finding, RemedyLine, Rule, Severity, Skip, all_rules
 
 
 def run_rule(rule: Rule, fs: FactStore) -> tuple[list[Finding], Check]:
@@ -90,6 +92,16 @@ def _resolve(rule_id: str, lang: str, value: Any) -> Any:
     return value
 
 
+def remedy_line(rule_id: str, lang: str, line: RemedyLine) -> str:
+    """A remedy line in `lang`: a command as written, its comment and any instruction in words
+    from the catalogue."""
+    if isinstance(line, Cmd):
+        return f"{line.command}   # {_resolve(rule_id, lang, line.comment)}"
+    if isinstance(line, Msg):
+        return str(_resolve(rule_id, lang, line))
+    return line
+
+
 def render_finding(f: Finding, lang: str) -> FindingOut:
     params = {"subject": f.subject, "netns": f.netns or "host"}
     params |= {k: _resolve(f.id, lang, v) for k, v in f.params.items()}
@@ -100,7 +112,11 @@ def render_finding(f: Finding, lang: str) -> FindingOut:
         summary=message(lang, f.id, "summary", params),
         why=message(lang, f.id, "why", params),
         evidence=[EvidenceExcerpt(source=clip(s.source), excerpt=excerpt(s.excerpt)) for s in f.seen],
-        remedy=Remedy(now=f.now, persist=f.persist, notes=message(lang, f.id, "notes", params)),
+        remedy=Remedy(
+            now=[remedy_line(f.id, lang, x) for x in f.now],
+            persist=[remedy_line(f.id, lang, x) for x in f.persist],
+            notes=message(lang, f.id, "notes", params),
+        ),
         references=[ref for ref in message(lang, f.id, "references", params).split() if ref],
         seed=f.seed,
         subject=f.subject,
@@ -131,6 +147,17 @@ def analyse(
     """Run every rule (or `only` these) over every analysed scope of the bundle (fleet rules run on a
     fleet, not here). `then` is given the first scope's facts once the rules ran (the fleet
     summarises a host from them)."""
+    return analyse_facts(bundle, lang, only, then=then)[0]
+
+
+def analyse_facts(
+    bundle: Bundle,
+    lang: str = "en",
+    only: set[str] | None = None,
+    *,
+    then: Callable[[FactStore], None] | None = None,
+) -> tuple[Report, FactStore]:
+    """`analyse`, and the facts it was judged on (to draw the picture from the same facts)."""
     load_facts()
     t0 = time.monotonic()
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -151,7 +178,7 @@ def analyse(
     if then is not None:
         then(first)
     capture, trace = _measured(bundle)
-    return Report(
+    report = Report(
         schema=SCHEMA,
         tool=Tool(version=__version__),
         host=HostRef(hostname=bundle.hostname, kernel=bundle.kernel, source=bundle.source),
@@ -172,11 +199,30 @@ def analyse(
             )
             for ev in bundle.items
         ],
-        notes=[clip(n) for n in bundle.notes],
+        notes=[clip(render_note(lang, n)) for n in bundle.notes] + probe_notes(stores, lang),
         lang=lang,
         capture=capture,
         trace=trace,
     )
+    return report, first
+
+
+PROBE_FACTS = (MtuProbes, DnsProbes, DhcpProbes, ArpProbes, EchoProbes, LatencyProbes)
+
+
+def probe_notes(stores: dict[str, FactStore], lang: str) -> list[str]:
+    """What each probe of each analysed namespace measured, in `lang` (a namespace's own probes
+    prefixed with its name when several were analysed)."""
+    out: list[str] = []
+    for ns, fs in stores.items():
+        for fact in PROBE_FACTS:
+            found: Any = fs.maybe(fact)
+            for result, _ev in found.items if found is not None else []:
+                for line in notes_of(lang, result):
+                    out.append(
+                        render_note(lang, Msg("in_netns", {"netns": ns, "note": line})) if ns else line
+                    )
+    return out
 
 
 def evidence_read(rule: Rule) -> set[str]:

@@ -232,6 +232,12 @@ def app() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Suppressions and thresholds (default /etc/netsleuth/config.toml when it exists).",
 )
+@click.option(
+    "--graph",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE.svg|FILE.dot",
+    help="Also write the topology picture, findings marked, to FILE: SVG, or graphviz DOT source.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="List every piece of evidence that is not ok.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 def diagnose(
@@ -249,6 +255,7 @@ def diagnose(
     save_bundle: Path | None,
     extra: tuple[Path, ...],
     config_path: Path | None,
+    graph: Path | None,
     verbose: bool,
     quiet: bool,
 ) -> None:
@@ -259,13 +266,15 @@ def diagnose(
     time; with --netns/--all-netns they run inside each analysed namespace; --no-probes sends
     nothing.
     """
-    from netsleuth.analysis import analyse
+    from netsleuth.analysis import analyse_facts
     from netsleuth.config import load as load_config
     from netsleuth.evidence.bundle import write_bundle
     from netsleuth.evidence.source import open_source
     from netsleuth.facts.settings import add_settings
     from netsleuth.probes.default import add_netns_probes, add_probes
+    from netsleuth.report.picture import Picture, report_picture
     from netsleuth.report.render import render
+    from netsleuth.results.report import Report
     from netsleuth.rules.base import all_rules
 
     lang = lang or default_lang()
@@ -274,6 +283,15 @@ def diagnose(
     if unknown:
         raise click.UsageError(f"unknown rule id(s): {', '.join(unknown)} (see `netsleuth rules list`)")
     cfg = load_config(config_path, known.__contains__)
+    if graph is not None and graph.suffix.lower() not in (".svg", ".dot"):
+        raise click.UsageError(f"--graph {graph}: the file name must end in .svg or .dot")
+
+    def judge(bundle: Bundle) -> tuple[Report, Picture | None]:
+        report, facts = analyse_facts(bundle, lang, set(only) or None)
+        cfg.apply(report)  # a suppressed finding is drawn as such
+        drawn = fmt == "html" or graph is not None
+        return report, report_picture(facts, report) if drawn else None
+
     if source is None:
         if save_bundle:
             from netsleuth.evidence.bundle import check_writable
@@ -289,7 +307,7 @@ def diagnose(
                 add_netns_probes(bundle, bundle.scopes(), peers)
         if save_bundle:
             write_bundle(bundle, save_bundle)
-        report = analyse(bundle, lang, set(only) or None)
+        report, picture = judge(bundle)
     else:
         if save_bundle:
             raise click.UsageError("--save-bundle is for live diagnosis; `netsleuth collect` keeps a bundle")
@@ -300,8 +318,11 @@ def diagnose(
         with open_source(source, list(netns) or None, all_netns) as bundle:
             _add_user_inputs(bundle, extra)
             add_settings(bundle, cfg)
-            report = analyse(bundle, lang, set(only) or None)
-    cfg.apply(report)
+            report, picture = judge(bundle)
+    if graph is not None and picture is not None:
+        from netsleuth.report.picture import standalone_svg
+
+        _emit(standalone_svg(picture) if graph.suffix.lower() == ".svg" else picture.dot, graph)
     if fmt in PLUGIN_FORMATS:
         from netsleuth.report.monitor import nagios, npd
 
@@ -309,7 +330,7 @@ def diagnose(
         _emit(text, output)
         sys.exit(code)
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    _emit(render(report, fmt, color=color, verbose=verbose), output)
+    _emit(render(report, fmt, color=color, verbose=verbose, picture=picture), output)
     sys.exit(report.exit_code())
 
 

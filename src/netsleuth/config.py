@@ -85,6 +85,7 @@ class Config:
     def apply(self, report: Report, today: date | None = None) -> Report:
         """Mark the findings a suppression covers (the first that does); a suppression past its
         date no longer applies and the report says so."""
+        from netsleuth.messages import Msg, render_note
         from netsleuth.results.report import Suppressed
 
         today = today or date.today()
@@ -98,7 +99,10 @@ class Config:
                             expires=s.expires.isoformat() if s.expires else None,
                         )
                         break
-                    note = f"suppression {s.match} expired on {s.expires}: {f.id} counts again"
+                    note = render_note(
+                        report.lang,
+                        Msg("suppression_expired", {"match": s.match, "expires": str(s.expires), "id": f.id}),
+                    )
                     if note not in report.notes:
                         report.notes.append(note)
         return report

@@ -14,6 +14,7 @@ from netsleuth.errors import BadSource
 from netsleuth.evidence.bundle import write_bundle
 from netsleuth.evidence.model import Status
 from netsleuth.evidence.source import open_source
+from netsleuth.messages import render_note
 from tests.helpers import bundle, ev, fixture, sos_tree
 
 
@@ -180,7 +181,7 @@ def test_sosreport_without_manifest_uses_known_paths_and_content_for_names(tmp_p
         assert ring is not None and ring.ok
         show = b.get("ovs.vsctl_show")
         assert show is not None and show.status is Status.ERROR and "database connection failed" in show.error
-        assert any("no sos_reports/manifest.json" in n for n in b.notes)
+        assert any("no sos_reports/manifest.json" in render_note("en", n) for n in b.notes)
 
 
 def test_sosreport_link_leading_outside_is_not_followed(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from netsleuth.evidence.model import MAX_TEXT
 from netsleuth.evidence.redact import redact_bundle
 from netsleuth.evidence.runner import run
 from netsleuth.evidence.source import open_source
+from netsleuth.messages import render_note
 from tests.helpers import bundle, ev
 
 NETSLEUTH = [sys.executable, "-m", "netsleuth.cli"]
@@ -199,7 +200,7 @@ def test_credentials_in_command_lines_are_masked_and_the_bundle_says_so() -> Non
     text = b.get("ps").text  # type: ignore[union-attr]
     assert "s3cr3t" not in text and "hunter2" not in text and ":pw@" not in text
     assert "--password=********" in text and "--os-password ********" in text
-    assert b.notes and "redacted 3 credential value(s) in ps (3)" in b.notes[0]
+    assert b.notes and "redacted 3 credential values in ps (3)" in render_note("en", b.notes[0])
 
 
 def test_a_command_printing_a_gigabyte_is_kept_to_its_cap_in_bounded_memory() -> None:
@@ -228,4 +229,4 @@ def test_a_nul_in_ip_netns_output_is_left_out_with_a_note(tmp_path: Path) -> Non
     )
     with open_source(root, all_netns=True) as b:
         assert b.namespaces == ["", "qrouter-2"]
-        assert any("NUL" in n for n in b.notes)
+        assert any("NUL" in render_note("en", n) for n in b.notes)

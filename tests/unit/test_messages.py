@@ -27,3 +27,37 @@ def test_rule_has_english_and_chinese_text(rule_id: str) -> None:
         # a placeholder only the Chinese text uses would print as {name}
         extra = _fields(zh[field]) - _fields(en[field])
         assert extra <= {"subject", "netns"}, f"{rule_id}.{field}: {extra}"
+
+
+# message files that hold the report's own words rather than a rules module's findings
+NOT_RULES = {
+    "chrome": "the renderers' headings, labels and counts",
+    "picture": "the topology picture (report/picture.py)",
+    "common": "wording many rules share through Msg params",
+    "notes": "the report's notes: probe summaries and verdicts, what a source could not give",
+    "triage": "the triage guide (report/triage.py)",
+    "measured": "what a capture measured and a trace point by point (report/measured.py)",
+    "fleet_report": "the fleet report's headings and labels (report/fleet_render.py)",
+    "watch": "watch's events and the monitoring outputs (watch/, report/monitor.py)",
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_each_message_file_is_named_after_the_rules_module_it_serves(lang: str) -> None:
+    import tomllib
+    from importlib import resources
+
+    by_module: dict[str, set[str]] = {}
+    for r in all_rules():
+        by_module.setdefault(r.fn.__module__.rsplit(".", 1)[-1], set()).add(r.id)
+    folder = resources.files("netsleuth.messages").joinpath(lang)
+    files = {e.name.removesuffix(".toml"): e for e in folder.iterdir() if e.name.endswith(".toml")}
+    for stem, entry in files.items():
+        keys = set(tomllib.loads(entry.read_text(encoding="utf-8")))
+        if stem in NOT_RULES:
+            assert not keys & set(RULES), f"messages/{lang}/{stem}.toml holds rule messages"
+        else:
+            assert keys == by_module.get(stem), (
+                f"messages/{lang}/{stem}.toml: not the rules of rules/{stem}.py"
+            )
+    assert set(by_module) <= set(files), f"rules modules without a messages/{lang} file"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from netsleuth.evidence.model import Status
 from netsleuth.evidence.source import open_source
+from netsleuth.messages import render_note
 from netsleuth.parsers.docker import SAMPLE_PS
 from netsleuth.parsers.ps import SAMPLE_PS_THREADS
 from netsleuth.parsers.sockets import SAMPLE_NETSTAT_AGN, SAMPLE_PROC_TCP, SAMPLE_PROC_TCP6
@@ -40,7 +41,7 @@ def test_ovs_commands_sos_ran_through_a_snap_are_found(tmp_path: Path) -> None:
         assert show is not None and show.ok and show.text == SHOW
         dp = b.get("ovs.dpctl_show")
         assert dp is not None and dp.ok
-        assert any("snap openstack-hypervisor" in n for n in b.notes)
+        assert any("snap openstack-hypervisor" in render_note("en", n) for n in b.notes)
         r = run(b, {"ovs.ovsdb_unreachable", "ovs.datapath_lost"})
     assert not findings(r, "ovs.ovsdb_unreachable")
     assert check(r, "ovs.ovsdb_unreachable").startswith("pass")
@@ -91,7 +92,7 @@ def test_ovs_commands_sos_ran_in_a_container_are_read(tmp_path: Path) -> None:
         assert (show := b.get("ovs.vsctl_show")) is not None and show.ok
         flows = b.get("ovs.dump_flows", key="br-int")
         assert flows is not None and flows.ok
-        assert any("docker openvswitch_vswitchd" in n for n in b.notes)
+        assert any("docker openvswitch_vswitchd" in render_note("en", n) for n in b.notes)
 
 
 def test_denied_or_missing_ovs_vsctl_is_never_an_outage() -> None:
@@ -229,7 +230,7 @@ def test_manifest_records_of_the_wrong_shape_are_ignored(tmp_path: Path) -> None
     (root / "sos_reports" / "manifest.json").write_text(text)
     with open_source(root) as b:
         assert b.kernel == "5.4.0-97-generic"
-        assert any("wrong shape" in n for n in b.notes)
+        assert any("wrong shape" in render_note("en", n) for n in b.notes)
         assert b.collected_at.startswith("2022-02-10T16:19:05")
 
 
@@ -240,7 +241,7 @@ def test_a_manifest_linked_outside_the_report_is_not_read(tmp_path: Path) -> Non
     (root / "sos_reports").mkdir()
     (root / "sos_reports" / "manifest.json").symlink_to(outside)
     with open_source(root) as b:
-        assert any("leads outside the report" in n for n in b.notes)
+        assert any("leads outside the report" in render_note("en", n) for n in b.notes)
         assert all("uname" not in ev.source for ev in b.items)
 
 
@@ -250,7 +251,7 @@ def test_nul_and_control_characters_in_ip_netns(tmp_path: Path) -> None:
     )
     with open_source(root, all_netns=True) as b:
         assert b.namespaces == ["", "qdhcp-1"]
-        assert any("no namespace name ignored" in n for n in b.notes)
+        assert any("no namespace name ignored" in render_note("en", n) for n in b.notes)
 
 
 def test_loops_and_deep_folders_in_a_report_folder(tmp_path: Path) -> None:

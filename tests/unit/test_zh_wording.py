@@ -18,7 +18,7 @@ from unittest.mock import patch
 import pytest
 
 from netsleuth import analysis
-from netsleuth.messages import catalogue
+from netsleuth.messages import Msg, catalogue
 from netsleuth.rules.base import Finding, all_rules
 from tests.unit import (
     test_capture_pcap,
@@ -104,12 +104,18 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Finding
 def _leaks(f: Finding) -> list[str]:
     out = analysis.render_finding(f, "zh")
     written = " ".join(str(v) for v in catalogue("zh").get(f.id, {}).values())
-    quoted = [s.excerpt for s in f.seen] + [s.source for s in f.seen] + f.now + [f.subject]
+    commands = [
+        x if isinstance(x, str) else x.command for x in [*f.now, *f.persist] if not isinstance(x, Msg)
+    ]
+    quoted = [s.excerpt for s in f.seen] + [s.source for s in f.seen] + commands + [f.subject]
     texts = [out.title, out.summary, out.why, out.remedy.notes]
-    return [
+    # a remedy's comments and instructions are words: a command's comment is a Cmd, never `  # ...` in code
+    texts += [line.split("   # ", 1)[-1] for line in [*out.remedy.now, *out.remedy.persist]]
+    composed = [c for c in commands if re.search(r"\s#\s", c)]
+    return [f"{f.id}: a comment written in code: {c!r}" for c in composed] + [
         f"{f.id}: {run!r} in {text!r}"
         for text in texts
-        for run in english_runs(text)
+        for run in english_runs(_CODE_SPAN.sub(" ", text))
         if run not in written and not any(run in q for q in quoted)
     ]
 
@@ -130,3 +136,134 @@ def test_the_check_catches_an_english_sentence_passed_as_a_param(produced: dict[
     bad = Finding(f.severity, subject=f.subject, params={**f.params, "state": "was full recently"}, id=f.id)
     assert _leaks(bad) and "was full recently" in _leaks(bad)[0]
     assert not _leaks(f)
+
+
+# --- the whole rendered report ---------------------------------------------------------------------
+#
+# Every report the rule tests build is analysed again in Chinese and rendered as text, Markdown and
+# HTML (with its picture). What is left once the quoted material is taken out must be Chinese, or
+# written in the Chinese catalogue itself. Quoted material: evidence excerpts and their sources,
+# the commands of a remedy (not their comments), `code` spans, names (subjects, namespaces, the
+# host), ids; and two kinds of diagnostic detail kept as the program wrote it: a check's reason
+# (why a rule was skipped, composed from evidence names and statuses) and an evidence error (a
+# command's own stderr). Everything else — headings, labels, counts, verdicts, notes, remedy
+# comments and instructions, the picture's words and legend — is the report's language.
+
+
+def _bundles(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Any, set[str] | None]]:
+    got: list[tuple[Any, set[str] | None]] = []
+    real = analysis.analyse_facts
+
+    def keep(bundle: Any, lang: str = "en", only: set[str] | None = None, **kw: Any) -> Any:
+        got.append((bundle, only))
+        return real(bundle, lang, only, **kw)
+
+    with patch.object(analysis, "analyse_facts", keep):
+        _produced(tmp_path_factory)
+    return got
+
+
+@pytest.fixture(scope="module")
+def zh_reports(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Any, Any]]:
+    from netsleuth.report.picture import report_picture
+
+    out = []
+    for bundle, only in _bundles(tmp_path_factory):
+        report, facts = analysis.analyse_facts(bundle, "zh", only)
+        out.append((report, report_picture(facts, report, layout=False)))
+    return out
+
+
+_CODE_SPAN = re.compile(r"`[^`\n]*`")
+
+
+def _quoted(report: Any) -> list[str]:
+    q = [report.host.hostname, report.host.kernel, report.host.source, report.started_at, *report.namespaces]
+    for f in report.findings:
+        q += [f.id, f.subject, f.netns, f.seed, *f.references]
+        q += [e.excerpt for e in f.evidence] + [line for e in f.evidence for line in e.excerpt.splitlines()]
+        q += [e.source for e in f.evidence]
+        remedy = [*f.remedy.now, *f.remedy.persist]
+        q += [line.split("   # ")[0] for line in remedy if "   # " in line]
+        q += [line for line in remedy if not _CJK.search(line)]  # a command (words are a Msg: translated)
+    for c in report.checks:
+        q += [c.id, c.reason, c.netns]
+    for e in report.evidence:
+        q += [e.name, e.key, e.error, e.netns, e.source, f"{e.name}[{e.key}]"]
+    q += [piece for s in q for piece in _CODE_SPAN.split(s)]  # as HTML shows it: `code` apart
+    return sorted({s.strip() for s in q if s.strip()}, key=len, reverse=True)
+
+
+def _html_text(page: str) -> str:
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.skip = 0
+            self.parts: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in ("style", "code", "pre"):
+                self.skip += 1
+            self.parts.append("\n")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("style", "code", "pre"):
+                self.skip -= 1
+            self.parts.append("\n")
+
+        def handle_data(self, data: str) -> None:
+            if not self.skip:
+                self.parts.append(data)
+
+    t = Text()
+    t.feed(page)
+    return "".join(t.parts)
+
+
+def _whole_report_leaks(report: Any, pic: Any) -> list[str]:
+    from netsleuth.report.render import render
+
+    written = " ".join(str(v) for entry in catalogue("zh").values() for v in entry.values())
+    quoted = sorted({*_quoted(report), *pic.view.quoted}, key=len, reverse=True)
+    leaks: list[str] = []
+    for fmt in ("text", "markdown", "html"):
+        page = render(report, fmt, picture=pic)
+        body = _html_text(page) if fmt == "html" else page
+        for q in quoted:
+            body = body.replace(q, "\n")
+        body = _CODE_SPAN.sub("\n", body)
+        for line in body.splitlines():
+            leaks += [
+                f"{fmt}: {run!r} in {line.strip()!r}"
+                for run in english_runs(line)
+                if run not in written and not any(run in q for q in quoted)
+            ]
+    return sorted(set(leaks))
+
+
+def test_the_whole_chinese_report_has_no_english_chrome(zh_reports: list[tuple[Any, Any]]) -> None:
+    assert len(zh_reports) > 100  # every rule test's bundle
+    leaks = sorted({leak for report, pic in zh_reports for leak in _whole_report_leaks(report, pic)})
+    assert not leaks, "\n".join(leaks[:60])
+
+
+def test_the_whole_report_check_catches_english_chrome(zh_reports: list[tuple[Any, Any]]) -> None:
+    report, pic = next((r, p) for r, p in zh_reports if r.findings)
+    assert not _whole_report_leaks(report, pic)
+    bad = report.model_copy(update={"notes": [*report.notes, "checks skipped for want of evidence"]})
+    assert any("checks skipped for want of evidence" in leak for leak in _whole_report_leaks(bad, pic))
+
+
+def test_the_check_catches_a_remedy_comment_written_in_code(produced: dict[str, list[Finding]]) -> None:
+    f = produced["mtu.mismatch"][0]
+    assert not _leaks(f)
+    bad = Finding(
+        f.severity,
+        subject=f.subject,
+        params=f.params,
+        now=["ip link set dev x mtu 1400   # or lower y"],
+        id=f.id,
+    )
+    assert any("a comment written in code" in leak for leak in _leaks(bad))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from netsleuth import process
+from netsleuth.messages import Msg
 
 MOUNT_TIMEOUT = 10.0
 TRACEFS = Path("/sys/kernel/tracing")
@@ -34,7 +35,7 @@ def reason_names(format_text: str) -> dict[int, str]:
 class DropWatch:
     instance: Path | None
     mounted: bool
-    note: str
+    note: Msg | None  # why drop reasons are not available (worded by path.loss_localized's entry)
     names: dict[int, str]
 
     @classmethod
@@ -44,15 +45,15 @@ class DropWatch:
         try:
             if not fmt.exists():
                 if os.geteuid() != 0:
-                    return cls(None, False, "kernel drop reasons need root (tracefs)", {})
+                    return cls(None, False, Msg("drops_need_root"), {})
                 r = process.run(["mount", "-t", "tracefs", "nodev", str(TRACEFS)], MOUNT_TIMEOUT)
                 if not r.ok:
                     why = r.err_text().strip() or r.failed or f"exit status {r.rc}"
-                    return cls(None, False, f"kernel drop reasons unavailable: mount tracefs: {why}", {})
+                    return cls(None, False, Msg("drops_mount_failed", {"detail": str(why)}), {})
                 mounted = True
             text = fmt.read_text()
             if "reason" not in text:
-                return cls(None, mounted, "this kernel's skb:kfree_skb has no reason field", {})
+                return cls(None, mounted, Msg("drops_no_reason_field"), {})
             names = reason_names(text)
             quiet = [
                 n for n, name in names.items() if name in ("NOT_DROPPED_YET", "CONSUMED", "NOT_SPECIFIED")
@@ -63,11 +64,11 @@ class DropWatch:
             inst.mkdir()
             (inst / "events/skb/kfree_skb/filter").write_text(flt + "\n")
             (inst / "events/skb/kfree_skb/enable").write_text("1\n")
-            return cls(inst, mounted, "", names)
+            return cls(inst, mounted, None, names)
         except OSError as exc:
-            return cls(None, mounted, f"kernel drop reasons unavailable: {exc}", {})
+            return cls(None, mounted, Msg("drops_unavailable", {"detail": str(exc)}), {})
 
-    def stop(self) -> tuple[list[dict[str, Any]], str]:
+    def stop(self) -> tuple[list[dict[str, Any]], Msg | None]:
         """Stop tracing, remove the instance (and tracefs if we mounted it); the drops seen."""
         drops: Counter[tuple[str, str]] = Counter()
         try:
@@ -82,7 +83,7 @@ class DropWatch:
                         drops[(reason, m.group(2))] += 1
                 self.instance.rmdir()
         except OSError as exc:
-            self.note = self.note or f"kernel drop reasons unreadable: {exc}"
+            self.note = self.note or Msg("drops_unreadable", {"detail": str(exc)})
         finally:
             if self.mounted:
                 process.run(["umount", str(TRACEFS)], MOUNT_TIMEOUT)

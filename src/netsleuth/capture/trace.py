@@ -32,6 +32,7 @@ from netsleuth.capture.frames import AUX_SPACE, PACKET_AUXDATA, SOL_PACKET, Seen
 from netsleuth.capture.hostview import Host, Ns, OvsIface
 from netsleuth.capture.netns import in_netns
 from netsleuth.errors import NetsleuthError
+from netsleuth.messages import message
 from netsleuth.results.capture import (
     Drop,
     NeighbourSighting,
@@ -708,6 +709,7 @@ def run_trace(
         reply_received=prober.answered,
         duration_s=round(time.monotonic() - t0, 3),
         drops=[Drop(**d) for d in drops],
-        drops_note=note,
+        drops_note=message("en", "path.loss_localized", note.key, note.params) if note else "",
+        drops_why=note,
     )
     return result, caps

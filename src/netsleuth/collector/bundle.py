@@ -68,7 +68,7 @@ def write_bundle(
     collected_at: str,
     namespaces: List[str],
     source: str = "live",
-    notes: Optional[List[str]] = None,
+    notes: Optional[List[Any]] = None,
 ) -> None:
     """Write the bundle as a .tar.gz, mode 0600 from its first byte (it may hold addresses and
     process lists), renamed into place when complete."""

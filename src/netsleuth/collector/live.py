@@ -51,14 +51,16 @@ class Collected:
         kernel: str,
         collected_at: str,
         scopes: List[str],
-        notes: Optional[List[str]] = None,
+        notes: Optional[List[Any]] = None,
     ) -> None:
         self.records = records
         self.hostname = hostname
         self.kernel = kernel
         self.collected_at = collected_at
         self.scopes = scopes
-        self.notes = list(notes or [])  # what the collection could not give, or changed (redaction)
+        # what the collection could not give, or changed (redaction): a text, or wording the report
+        # puts in its own language ({"msg": key, "params": {...}})
+        self.notes = list(notes or [])  # type: List[Any]
 
 
 def list_netns(timeout: float = 2.0) -> List[str]:

@@ -8,7 +8,7 @@ Runs on production hosts: standard library only.
 """
 
 import re
-from typing import Any, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 MASK = "********"
 # evidence holding command lines or environment-like text
@@ -53,10 +53,11 @@ def redact_text(text: str) -> Tuple[str, int]:
     return text, count[0]
 
 
-def redact_records(records: Iterable[Any]) -> Tuple[int, str]:
+def redact_records(records: Iterable[Any]) -> Tuple[int, Optional[Dict[str, Any]]]:
     """Mask credentials in the command lines and environment-like evidence collected (Records, or
     anything with their name, key, netns, text and later); returns how many, and the note a bundle
-    carries of how many and where (the values are gone, the names stay), or ""."""
+    carries of how many and where (the values are gone, the names stay), or None. The note is
+    wording that the report puts in its own language: {"msg": "redacted", "params": {...}}."""
     total = 0
     where: List[str] = []
     for rec in records:
@@ -71,10 +72,5 @@ def redact_records(records: Iterable[Any]) -> Tuple[int, str]:
             label = "{}[{}]".format(rec.name, rec.key) if rec.key else rec.name
             where.append("{} ({})".format(label + ("@" + rec.netns if rec.netns else ""), n))
     if not total:
-        return 0, ""
-    return (
-        total,
-        "redacted {} credential value(s) in {}: replaced by {} (`collect --no-redact` keeps them)".format(
-            total, ", ".join(where), MASK
-        ),
-    )
+        return 0, None
+    return total, {"msg": "redacted", "params": {"n": total, "where": ", ".join(where), "mask": MASK}}

@@ -54,6 +54,9 @@ def tools() -> list[Tool]:
                 t.rules.append(rule.id)
     for prog in batch.TOOLS:
         tool(prog).also.append("--netns/--all-netns (one shell per namespace)")
+    tool("dot").also.append(
+        "the topology picture (diagnose --format html, --graph); without it a simpler layout"
+    )
     for name, sc in sorted(all_scenarios().items()):
         for prog in sc.tools:
             tool(prog).also.append(f"lab {name}")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from netsleuth import completion
-from netsleuth.messages import LANGS, default_lang
+from netsleuth.messages import LANGS, Msg, default_lang
 
 
 @click.command("pcap")
@@ -87,7 +87,7 @@ def command(
     ev = pcap_evidence(summary)
     if cut_short:
         ev.error = "; ".join(cut_short)
-        bundle.notes += [f"capture read up to where it stops: {why}" for why in cut_short]
+        bundle.notes += [Msg("capture_cut", {"why": why}) for why in cut_short]
     bundle.add(ev)
     report = analyse(bundle, lang, set(only) or None)
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ

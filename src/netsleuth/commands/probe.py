@@ -41,12 +41,6 @@ def finish(
     items += [run.skipped(kind, key, why, f"netsleuth probe {kind}") for key, why in skipped]
     items += run.passive(probe_context(kinds))
     bundle = run.new_bundle(items)
-    for _k, r, _d in results:
-        bundle.notes.append(run.summary(r))
-        from netsleuth.results.probes import LatencyProbe
-
-        if isinstance(r, LatencyProbe):
-            bundle.notes.append("verdict: " + run.verdict_latency(r))
     report = probe_report(bundle, kinds, lang or default_lang())
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(render(report, fmt, color=color), nl=False)

@@ -5,11 +5,18 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from netsleuth import completion
-from netsleuth.messages import LANGS, default_lang
+from netsleuth.messages import LANGS, Msg, default_lang
+
+if TYPE_CHECKING:
+    from netsleuth.capture.hostview import Host
+    from netsleuth.evidence.model import Bundle
+    from netsleuth.report.picture import Picture
+    from netsleuth.results.report import Report
 
 
 @click.command("trace")
@@ -84,6 +91,7 @@ def command(
     if os.geteuid() != 0:
         raise NetsleuthError("trace needs root (AF_PACKET capture and raw probes)")
     notes: list[str] = []
+    host = None
     if points:
         chosen = []
         for spec in points.split(","):
@@ -116,12 +124,11 @@ def command(
         write_pcapng(save, [c.point.label for c in caps], frames)
     bundle = Bundle(source=f"trace:{dest}", hostname=socket.gethostname(), kernel=os.uname().release)
     bundle.add(trace_evidence(result))
-    bundle.notes.extend(
-        f"trace path not fully derived: {note}; pass --points to complete it" for note in notes
-    )
+    bundle.notes.extend(Msg("trace_partial", {"why": note}) for note in notes)
     report = analyse(bundle, lang, {"path.loss_localized", "vlan.no_reply"})
+    picture = _picture(bundle, host, report) if fmt == "html" else None
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    out = render(report, fmt, color=color)
+    out = render(report, fmt, color=color, picture=picture)
     if fmt == "text":
         out += (
             "\n"
@@ -133,3 +140,25 @@ def command(
     else:
         output.write_text(out, encoding="utf-8")
     sys.exit(report.exit_code())
+
+
+def _picture(bundle: Bundle, host: Host | None, report: Report) -> Picture:
+    """The picture of the namespaces the path crossed (their `ip -d link`, as the path was derived
+    from them), the trace drawn on it; with --points, the points alone."""
+    from netsleuth.evidence.model import Bundle, Evidence, Status
+    from netsleuth.facts import FactStore, load_all
+    from netsleuth.report.picture import report_picture
+
+    load_all()
+    seen = Bundle(
+        source=bundle.source, hostname=bundle.hostname, kernel=bundle.kernel, items=list(bundle.items)
+    )
+    if host is not None:
+        for ns, space in host.spaces.items():
+            entry = host.log.get(" ".join(["ip", *(["-n", ns] if ns else []), "-j", "-d", "link", "show"]))
+            if space is not None and entry is not None:
+                seen.add(
+                    Evidence("ip.link", Status.OK, text=str(entry["out"]), source="netsleuth trace", netns=ns)
+                )
+        seen.namespaces = [ns for ns, space in host.spaces.items() if space is not None] or seen.namespaces
+    return report_picture(FactStore(seen, seen.scopes()[0]), report)

@@ -184,7 +184,6 @@ def _diagnose(sym: Symptom, source: Path | None, given: dict[str, str], live: bo
                 bundle.add(run.skipped(kind, given.get("peer", "") or kind, result, "netsleuth triage"))
                 continue
             bundle.add(run.evidence(kind, result, "netsleuth triage"))
-            bundle.notes.append(run.summary(result))
     return analyse(bundle, lang, set(sym.causes))
 
 

@@ -20,6 +20,7 @@ from netsleuth.collector.bundle import CannotWrite
 from netsleuth.errors import BadOutput, BadSource, clip
 from netsleuth.evidence.model import MAX_TEXT, Bundle, Evidence
 from netsleuth.evidence.runner import record_of
+from netsleuth.messages import Msg, note_json, note_of
 
 if TYPE_CHECKING:
     from netsleuth.evidence.bundle_meta import Meta
@@ -51,7 +52,7 @@ def write_bundle(bundle: Bundle, path: Path) -> None:
             bundle.collected_at,
             bundle.namespaces,
             bundle.source,
-            bundle.notes,
+            [note_json(n) for n in bundle.notes],
         )
     except CannotWrite as exc:
         raise BadOutput(str(exc)) from None
@@ -138,7 +139,7 @@ def read_bundle(tar: tarfile.TarFile, label: str) -> Bundle:
         kernel=meta.kernel,
         collected_at=meta.collected_at,
         namespaces=list(meta.namespaces) or [""],
-        notes=list(meta.notes),
+        notes=[n if isinstance(n, str) else note_of(n.model_dump()) for n in meta.notes],
     )
 
     def text(name: str) -> str:
@@ -167,7 +168,6 @@ def read_bundle(tar: tarfile.TarFile, label: str) -> Bundle:
         bundle.add(ev)
     if cut:
         bundle.notes.append(
-            f"{len(cut)} piece(s) of evidence cut to {MAX_TEXT >> 20} MiB each "
-            f"(at most {MAX_KEPT >> 20} MiB held in all): larger than any collection writes"
+            Msg("evidence_cut", {"n": len(cut), "each": MAX_TEXT >> 20, "total": MAX_KEPT >> 20})
         )
     return bundle

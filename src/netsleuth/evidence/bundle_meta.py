@@ -3,7 +3,7 @@ never an internal error. Imported only where a bundle is read (pydantic costs st
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
@@ -28,6 +28,15 @@ class Record(BaseModel):
     interval_s: Finite | None = None
 
 
+class Note(BaseModel):
+    """A note kept as wording (messages.Msg): its key and params (nested notes as params too)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    msg: StrictStr
+    params: dict[StrictStr, Any] = {}
+
+
 class Meta(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -37,5 +46,5 @@ class Meta(BaseModel):
     collected_at: StrictStr = ""
     source: StrictStr = ""
     namespaces: list[StrictStr] = [""]
-    notes: list[StrictStr] = []
+    notes: list[StrictStr | Note] = []
     evidence: list[Record] = []

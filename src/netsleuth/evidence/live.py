@@ -15,6 +15,7 @@ from netsleuth.evidence.catalogue import Spec, catalogue, collector_specs
 from netsleuth.evidence.kmods import KernelModules, kernel_modules
 from netsleuth.evidence.model import HOST, Bundle, Evidence
 from netsleuth.evidence.runner import evidence_of, record_of
+from netsleuth.messages import note_of
 
 Progress = Callable[[Evidence], None]
 Reader = Callable[[Spec, float, str], list[Evidence]]  # (spec, timeout, netns) -> its evidence
@@ -86,5 +87,5 @@ def collect(opts: CollectOptions, progress: Progress | None = None) -> Bundle:
         collected_at=got.collected_at,
         namespaces=list(opts.scopes),
         items=[evidence_of(r) for r in got.records],
-        notes=got.notes,
+        notes=[note_of(n) for n in got.notes],
     )

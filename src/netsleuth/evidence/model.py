@@ -10,6 +10,7 @@ from typing import Protocol
 
 # characters of one piece of evidence held in memory (the collector keeps no more of an output)
 from netsleuth.collector.runner import MAX_TEXT as MAX_TEXT
+from netsleuth.messages import Note
 
 HOST = ""  # the network namespace netsleuth ran in (or the sosreport's host namespace)
 MAX_LINE = 64 * 1024  # characters (bytes when scanning) of one line looked at
@@ -162,7 +163,7 @@ class Bundle:
     collected_at: str = ""
     namespaces: list[str] = field(default_factory=lambda: [HOST])  # the scopes analysed
     items: list[Evidence] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # what the source could not give, and why
+    notes: list[Note] = field(default_factory=list)  # what the source could not give, and why
     # lookups by (name, netns, key) and (name, netns): rebuilt when `items` has grown
     _one: dict[tuple[str, str, str], Evidence] = field(
         default_factory=dict, init=False, repr=False, compare=False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from netsleuth.collector.redact import MASK, REDACTED, redact_records, redact_text
 from netsleuth.evidence.model import Bundle
+from netsleuth.messages import note_of
 
 __all__ = ["MASK", "REDACTED", "redact_bundle", "redact_text"]
 
@@ -19,6 +20,6 @@ def redact_bundle(bundle: Bundle) -> int:
     """Mask credentials in the command lines and environment-like evidence of a live bundle; a
     note says how many and where (the values are gone, the names stay)."""
     total, note = redact_records(bundle.items)
-    if note:
-        bundle.notes.append(note)
+    if note is not None:
+        bundle.notes.append(note_of(note))
     return total

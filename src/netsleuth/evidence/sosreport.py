@@ -31,6 +31,7 @@ from netsleuth.evidence.sosnames import (
     unwrap_exec,
     unwrap_file,
 )
+from netsleuth.messages import Msg, Note
 from netsleuth.parsers.date import parse_date
 from netsleuth.parsers.ps import parse_ps
 
@@ -94,7 +95,7 @@ class SosReport:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self.notes: list[str] = []
+        self.notes: list[Note] = []
         self.has_manifest = False
         self.start_time = ""
         self.commands: dict[str, ManifestCommand] = {}
@@ -115,21 +116,23 @@ class SosReport:
     def _load_manifest(self) -> None:
         path, denied = self.open(MANIFEST)
         if denied:
-            self.notes.append(f"{MANIFEST}: {denied}; evidence found by the names sos gives files")
+            self.notes.append(Msg("sos_manifest_denied", {"manifest": MANIFEST, "why": denied}))
             return
         if path is None:
             if (self.root / MANIFEST).is_symlink():
-                self.notes.append(f"{MANIFEST}: a link that leads outside the report: ignored")
+                self.notes.append(Msg("sos_manifest_outside", {"manifest": MANIFEST}))
             return
         try:
             m = read_manifest(path)
         except OSError as exc:
-            self.notes.append(f"{MANIFEST}: unreadable ({exc.strerror or exc}); evidence found by file names")
+            self.notes.append(
+                Msg("sos_manifest_unreadable", {"manifest": MANIFEST, "why": str(exc.strerror or exc)})
+            )
             return
         if m.skipped:
-            self.notes.append(f"{MANIFEST}: {m.skipped} command record(s) of the wrong shape ignored")
+            self.notes.append(Msg("sos_manifest_skipped", {"manifest": MANIFEST, "n": m.skipped}))
         if m.cut:
-            self.notes.append(f"{MANIFEST}: larger than {MAX_READ >> 20} MiB, the rest not read")
+            self.notes.append(Msg("sos_manifest_cut", {"manifest": MANIFEST, "mib": MAX_READ >> 20}))
         self.start_time = m.start_time
         self.has_manifest = bool(m.commands or m.start_time)
         self.commands = m.commands
@@ -165,9 +168,7 @@ class SosReport:
                     continue
                 count += 1
                 if count > MAX_FILES:
-                    self.notes.append(
-                        f"more than {MAX_FILES} files under sos_commands/: the rest not indexed"
-                    )
+                    self.notes.append(Msg("sos_too_many_files", {"n": MAX_FILES}))
                     stack.clear()
                     break
                 rel = os.path.relpath(e.path, self.root)
@@ -177,11 +178,8 @@ class SosReport:
         self._names = sorted(self.files)
         self._wrapped_names = sorted(self._wrapped_files)
         if self.denied_dirs:
-            self.notes.append(
-                "not readable (permission denied): "
-                + ", ".join(sorted(self.denied_dirs)[:5])
-                + (" …" if len(self.denied_dirs) > 5 else "")
-            )
+            dirs = ", ".join(sorted(self.denied_dirs)[:5]) + (" …" if len(self.denied_dirs) > 5 else "")
+            self.notes.append(Msg("sos_denied_dirs", {"dirs": dirs}))
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -450,7 +448,7 @@ def _missing(spec: Spec, netns: str, sos: SosReport, seen: _Lookup) -> Evidence:
     return Evidence(spec.name, Status.MISSING, source="sosreport", netns=netns, error=why)
 
 
-def namespaces_of(sos: SosReport, notes: list[str]) -> list[str]:
+def namespaces_of(sos: SosReport, notes: list[Note]) -> list[str]:
     """The named network namespaces `ip netns` listed when sos ran (odd names are left out)."""
     hit = sos.command("ip netns", "networking")
     if hit is None or hit.path is None or hit.path.stat().st_size > 16 * 1024 * 1024:
@@ -466,9 +464,7 @@ def namespaces_of(sos: SosReport, notes: list[str]) -> list[str]:
         else:
             odd += 1
     if odd:
-        notes.append(
-            f"{hit.rel}: {odd} line(s) that are no namespace name ignored (NUL or other control characters, `/`)"
-        )
+        notes.append(Msg("sos_odd_netns_lines", {"file": hit.rel, "n": odd}))
     return names
 
 
@@ -490,9 +486,7 @@ def read_sosreport(
     else:
         bundle.namespaces = [HOST, *names] if all_netns else [HOST]
     if not sos.has_manifest:
-        bundle.notes.append(
-            "no sos_reports/manifest.json to use: evidence found by the names sos gives files; exit codes unknown"
-        )
+        bundle.notes.append(Msg("sos_no_manifest"))
     pieces: dict[tuple[str, str], list[Evidence]] = {}
     for spec in catalogue().values():
         if not (spec.sos or spec.sos_file):
@@ -509,7 +503,7 @@ def read_sosreport(
         for ev in found:
             bundle.add(ev)
     if sos.wrappers:
-        bundle.notes.append("commands found as sos ran them through " + ", ".join(sorted(sos.wrappers)))
+        bundle.notes.append(Msg("sos_wrappers", {"wrappers": ", ".join(sorted(sos.wrappers))}))
     host = bundle.get("hostname")
     first = host.content().strip().splitlines() if host and host.ok else []
     bundle.hostname = first[0][:255] if first else root.name

@@ -77,6 +77,46 @@ def parse_vsctl_list(text: str) -> list[Row]:
     return rows
 
 
+def parse_vsctl_show(text: str) -> tuple[list[Row], list[Row], list[Row]]:
+    """`ovs-vsctl show` (what a sosreport keeps when it lacks `list port`) as rows of the Bridge,
+    Port and Interface tables, joined by made-up uuids ("port:NAME", "iface:NAME"); columns as
+    `parse_vsctl_list` gives them (tag, trunks, type, options, error).
+
+    >>> bridges, ports, ifaces = parse_vsctl_show(SAMPLE_SHOW)  # a real sosreport's (hotsos compute4)
+    >>> [(b["name"], b["ports"], b["datapath_type"]) for b in bridges]
+    [('br-tun', ['port:vxlan-0a000085'], 'system'), ('br-int', ['port:tap0e778df8-ca', 'port:patch-tun'], 'system')]
+    >>> [(p["name"], p["tag"]) for p in ports]
+    [('vxlan-0a000085', []), ('tap0e778df8-ca', 3), ('patch-tun', [])]
+    >>> [(i["name"], i["type"], i["options"].get("remote_ip") or i["options"].get("peer")) for i in ifaces]
+    [('vxlan-0a000085', 'vxlan', '10.0.0.133'), ('tap0e778df8-ca', '', None), ('patch-tun', 'patch', 'patch-int')]
+    """
+    bridges: list[Row] = []
+    ports: list[Row] = []
+    ifaces: list[Row] = []
+    cur: Row | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        word, _, rest = stripped.partition(" ")
+        if word == "Bridge":
+            bridges.append({"name": _text_value(rest), "ports": [], "datapath_type": ""})
+            cur = bridges[-1]
+        elif word == "Port" and bridges:
+            name = _text_value(rest)
+            ports.append({"_uuid": f"port:{name}", "name": name, "tag": [], "trunks": [], "interfaces": []})
+            bridges[-1]["ports"].append(f"port:{name}")
+            cur = ports[-1]
+        elif word == "Interface" and ports:
+            name = _text_value(rest)
+            ifaces.append({"_uuid": f"iface:{name}", "name": name, "type": "", "options": {}, "error": []})
+            ports[-1]["interfaces"].append(f"iface:{name}")
+            cur = ifaces[-1]
+        elif cur is not None and ":" in stripped and not stripped.startswith(("Controller", "Manager")):
+            key, _, value = stripped.partition(":")
+            if key in ("tag", "trunks", "type", "options", "error", "datapath_type", "bond_mode"):
+                cur[key] = _text_value(value)
+    return bridges, ports, ifaces
+
+
 @dataclass(frozen=True)
 class OvsLogLine:
     when: datetime | None
@@ -132,4 +172,32 @@ name                : "qvoe6366126-d8"
 ofport              : 6
 options             : {remote_ip="10.0.0.2", key=flow}
 type                : ""
+"""
+
+SAMPLE_SHOW = """\
+b8a20458-9009-41a0-aa49-71bcc0080537
+    Manager "ptcp:6640:127.0.0.1"
+        is_connected: true
+    Bridge br-tun
+        Controller "tcp:127.0.0.1:6633"
+            is_connected: true
+        fail_mode: secure
+        datapath_type: system
+        Port vxlan-0a000085
+            Interface vxlan-0a000085
+                type: vxlan
+                options: {df_default="true", egress_pkt_mark="0", in_key=flow, local_ip="10.0.0.128", out_key=flow, remote_ip="10.0.0.133"}
+    Bridge br-int
+        Controller "tcp:127.0.0.1:6633"
+            is_connected: true
+        fail_mode: secure
+        datapath_type: system
+        Port tap0e778df8-ca
+            tag: 3
+            Interface tap0e778df8-ca
+        Port patch-tun
+            Interface patch-tun
+                type: patch
+                options: {peer=patch-int}
+    ovs_version: "2.13.3"
 """

@@ -20,6 +20,7 @@ from typing import Any
 
 from netsleuth import process
 from netsleuth.evidence.model import HOST, Bundle, Evidence
+from netsleuth.messages import Msg, Note, note_json, note_of
 from netsleuth.parsers.iproute import Link, parse_links
 from netsleuth.probes import run
 from netsleuth.probes.icmp import Kind, ping
@@ -195,14 +196,12 @@ def add_probes(bundle: Bundle, peers: tuple[str, ...] = (), budget_s: float = BU
     else:
         for peer in peers:
             bundle.add(run.skipped("mtu", peer, "needs root (raw ICMP socket)", "netsleuth diagnose --peer"))
-        bundle.notes.append(
-            "probes: ARP duplicate-address detection and VXLAN checks skipped — they need root"
-        )
+        bundle.notes.append(Msg("probes_need_root"))
     for peer in peers:
         try:
             ipaddress.ip_address(peer)
         except ValueError:
-            bundle.notes.append(f"--peer {peer}: not an IP address, skipped")
+            bundle.notes.append(Msg("peer_not_ip", {"peer": peer}))
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {pool.submit(fn): (kind, key) for kind, key, fn in jobs}
@@ -215,7 +214,6 @@ def add_probes(bundle: Bundle, peers: tuple[str, ...] = (), budget_s: float = BU
                 bundle.add(run.skipped(kind, key, str(exc), "netsleuth diagnose (probe)"))
                 continue
             bundle.add(run.evidence(kind, result, "netsleuth diagnose (probe)", time.monotonic() - start))
-            bundle.notes.append(run.summary(result))
         for fut in pending:
             kind, key = futures[fut]
             fut.cancel()
@@ -246,7 +244,7 @@ def _evidence_json(ev: Evidence) -> dict[str, Any]:
     }
 
 
-def _probe_netns(ns: str, peers: tuple[str, ...], budget_s: float) -> tuple[list[Evidence], list[str]]:
+def _probe_netns(ns: str, peers: tuple[str, ...], budget_s: float) -> tuple[list[Evidence], list[Note]]:
     """Run the default probes inside namespace `ns` (`ip netns exec`: its own links, addresses and
     /etc/netns/NS/resolv.conf) in a child process, killed at the deadline; evidence scoped to ns."""
     cmd = ["ip", "netns", "exec", ns, sys.executable, "-m", "netsleuth.probes.default"]
@@ -278,7 +276,7 @@ def _probe_netns(ns: str, peers: tuple[str, ...], budget_s: float) -> tuple[list
             )
             for d in data["evidence"]
         ]
-        return items, [f"[{ns}] {n}" for n in data["notes"]]
+        return items, [Msg("in_netns", {"netns": ns, "note": note_of(n)}) for n in data["notes"]]
     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
         why = (ran.err_text().strip().splitlines() or ["no output"])[-1]
         return [
@@ -336,7 +334,10 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     b = Bundle(source="probe")
     add_probes(b, tuple(args.peer), budget_s=args.budget)
-    json.dump({"evidence": [_evidence_json(ev) for ev in b.items], "notes": b.notes}, sys.stdout)
+    json.dump(
+        {"evidence": [_evidence_json(ev) for ev in b.items], "notes": [note_json(n) for n in b.notes]},
+        sys.stdout,
+    )
 
 
 if __name__ == "__main__":

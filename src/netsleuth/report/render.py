@@ -1,4 +1,5 @@
-"""Render a report as text (rich: colour on a terminal, plain when piped), JSON or Markdown."""
+"""Render a report as text (rich: colour on a terminal, plain when piped), JSON, Markdown or HTML
+(report/html.py), every word of it in the report's language."""
 
 from __future__ import annotations
 
@@ -9,25 +10,39 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from netsleuth.messages import ui
+from netsleuth.messages import fragment, ui
 from netsleuth.report.measured import capture_rows, top_flows, trace_loss, trace_rows
+from netsleuth.report.picture import Picture
 from netsleuth.results.report import FindingOut, Report
 
 SEV_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def render(report: Report, fmt: str, color: bool | None = None, verbose: bool = False) -> str:
+def render(
+    report: Report,
+    fmt: str,
+    color: bool | None = None,
+    verbose: bool = False,
+    picture: Picture | None = None,
+) -> str:
+    """The report in `fmt`; HTML embeds the topology `picture` when given."""
     if fmt == "json":
         return report.to_json() + "\n"
     if fmt == "markdown":
         return markdown(report)
     if fmt == "html":
-        return html(report)
+        from netsleuth.report.html import html
+
+        return html(report, picture)
     return text(report, color=color, verbose=verbose)
 
 
-def _ns(f: FindingOut) -> str:
-    return f" [netns {f.netns}]" if f.netns else ""
+def _ns(f: FindingOut, lang: str) -> str:
+    return f" [{ui(lang, 'netns')} {f.netns}]" if f.netns else ""
+
+
+def _sev(lang: str, severity: str) -> str:
+    return ui(lang, f"sev_{severity}")
 
 
 def _muted(f: FindingOut, lang: str) -> str:
@@ -53,7 +68,7 @@ def text(report: Report, color: bool | None = None, verbose: bool = False, width
     _text_checks(con, report, verbose)
     _text_evidence(con, report, verbose)
     for note in report.notes:
-        con.print(Text(f"note: {note}", style="dim"))
+        con.print(Text(f"{ui(report.lang, 'note')}: {note}", style="dim"))
     return buf.getvalue()
 
 
@@ -65,10 +80,15 @@ def _text_header(con: Console, report: Report) -> None:
             style="bold",
         )
     )
-    con.print(
-        f"namespaces: {', '.join(report.namespaces)}   {len(report.checks)} checks, "
-        f"{len(report.evidence)} pieces of evidence, analysed in {report.duration_s:.2f} s"
+    lang = report.lang
+    counts = ui(
+        lang,
+        "text_counts",
+        checks=ui(lang, "n_checks", n=len(report.checks)),
+        pieces=ui(lang, "n_pieces", n=len(report.evidence)),
+        seconds=f"{report.duration_s:.2f}",
     )
+    con.print(f"{ui(lang, 'text_namespaces', names=', '.join(report.namespaces))}   {counts}")
     if not report.findings:
         con.print(Text(ui(report.lang, "no_findings"), style="green"))
 
@@ -77,7 +97,9 @@ def text_finding(con: Console, f: FindingOut, lang: str) -> None:
     """One finding: what, seen where, why, the fix now and the fix that lasts, the seed case."""
     con.print()
     style = "dim" if f.suppressed else SEV_STYLE.get(f.severity, "")
-    con.print(Text(f"{f.severity.upper():8} {f.id}  {f.title}{_ns(f)}{_muted(f, lang)}", style=style))
+    con.print(
+        Text(f"{_sev(lang, f.severity):8} {f.id}  {f.title}{_ns(f, lang)}{_muted(f, lang)}", style=style)
+    )
     con.print(f"  {f.summary}")
     if f.evidence:
         con.print(Text(f"  {ui(lang, 'seen')}:", style="bold"))
@@ -130,31 +152,30 @@ def _text_checks(con: Console, report: Report, verbose: bool) -> None:
     if listed:
         con.print()
         table = Table(title=f"{ui(lang, 'skipped')} / {ui(lang, 'errors')}", show_lines=False, expand=False)
-        table.add_column("check")
-        table.add_column("netns")
-        table.add_column("status")
-        table.add_column("reason", overflow="fold")
+        table.add_column(ui(lang, "col_check"))
+        table.add_column(ui(lang, "col_netns"))
+        table.add_column(ui(lang, "col_status"))
+        table.add_column(ui(lang, "col_reason"), overflow="fold")
         for c in listed:
-            table.add_row(c.id, c.netns or "host", c.status, c.reason)
+            table.add_row(c.id, c.netns or "host", ui(lang, f"status_{c.status}"), c.reason)
         con.print(table)
     if skipped and not verbose:
-        con.print(
-            Text(f"{len(skipped)} checks skipped for want of evidence (-v lists them and why)", style="dim")
-        )
+        con.print(Text(ui(lang, "checks_skipped", n=len(skipped)), style="dim"))
 
 
 def _text_evidence(con: Console, report: Report, verbose: bool) -> None:
     """Evidence that is not ok (-v: each piece and why; else a count per status)."""
+    lang = report.lang
     bad = [e for e in report.evidence if e.status != "ok"]
     if bad and verbose:
-        table = Table(title=ui(report.lang, "evidence"))
-        for col in ("name", "netns", "status", "s", "why"):
-            table.add_column(col, overflow="fold")
+        table = Table(title=ui(lang, "evidence_not_ok"))
+        for col in ("col_evidence", "col_netns", "col_status", "col_seconds", "col_why"):
+            table.add_column(ui(lang, col), overflow="fold")
         for ev in bad:
             table.add_row(
                 ev.name + (f"[{ev.key}]" if ev.key else ""),
                 ev.netns or "host",
-                ev.status,
+                ui(lang, f"ev_{ev.status}"),
                 f"{ev.duration_s:.2f}",
                 ev.error,
             )
@@ -163,33 +184,34 @@ def _text_evidence(con: Console, report: Report, verbose: bool) -> None:
         counts: dict[str, int] = {}
         for ev in bad:
             counts[ev.status] = counts.get(ev.status, 0) + 1
-        con.print(
-            Text(
-                "evidence not ok: "
-                + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-                + "  (-v lists them)",
-                style="dim",
-            )
+        listed = fragment(lang, "ui", "comma", {}).join(
+            ui(lang, "evidence_count", n=n, status=ui(lang, f"ev_{s}")) for s, n in sorted(counts.items())
         )
+        con.print(Text(ui(lang, "evidence_bad", counts=listed), style="dim"))
 
 
 def markdown(report: Report) -> str:
     lang = report.lang
     h = report.host
     out = [
-        f"# netsleuth report — {h.hostname}",
+        f"# {ui(lang, 'report_title', host=h.hostname)}",
         "",
-        f"- source: `{h.source}`",
-        f"- kernel: `{h.kernel}`",
-        f"- taken: {report.started_at}",
-        f"- namespaces: {', '.join(report.namespaces)}",
+        f"- {ui(lang, 'source')}: `{h.source}`",
+        f"- {ui(lang, 'kernel')}: `{h.kernel}`",
+        f"- {ui(lang, 'taken')}: {report.started_at}",
+        f"- {ui(lang, 'namespaces')}: {', '.join(report.namespaces)}",
         "",
     ]
     out += [f"## {ui(lang, 'findings')}", ""]
     if not report.findings:
         out += [ui(lang, "no_findings"), ""]
     for f in report.findings:
-        out += [f"### {f.severity.upper()} `{f.id}` — {f.title}{_ns(f)}{_muted(f, lang)}", "", f.summary, ""]
+        out += [
+            f"### {_sev(lang, f.severity)} `{f.id}` — {f.title}{_ns(f, lang)}{_muted(f, lang)}",
+            "",
+            f.summary,
+            "",
+        ]
         for e in f.evidence:
             out += [f"*{ui(lang, 'seen')}* — `{e.source}`", "", "```", e.excerpt, "```", ""]
         if f.why:
@@ -198,26 +220,27 @@ def markdown(report: Report) -> str:
             out += [f"**{ui(lang, 'now')}**:", "", "```sh", *f.remedy.now, "```", ""]
         if f.remedy.persist:
             out += [f"**{ui(lang, 'persist')}**:", "", *(f"- `{p}`" for p in f.remedy.persist), ""]
+        if f.remedy.notes:
+            out += [f"**{ui(lang, 'remedy_notes')}**: {f.remedy.notes}", ""]
         out += [f"{ui(lang, 'seed')}: {f.seed}", ""]
     out += _markdown_measured(report)
-    out += [f"## {ui(lang, 'checks')}", "", "| check | netns | status | reason |", "|---|---|---|---|"]
+    cols = " | ".join(ui(lang, k) for k in ("col_check", "col_netns", "col_status", "col_reason"))
+    out += [f"## {ui(lang, 'checks')}", "", f"| {cols} |", "|---|---|---|---|"]
     out += [
-        f"| {c.id} | {c.netns or 'host'} | {c.status} | {c.reason.replace('|', '/')} |" for c in report.checks
+        f"| {c.id} | {c.netns or 'host'} | {ui(lang, 'status_' + c.status)} | {c.reason.replace('|', '/')} |"
+        for c in report.checks
     ]
     bad = [e for e in report.evidence if e.status != "ok"]
     if bad:
+        cols = " | ".join(ui(lang, k) for k in ("col_evidence", "col_netns", "col_status", "col_why"))
+        out += ["", f"## {ui(lang, 'evidence_not_ok')}", "", f"| {cols} |", "|---|---|---|---|"]
         out += [
-            "",
-            f"## {ui(lang, 'evidence')}",
-            "",
-            "| evidence | netns | status | why |",
-            "|---|---|---|---|",
-        ]
-        out += [
-            f"| {e.name}{'[' + e.key + ']' if e.key else ''} | {e.netns or 'host'} | {e.status} | "
+            f"| {e.name}{'[' + e.key + ']' if e.key else ''} | {e.netns or 'host'} | {ui(lang, 'ev_' + e.status)} | "
             f"{e.error.replace('|', '/')} |"
             for e in bad
         ]
+    if report.notes:
+        out += ["", f"## {ui(lang, 'notes')}", "", *(f"- {n}" for n in report.notes)]
     return "\n".join(out) + "\n"
 
 
@@ -248,67 +271,7 @@ def _markdown_measured(report: Report) -> list[str]:
     return out
 
 
-def _html_table(head: list[str], rows: list[list[str]]) -> str:
-    from html import escape as e
-
-    th = "".join(f"<th>{e(h)}</th>" for h in head)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{e(c).replace(chr(10), '<br>')}</td>" for c in r) + "</tr>" for r in rows
-    )
-    return f"<table><tr>{th}</tr>{body}</table>"
-
-
-def _html_measured(report: Report) -> list[str]:
-    from html import escape as e
-
-    lang, out = report.lang, []
-    if report.capture is not None:
-        out.append(f"<h2>{e(ui(lang, 'capture'))}</h2>")
-        out.append(_html_table(["", ""], [list(r) for r in capture_rows(report.capture, lang)]))
-        head, flows = top_flows(report.capture, lang)
-        if flows:
-            out.append(f"<h3>{e(ui(lang, 'cap_top'))}</h3>" + _html_table(head, flows))
-    if report.trace is not None:
-        out.append(f"<h2>{e(ui(lang, 'trace'))}</h2><p>{e(trace_loss(report.trace, lang))}</p>")
-        out.append(_html_table(*trace_rows(report.trace, lang)))
-    return out
-
-
 _SEV_COLOUR = {"critical": "#b00020", "warning": "#a15c00", "info": "#00639b"}
-
-
-def html(report: Report) -> str:
-    """A self-contained page (no script, no external resource), every value escaped."""
-    from html import escape as e
-
-    lang = report.lang
-    h = report.host
-    out = [
-        "<!doctype html>",
-        f'<html lang="{e(lang)}"><head><meta charset="utf-8"><title>netsleuth — {e(h.hostname)}</title>',
-        "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}pre{background:#f4f4f4;padding:.5em;"
-        "overflow-x:auto}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}table{border-collapse:collapse}"
-        "</style></head><body>",
-        f"<h1>netsleuth report — {e(h.hostname)}</h1>",
-        f"<p>source <code>{e(h.source)}</code> · kernel <code>{e(h.kernel)}</code> · taken {e(report.started_at)} · "
-        f"namespaces {e(', '.join(report.namespaces))}</p>",
-        f"<h2>{e(ui(lang, 'findings'))}</h2>",
-    ]
-    if not report.findings:
-        out.append(f"<p>{e(ui(lang, 'no_findings'))}</p>")
-    for f in report.findings:
-        out += html_finding(f, lang)
-    out += _html_measured(report)
-    out.append(
-        f"<h2>{e(ui(lang, 'checks'))}</h2><table><tr><th>check</th><th>netns</th><th>status</th>"
-        "<th>reason</th></tr>"
-    )
-    out += [
-        f"<tr><td>{e(c.id)}</td><td>{e(c.netns or 'host')}</td><td>{e(c.status)}</td><td>{e(c.reason)}</td></tr>"
-        for c in report.checks
-    ]
-    out.append("</table></body></html>")
-    return "\n".join(out) + "\n"
 
 
 def html_finding(f: FindingOut, lang: str, level: int = 3) -> list[str]:
@@ -317,10 +280,9 @@ def html_finding(f: FindingOut, lang: str, level: int = 3) -> list[str]:
 
     out: list[str] = []
     colour = _SEV_COLOUR.get(f.severity, "#333")
-    ns = f" [netns {e(f.netns)}]" if f.netns else ""
     out.append(
-        f'<h{level}><span style="color:{colour}">{e(f.severity.upper())}</span> <code>{e(f.id)}</code> — '
-        f"{e(f.title)}{ns}{e(_muted(f, lang))}</h{level}><p>{e(f.summary)}</p>"
+        f'<h{level}><span style="color:{colour}">{e(_sev(lang, f.severity))}</span> <code>{e(f.id)}</code> — '
+        f"{e(f.title)}{e(_ns(f, lang))}{e(_muted(f, lang))}</h{level}><p>{e(f.summary)}</p>"
     )
     for ev in f.evidence:
         out.append(

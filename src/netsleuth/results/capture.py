@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from netsleuth.messages import Msg
+
 PCAP_SUMMARY = "pcap.summary"
 TRACE_RESULT = "trace.result"
 
@@ -368,7 +370,8 @@ class TraceResult:
     reply_received: bool
     duration_s: float = 0.0
     drops: list[Drop] = field(default_factory=list)
-    drops_note: str = ""  # why kernel drop reasons are not available, when they are not
+    drops_note: str = ""  # why kernel drop reasons are not available, when they are not (English)
+    drops_why: Msg | None = None  # the same, as wording the report puts in its own language
     source: str = field(default="", compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -376,6 +379,7 @@ class TraceResult:
         d.pop("source")
         loss = self.loss()
         d["loss"] = asdict(loss) if loss is not None else None  # derived, for readers of the JSON
+        d["drops_why"] = self.drops_why.to_json() if self.drops_why else None
         return d
 
     @classmethod
@@ -410,6 +414,7 @@ class TraceResult:
             duration_s=float(d.get("duration_s", 0.0)),
             drops=[Drop(**x) for x in d.get("drops", [])],
             drops_note=str(d.get("drops_note", "")),
+            drops_why=Msg.from_json(d["drops_why"]) if d.get("drops_why") else None,
             source=source,
         )
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal, get_type_hints
+
+from netsleuth.messages import Msg
 
 
 class Severity(StrEnum):
@@ -27,6 +29,19 @@ class Seen:
     excerpt: str
 
 
+@dataclass(frozen=True)
+class Cmd:
+    """A command of a remedy with a comment in words: `command   # comment`, the comment worded in
+    the report's language from the rule's message entry (or [common]) `comment.key`."""
+
+    command: str
+    comment: Msg
+
+
+# a line of a remedy: a command, a command with a worded comment, or an instruction in words (Msg)
+RemedyLine = str | Cmd | Msg
+
+
 @dataclass
 class Finding:
     """What a rule found. Title, summary and explanation come from the message catalogue,
@@ -38,8 +53,8 @@ class Finding:
     subject: str  # the object at fault: interface, bridge, daemon, sysctl
     params: dict[str, Any] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
-    now: list[str] = field(default_factory=list)
-    persist: list[str] = field(default_factory=list)
+    now: Sequence[RemedyLine] = field(default_factory=list)
+    persist: Sequence[RemedyLine] = field(default_factory=list)
     netns: str = ""
     seed: str = ""
     id: str = ""

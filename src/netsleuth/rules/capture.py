@@ -11,7 +11,7 @@ from netsleuth.facts.nic import Drivers
 from netsleuth.facts.probes import MtuProbes
 from netsleuth.messages import Msg
 from netsleuth.results.capture import Loss, Outer, PcapSummary, Sighting, TraceResult
-from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+from netsleuth.rules.base import Cmd, Finding, RemedyLine, Seen, Severity, Skip, rule
 
 TRAILER_MAX = 8  # a driver pads a few bytes; more than this over MTU+header is offload (TSO/GRO)
 FCS_BYTES = 4  # a capture that keeps the FCS shows 4 extra bytes on every frame: not a trailer
@@ -107,12 +107,12 @@ def driver_trailer(
         },
         seen=seen,
         now=[
-            f"ethtool -i {subject}   # driver and bus; update the driver from the vendor"
+            Cmd(f"ethtool -i {subject}", Msg("c_driver_bus"))
             if usb
-            else "ethtool -i <uplink NIC>   # which driver pads? look for a USB bus-info",
-            "ping -M do -s 1472 <peer>   # full-size frames pass again after the driver update",
+            else Cmd("ethtool -i <uplink NIC>", Msg("c_which_driver")),
+            Cmd("ping -M do -s 1472 <peer>", Msg("c_full_size_again")),
         ],
-        persist=["install the vendor's current driver for the NIC (and blacklist the in-tree module)"],
+        persist=[Msg("do_vendor_driver")],
     )
 
 
@@ -254,7 +254,7 @@ def loss_localized(trace: TraceResult) -> Iterator[Finding]:
         params={
             "dest": trace.dest,
             "proto": trace.proto,
-            "drops": worded or trace.drops_note or Msg("drops_none"),
+            "drops": worded or trace.drops_why or trace.drops_note or Msg("drops_none"),
             "hop": hop,
             "direction": direction,
             "verdict": verdict,
@@ -270,25 +270,25 @@ def _nsx(label: str) -> tuple[str, str]:
     return (f"ip netns exec {ns} " if ns else ""), iface
 
 
-def _now(trace: TraceResult, loss: Loss) -> list[str]:
+def _now(trace: TraceResult, loss: Loss) -> list[RemedyLine]:
     target = loss.target or trace.dest
     if loss.kind == "beyond":
         return [
-            f"tcpdump -eni {_nsx(loss.after)[1]} host {target}   # on the peer/switch side: does the request arrive?",
-            "check the switch port (VLAN, ACL) and the peer's firewall and routes back to this host",
+            Cmd(f"tcpdump -eni {_nsx(loss.after)[1]} host {target}", Msg("c_far_side")),
+            Msg("do_check_switch"),
         ]
     nsx, iface = _nsx(loss.before or loss.after)
     v6 = ":" in trace.dest
-    now = [
-        f"{nsx}{'ip6tables' if v6 else 'iptables'}-save -c | grep -v ' \\[0:0\\]'   # rules that matched packets on this hop",
-        f"{nsx}ip -s link show {iface}   # drops on the interface",
-        f"{nsx}ip route get {trace.dest}   # where the kernel sends it",
+    now: list[RemedyLine] = [
+        Cmd(
+            f"{nsx}{'ip6tables' if v6 else 'iptables'}-save -c | grep -v ' \\[0:0\\]'", Msg("c_rules_matched")
+        ),
+        Cmd(f"{nsx}ip -s link show {iface}", Msg("c_iface_drops")),
+        Cmd(f"{nsx}ip route get {trace.dest}", Msg("c_where_sent")),
     ]
     if loss.what != "probe":
-        now[2:] = [f"{nsx}nft list ruleset   # an arp / ip6 table that drops {target}'s resolution"]
-        now.insert(
-            0, f"{_nsx(loss.egress)[0]}ip neigh show {target}   # INCOMPLETE / FAILED: it does not resolve"
-        )
+        now[2:] = [Cmd(f"{nsx}nft list ruleset", Msg("c_neigh_dropped", {"target": target}))]
+        now.insert(0, Cmd(f"{_nsx(loss.egress)[0]}ip neigh show {target}", Msg("c_neigh_incomplete")))
     return now
 
 
@@ -333,7 +333,7 @@ def retransmissions(pcap: PcapSummary) -> Iterator[Finding]:
         },
         seen=[Seen(pcap.source or f"capture {pcap.file}", "\n".join(lines + frag))],
         now=[
-            "ping -M do -s 1472 <peer>   # full-size packets pass? (MTU along the path)",
-            "ip -d link   # MTU of every hop (veth, bridge, uplink, tunnel)",
+            Cmd("ping -M do -s 1472 <peer>", Msg("c_full_size_pass")),
+            Cmd("ip -d link", Msg("c_every_mtu")),
         ],
     )

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from netsleuth.facts.host_state import Containers, CpuCount
-from netsleuth.rules.base import Finding, Seen, Severity, rule
+from netsleuth.messages import Msg
+from netsleuth.rules.base import Cmd, Finding, Seen, Severity, rule
 
 DEFAULT_SHARES = 1024
 SHOWN = 5
@@ -42,11 +43,10 @@ def cpu_shares_misfit(ctrs: Containers, cpu: CpuCount | None) -> Iterator[Findin
         },
         seen=[Seen(ctrs.source, "\n".join(c.line for c in low[:SHOWN]))],
         now=[
-            f"docker update --cpu-shares {DEFAULT_SHARES} {example.name}   # or a hard limit: --cpus N",
+            Cmd(f"docker update --cpu-shares {DEFAULT_SHARES} {example.name}", Msg("c_or_cpus")),
             "docker inspect --format '{{.Name}} {{.HostConfig.CpuShares}} {{.HostConfig.NanoCpus}}' $(docker ps -q)",
         ],
         persist=[
-            "fix the scheduler/orchestrator template that sets --cpu-shares (count shares per core, or use "
-            "--cpus / --cpuset-cpus for a real reservation) so new containers start right",
+            Msg("do_fix_template"),
         ],
     )

@@ -11,7 +11,7 @@ from netsleuth.facts.probes import DhcpProbes
 from netsleuth.messages import Msg
 from netsleuth.parsers.dhclient import DEFAULT_TIMEOUT
 from netsleuth.results.capture import DhcpDiscover, PcapSummary
-from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+from netsleuth.rules.base import Cmd, Finding, Seen, Severity, Skip, rule
 
 MIN_DISCOVERS = 3  # a client retries; one unanswered DISCOVER in a log is no fault
 RECOMMENDED_TIMEOUT = 300  # seed 000: `timeout 300;`
@@ -57,8 +57,8 @@ def no_offer(probes: DhcpProbes | None, log: DhcpLog | None, pcap: PcapSummary |
                 )
             ],
             now=[
-                f"tcpdump -ni {p.iface} -e 'udp port 67 or udp port 68'   # does the DISCOVER leave, does an OFFER come back?",
-                "ps aux | grep [d]nsmasq   # is a DHCP server running for this network?",
+                Cmd(f"tcpdump -ni {p.iface} -e 'udp port 67 or udp port 68'", Msg("c_discover_leaves")),
+                Cmd("ps aux | grep [d]nsmasq", Msg("c_server_running")),
                 "iptables-save | grep -E -- '--dport (67|68)'",
             ],
             seed="002",
@@ -110,8 +110,8 @@ def _no_offer_pcap(pcap: PcapSummary) -> Iterator[Finding]:
                 )
             ],
             now=[
-                "tcpdump -ni IFACE -e 'udp port 67 or udp port 68'   # on the server's side: does the DISCOVER arrive?",
-                "ps aux | grep [d]nsmasq   # is a DHCP server running for this network?",
+                Cmd("tcpdump -ni IFACE -e 'udp port 67 or udp port 68'", Msg("c_discover_arrives")),
+                Cmd("ps aux | grep [d]nsmasq", Msg("c_server_running")),
                 "iptables-save | grep -E -- '--dport (67|68)'",
             ],
             seed="002",
@@ -138,8 +138,8 @@ def pool_exhausted(log: DhcpLog) -> Iterator[Finding]:
             },
             seen=[Seen(sample[0].source, "\n".join(h.last_no_address for h in sample[:5]))],
             now=[
-                "ps aux | grep [d]nsmasq   # read --dhcp-range and --dhcp-lease-max",
-                "cat /var/lib/neutron/dhcp/*/leases | wc -l   # leases held",
+                Cmd("ps aux | grep [d]nsmasq", Msg("c_read_range")),
+                Cmd("cat /var/lib/neutron/dhcp/*/leases | wc -l", Msg("c_leases_held")),
             ],
             seed="002",
         )
@@ -176,8 +176,10 @@ def renew_timeout_short(dh: Dhclient, qdhcp: QdhcpNamespaces | None) -> Iterator
         params={"timeout": timeout, "qdhcp": count, "recommended": RECOMMENDED_TIMEOUT},
         seen=seen,
         persist=[
-            f"sed -i '/^timeout /d' {dh.evidence.source} && echo 'timeout {RECOMMENDED_TIMEOUT};' >> {dh.evidence.source}"
-            "   # also in the instance images"
+            Cmd(
+                f"sed -i '/^timeout /d' {dh.evidence.source} && echo 'timeout {RECOMMENDED_TIMEOUT};' >> {dh.evidence.source}",
+                Msg("c_images_too"),
+            )
         ],
         seed="000",
     )

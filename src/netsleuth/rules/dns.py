@@ -15,7 +15,7 @@ from netsleuth.messages import Msg
 from netsleuth.results.capture import DnsServer as CapturedServer
 from netsleuth.results.capture import PcapSummary
 from netsleuth.results.probes import DnsProbe, DnsServer, answered
-from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+from netsleuth.rules.base import Cmd, Finding, Seen, Severity, Skip, rule
 
 
 def _line(s: DnsServer) -> str:
@@ -76,8 +76,8 @@ def loopback_resolver_dead(
             params={"server": addr, "others": ", ".join(others) or Msg("none")},
             seen=seen,
             now=[
-                "ss -lunp 'sport = :53'   # who should be answering there (a VPN client, dnsmasq, systemd-resolved)?",
-                f"sed -i '/^nameserver {addr}$/d' /etc/resolv.conf   # or stop the program that injected it",
+                Cmd("ss -lunp 'sport = :53'", Msg("c_who_answers")),
+                Cmd(f"sed -i '/^nameserver {addr}$/d' /etc/resolv.conf", Msg("c_or_stop_injector")),
             ],
             seed="003",
         )
@@ -133,8 +133,11 @@ def udp53_blocked(probes: DnsProbes | None, pcap: PcapSummary | None) -> Iterato
                 params={"server": s.server, "via": Msg("via_tcp" if answered(s.tcp) else "via_icmp")},
                 seen=[_probe_seen(ev, p, [s])],
                 now=[
-                    f"dig @{s.server} {p.name} +tcp   # works: the server is fine",
-                    f"iptables-save | grep -n -- '--dport 53'   # here, then on every firewall toward {s.server}",
+                    Cmd(f"dig @{s.server} {p.name} +tcp", Msg("c_tcp_works")),
+                    Cmd(
+                        "iptables-save | grep -n -- '--dport 53'",
+                        Msg("c_every_firewall", {"server": s.server}),
+                    ),
                 ],
                 seed="003",
             )
@@ -152,8 +155,10 @@ def udp53_blocked(probes: DnsProbes | None, pcap: PcapSummary | None) -> Iterato
             },
             seen=[Seen(pcap.source, _capture_lines(cs, ct))],
             now=[
-                f"dig @{cs.server} . NS +tcp   # works: the server is fine",
-                f"iptables-save | grep -n -- '--dport 53'   # here, then on every firewall toward {cs.server}",
+                Cmd(f"dig @{cs.server} . NS +tcp", Msg("c_tcp_works")),
+                Cmd(
+                    "iptables-save | grep -n -- '--dport 53'", Msg("c_every_firewall", {"server": cs.server})
+                ),
             ],
             seed="003",
         )
@@ -249,10 +254,8 @@ def rotate_inconsistent(probes: DnsProbes, res: Resolver | None) -> Iterator[Fin
                 "name": p.name,
             },
             seen=seen,
-            now=[
-                "sed -i 's/\\brotate\\b//' /etc/resolv.conf   # or remove the server that answers differently"
-            ],
-            persist=["remove `rotate` where it is generated (dhclient.conf / ifcfg RES_OPTIONS / the image)"],
+            now=[Cmd("sed -i 's/\\brotate\\b//' /etc/resolv.conf", Msg("c_or_remove_server"))],
+            persist=[Msg("do_remove_rotate")],
             seed="003",
         )
 
@@ -269,9 +272,15 @@ def resolv_overwritten(owners: ResolvOwners) -> Iterator[Finding]:
         params={"by": Msg("by_" + "_".join(sorted({m.what for m in owners.markers})))},
         seen=[Seen(m.source, m.line) for m in owners.markers],
         persist=[
-            f"echo 'PEERDNS=no' >> /etc/sysconfig/network-scripts/{ifcfg}   # RHEL/CentOS with dhclient",
-            "printf '[main]\\ndns=none\\n' > /etc/NetworkManager/conf.d/90-dns-none.conf   # NetworkManager",
-            "echo 'supersede domain-name-servers 10.0.0.2;' >> /etc/dhcp/dhclient.conf   # keep your servers",
+            Cmd(f"echo 'PEERDNS=no' >> /etc/sysconfig/network-scripts/{ifcfg}", Msg("c_rhel_dhclient")),
+            Cmd(
+                "printf '[main]\\ndns=none\\n' > /etc/NetworkManager/conf.d/90-dns-none.conf",
+                Msg("c_networkmanager"),
+            ),
+            Cmd(
+                "echo 'supersede domain-name-servers 10.0.0.2;' >> /etc/dhcp/dhclient.conf",
+                Msg("c_keep_servers"),
+            ),
         ],
         seed="003",
     )
@@ -314,6 +323,6 @@ def slow_reverse_lookup(
         params={"servers": ", ".join(failing)},
         seen=seen,
         now=["sed -i 's/^#\\?UseDNS.*/UseDNS no/' /etc/ssh/sshd_config && systemctl reload sshd"],
-        persist=["UseDNS no  (in /etc/ssh/sshd_config)"],
+        persist=[Msg("do_usedns_no")],
         seed="002",
     )

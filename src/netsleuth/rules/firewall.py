@@ -15,7 +15,7 @@ from netsleuth.facts.network import Links
 from netsleuth.facts.ovs import OvsState
 from netsleuth.messages import Msg
 from netsleuth.parsers.fwrule import FwRule
-from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+from netsleuth.rules.base import Cmd, Finding, RemedyLine, Seen, Severity, Skip, rule
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def _counters(r: FwRule) -> Msg:
     return Msg("counters", {"packets": r.packets, "bytes": r.bytes})
 
 
-def _remove(r: FwRule, how: str, svc: Service, ns: str) -> list[str]:
+def _remove(r: FwRule, how: str, svc: Service, ns: str) -> list[RemedyLine]:
     pre = f"ip netns exec {ns} " if ns else ""
     if how == "policy":
         if r.table.startswith(("inet ", "ip ", "ip6 ", "bridge ", "arp ", "netdev ")):
@@ -88,30 +88,30 @@ def _remove(r: FwRule, how: str, svc: Service, ns: str) -> list[str]:
         if m:
             return [f"{pre}nft delete rule {r.table} {r.chain} handle {m.group(1)}"]
         return [
-            f"{pre}nft -a list chain {r.table} {r.chain}   # find the rule's handle",
+            Cmd(f"{pre}nft -a list chain {r.table} {r.chain}", Msg("c_find_handle")),
             f"{pre}nft delete rule {r.table} {r.chain} handle <handle>",
         ]
     if r.line.startswith("-A "):
         return [f"{pre}iptables -t {r.table} " + re.sub(r"^-A ", "-D ", r.line)]
     return [
-        f"{pre}iptables -t {r.table} -L {r.chain} -n --line-numbers   # find the rule's number",
+        Cmd(f"{pre}iptables -t {r.table} -L {r.chain} -n --line-numbers", Msg("c_find_number")),
         f"{pre}iptables -t {r.table} -D {r.chain} <number>",
     ]
 
 
-def _persist(r: FwRule, host: HostInfo | None) -> list[str]:
+def _persist(r: FwRule, host: HostInfo | None) -> list[RemedyLine]:
     family = host.os_family if host else ""
     if " " in r.table:
         conf = "/etc/sysconfig/nftables.conf" if family == "rhel" else "/etc/nftables.conf"
-        return [f"remove the rule from {conf} (or the file it includes) so it does not come back at boot"]
+        return [Msg("do_remove_from_conf", {"conf": conf})]
     if family == "rhel":
         return [
             "firewalld: firewall-cmd --permanent --add-port=... ; firewall-cmd --reload",
-            "iptables-services: service iptables save   # writes /etc/sysconfig/iptables",
+            Cmd("iptables-services: service iptables save", Msg("c_writes_sysconfig")),
         ]
     if family == "debian":
-        return ["iptables-save > /etc/iptables/rules.v4   # iptables-persistent / netfilter-persistent"]
-    return ["save the corrected rules where this host loads them at boot (iptables-save > ...)"]
+        return [Cmd("iptables-save > /etc/iptables/rules.v4", Msg("c_persistent_pkg"))]
+    return [Msg("do_save_rules")]
 
 
 @rule(

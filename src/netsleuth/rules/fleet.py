@@ -14,7 +14,7 @@ from datetime import datetime
 from netsleuth.facts.fleet import SHARED_MACS, FleetModel, HostSummary, MeshMatrix, Remote, Vtep
 from netsleuth.facts.neutron import NeutronAgents
 from netsleuth.messages import Msg
-from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+from netsleuth.rules.base import Cmd, Finding, RemedyLine, Seen, Severity, Skip, rule
 
 SHOWN = 6  # hosts named in a finding's text
 CLOCK_SKEW_S = 30  # log lines further apart than this cannot be matched across hosts
@@ -103,7 +103,7 @@ def _odd_ones(values: dict[str, int]) -> tuple[int | None, list[str]]:
     return major, sorted(n for n, v in values.items() if v != major)
 
 
-def _ssh(host: str, *cmds: str) -> list[str]:
+def _ssh(host: str, *cmds: RemedyLine) -> list[RemedyLine]:
     return [f"ssh {host}", *cmds]
 
 
@@ -154,16 +154,19 @@ def tunnel_mesh_incomplete(model: FleetModel) -> Iterator[Finding]:
         )
 
 
-def _way_back(b: HostSummary, vtep: Vtep, a: HostSummary, a_addrs: list[str]) -> list[str]:
+def _way_back(b: HostSummary, vtep: Vtep, a: HostSummary, a_addrs: list[str]) -> list[RemedyLine]:
     """The command that gives b the tunnel back to a, in the form a's end uses."""
     target = vtep.local or (a_addrs[0] if a_addrs else "<address of " + a.name + ">")
     same = [v for v in b.vteps if v.impl == vtep.impl and v.type == vtep.type]
     if vtep.impl == "ovs":
         return [
             "ovs-vsctl show",
-            "systemctl restart neutron-openvswitch-agent   # the agent (l2population) re-creates the "
-            f"tunnel ports; by hand: ovs-vsctl add-port br-tun {vtep.type}-back -- set interface "
-            f"{vtep.type}-back type={vtep.type} options:remote_ip={target} options:key=flow",
+            Cmd("systemctl restart neutron-openvswitch-agent", Msg("c_agent_recreates")),
+            Cmd(
+                f"ovs-vsctl add-port br-tun {vtep.type}-back -- set interface "
+                f"{vtep.type}-back type={vtep.type} options:remote_ip={target} options:key=flow",
+                Msg("c_by_hand"),
+            ),
         ]
     dev = same[0].name if same else vtep.name
     return [f"bridge fdb show dev {dev}", f"bridge fdb append 00:00:00:00:00:00 dev {dev} dst {target}"]
@@ -254,14 +257,17 @@ def _mismatch_findings(
                 if v.impl == "ovs" and field == "port" and major is not None
                 else f"ip -d link show {v.name}"
             )
-            fix = []
+            fix: list[RemedyLine] = []
             if v.impl == "linux" and major is not None:
                 dev = f" dev {v.underlay}" if v.underlay else ""
                 vni = major if field == "vni" else v.vni
                 port = major if field == "port" else v.port
                 fix = [
-                    f"ip link del {v.name} && ip link add {v.name} type {v.type} id {vni} dstport {port}"
-                    f"{' local ' + v.local if v.local else ''}{dev}   # then re-add its addresses, FDB entries and bridge port"
+                    Cmd(
+                        f"ip link del {v.name} && ip link add {v.name} type {v.type} id {vni} dstport {port}"
+                        f"{' local ' + v.local if v.local else ''}{dev}",
+                        Msg("c_readd"),
+                    )
                 ]
             yield Finding(
                 Severity.CRITICAL,
@@ -377,9 +383,9 @@ def duplicate_ip(model: FleetModel) -> Iterator[Finding]:
                     for n in hosts[: SHOWN + 1]
                 ],
                 now=[
-                    f"arping -D -c 3 -I <interface> {value}   # on a third host of the segment: every MAC that answers"
+                    Cmd(f"arping -D -c 3 -I <interface> {value}", Msg("c_third_host"))
                     if kind == "ip"
-                    else f"bridge fdb show | grep -i {value}   # on the switches/bridges between them",
+                    else Cmd(f"bridge fdb show | grep -i {value}", Msg("c_between")),
                     *(f"ssh {n} ip -br address show" for n in hosts[:SHOWN]),
                 ],
                 seed="003",
@@ -447,7 +453,7 @@ def clock_skew(model: FleetModel) -> Iterator[Finding]:
                 n,
                 "timedatectl",
                 "chronyc tracking || ntpq -p",
-                "chronyc makestep   # step the clock once, then let chrony keep it",
+                Cmd("chronyc makestep", Msg("c_step_clock")),
             ),
             seed="000",
             hosts=[n],

@@ -10,7 +10,7 @@ from netsleuth.facts.host import HostInfo
 from netsleuth.facts.host_state import Disks, Environment
 from netsleuth.messages import Msg
 from netsleuth.parsers.df import DiskUsage
-from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+from netsleuth.rules.base import Cmd, Finding, RemedyLine, Seen, Severity, Skip, rule
 
 FULL_PCT = 90.0
 HOURS_LEFT = 1.0  # "filling fast": full within the hour at the rate of a one-second sample
@@ -49,13 +49,13 @@ def umask_restrictive(env: Environment, host: HostInfo | None) -> Iterator[Findi
             params={"umask": umask, "where": where, "file_mode": f"{0o666 & ~int(umask, 8):04o}"},
             seen=[Seen(src, line)],
             now=[
-                "umask 0022   # in the shell that deploys, before copying files",
-                "find /etc/docker -type f ! -perm -o=r -ls   # files already copied unreadable",
-                "chmod o+r /etc/docker/daemon.json   # for each such file the services must read",
+                Cmd("umask 0022", Msg("c_in_deploy_shell")),
+                Cmd("find /etc/docker -type f ! -perm -o=r -ls", Msg("c_unreadable")),
+                Cmd("chmod o+r /etc/docker/daemon.json", Msg("c_each_file")),
             ],
             persist=[
-                f"echo 'umask 0022' >> {rc}   # for the deploying user (or set it in the deploy script)",
-                "sed -i 's/^UMASK.*/UMASK 022/' /etc/login.defs   # if the site policy allows",
+                Cmd(f"echo 'umask 0022' >> {rc}", Msg("c_deploying_user")),
+                Cmd("sed -i 's/^UMASK.*/UMASK 022/' /etc/login.defs", Msg("c_site_policy")),
             ],
         )
 
@@ -78,10 +78,8 @@ def path_incomplete(env: Environment) -> Iterator[Finding]:
         seen=[Seen(env.source, env.path_line)],
         now=[f"export PATH={want}", "command -v modprobe ip ping ethtool"],
         persist=[
-            "set PATH explicitly at the top of deploy/cron scripts: "
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            'for sudo: Defaults secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" in '
-            "/etc/sudoers.d/path",
+            Msg("do_set_path"),
+            Msg("do_sudo_path"),
         ],
     )
 
@@ -115,13 +113,13 @@ def _disk_finding(d: DiskUsage, disks: Disks, growth: float | None, hours: float
     under = [(s, p) for s, p in disks.largest if p.startswith(d.mount.rstrip("/") + "/") or d.mount == "/"]
     if under:
         seen.append(Seen(disks.largest_source, "\n".join(f"{_size(s / 1024)}  {p}" for s, p in under[:5])))
-    now = [
+    now: list[RemedyLine] = [
         f"du -xh --max-depth=2 {d.mount} 2>/dev/null | sort -rh | head -20",
         "journalctl --vacuum-size=500M",
     ]
     if under:
-        now.append(f": > {under[0][1]}   # truncate (not rm) the largest log if its writer keeps it open")
-    now.append("lsof +L1 | head   # deleted files still held open keep their space")
+        now.append(Cmd(f": > {under[0][1]}", Msg("c_truncate")))
+    now.append(Cmd("lsof +L1 | head", Msg("c_deleted_open")))
     return Finding(
         Severity.WARNING,
         subject=d.mount,
@@ -139,9 +137,8 @@ def _disk_finding(d: DiskUsage, disks: Disks, growth: float | None, hours: float
         seen=seen,
         now=now,
         persist=[
-            "rotate by size: logrotate with `maxsize 1G` and `rotate 5` for the writer's logs",
-            'docker: "log-opts": {"max-size": "100m", "max-file": "5"} in /etc/docker/daemon.json '
-            "(seed 003: one container wrote 500 GB a day)",
-            "fix the cause of the log flood (seed 003: a dependency that was down made the service log every retry)",
+            Msg("do_rotate_size"),
+            Msg("do_docker_log_opts"),
+            Msg("do_fix_flood"),
         ],
     )

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from netsleuth.facts.host_state import CpuLoad
 from netsleuth.facts.logs import EventSet, LogEvents, age_words
 from netsleuth.messages import Msg
-from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+from netsleuth.rules.base import Cmd, Finding, Seen, Severity, Skip, rule
 
 RECENT_S = 3600.0
 STALL_EVENTS = ("soft_lockup", "hard_lockup", "rcu_stall", "migration_stuck", "hung_task")
@@ -81,15 +81,13 @@ def cpu_stall(cpu: CpuLoad | None, logs: LogEvents | None) -> Iterator[Finding]:
         },
         seen=seen,
         now=[
-            "top -H -b -n 1 | head -40   # load vs %id; tasks stuck in R/D state",
-            "ps -eo pid,stat,psr,wchan:32,comm | awk '$2 ~ /D|R/'   # which CPU (PSR) the stuck tasks sit on",
+            Cmd("top -H -b -n 1 | head -40", Msg("c_load_vs_idle")),
+            Cmd("ps -eo pid,stat,psr,wchan:32,comm | awk '$2 ~ /D|R/'", Msg("c_which_cpu")),
             "dmesg -T | grep -E 'soft lockup|hard LOCKUP|blocked for more than|rcu_.*stall|Comm: migration/' | tail",
-            "uname -r; rpm -q kernel || dpkg -l 'linux-image*'   # compare with the vendor's fixed kernel",
+            Cmd("uname -r; rpm -q kernel || dpkg -l 'linux-image*'", Msg("c_compare_kernel")),
         ],
         persist=[
-            "install the vendor kernel that fixes the stall and reboot into it (seed 003: a migration-thread "
-            "bug of 3.10.0-327; seed 000's vswitchd hang was cured by a kernel update too)",
-            "keep the watchdog on: sysctl kernel.softlockup_panic=0 kernel.watchdog=1 (default) so stacks "
-            "are logged; kdump to capture a vmcore for the kernel team",
+            Msg("do_fixed_kernel"),
+            Msg("do_keep_watchdog"),
         ],
     )

@@ -10,7 +10,7 @@ from netsleuth.facts.probes import ArpProbes, EchoProbes
 from netsleuth.facts.vlan import VlanPorts
 from netsleuth.messages import Msg
 from netsleuth.results.capture import PcapSummary, TraceResult
-from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+from netsleuth.rules.base import Cmd, Finding, Seen, Severity, Skip, rule
 from netsleuth.rules.capture import trace_table, vlan_loss
 
 VXLAN_PORTS = {4789, 8472}  # IANA, and the Linux kernel's historical default
@@ -43,8 +43,8 @@ def duplicate_ip(probes: ArpProbes | None, pcap: PcapSummary | None) -> Iterator
                 )
             ],
             now=[
-                f"arping -D -I {p.iface} -c 3 {p.target}   # duplicate address detection by hand",
-                "find the second holder by its MAC in the switch's MAC table, and give one of them another address",
+                Cmd(f"arping -D -I {p.iface} -c 3 {p.target}", Msg("c_dad_by_hand")),
+                Msg("do_find_holder"),
             ],
             seed="003",
         )
@@ -69,8 +69,8 @@ def duplicate_ip(probes: ArpProbes | None, pcap: PcapSummary | None) -> Iterator
                 )
             ],
             now=[
-                f"arping -c 3 {d.ip}   # on the captured link: more than one MAC answers",
-                "find the second holder by its MAC in the switch's MAC table, and give one of them another address",
+                Cmd(f"arping -c 3 {d.ip}", Msg("c_more_than_one_mac")),
+                Msg("do_find_holder"),
             ],
             seed="003",
         )
@@ -101,9 +101,9 @@ def udp_blocked(probes: EchoProbes) -> Iterator[Finding]:
             params={"remote": p.target, "port": p.port, "device": p.device or "vxlan"},
             seen=[Seen(f"netsleuth probe ({ev.source})", excerpt)],
             now=[
-                f"netsleuth listen udp {p.port} --token T   # on {p.target} (next to the tunnel, nothing stopped)",
-                f"netsleuth probe udp {p.target}:{p.port} --token T   # here; then the other way round",
-                f"iptables-save | grep -n {p.port}   # on both hosts, then the firewalls between them",
+                Cmd(f"netsleuth listen udp {p.port} --token T", Msg("c_on_peer", {"peer": p.target})),
+                Cmd(f"netsleuth probe udp {p.target}:{p.port} --token T", Msg("c_here_then_back")),
+                Cmd(f"iptables-save | grep -n {p.port}", Msg("c_both_hosts")),
             ],
             seed="003",
         )
@@ -124,8 +124,8 @@ def _vlan_probe(probes: ArpProbes) -> Iterator[Finding]:
                 )
             ],
             now=[
-                f"tcpdump -eni {p.iface} vlan {p.vlan} and arp   # the request leaves tagged, nothing returns",
-                f"ask the network team: does the switch port of {p.iface} carry VLAN {p.vlan}?",
+                Cmd(f"tcpdump -eni {p.iface} vlan {p.vlan} and arp", Msg("c_leaves_tagged")),
+                Msg("do_ask_port", {"port": p.iface, "vlan": p.vlan}),
             ],
             seed="003",
         )
@@ -152,8 +152,8 @@ def _vlan_pcap(pcap: PcapSummary) -> Iterator[Finding]:
                 )
             ],
             now=[
-                f"tcpdump -eni IFACE vlan {t.tag} and arp   # on the link of the capture: requests leave, nothing returns",
-                f"ask the network team: does the switch port carry VLAN {t.tag}?",
+                Cmd(f"tcpdump -eni IFACE vlan {t.tag} and arp", Msg("c_capture_link")),
+                Msg("do_ask_switch", {"vlan": t.tag}),
             ],
             seed="003",
         )
@@ -214,8 +214,11 @@ def _vlan_passive(vp: VlanPorts) -> Iterator[Finding]:
             },
             seen=seen,
             now=[
-                f"tcpdump -eni {via.split(',')[0]} vlan {port.vlan}   # requests leave tagged {port.vlan}, nothing returns",
-                f"ask the network team: does the switch port of {via} carry VLAN {port.vlan}?",
+                Cmd(
+                    f"tcpdump -eni {via.split(',')[0]} vlan {port.vlan}",
+                    Msg("c_leave_tagged_n", {"vlan": port.vlan}),
+                ),
+                Msg("do_ask_port", {"port": via, "vlan": port.vlan}),
             ],
             seed="003",
         )
@@ -250,8 +253,8 @@ def _vlan_trace(trace: TraceResult) -> Iterator[Finding]:
             )
         ],
         now=[
-            f"tcpdump -eni {iface} vlan {loss.vlan[-1]}   # requests leave tagged {vlan}, nothing returns",
-            f"ask the network team: does the switch port of {iface} carry VLAN {vlan}?",
+            Cmd(f"tcpdump -eni {iface} vlan {loss.vlan[-1]}", Msg("c_leave_tagged_n", {"vlan": vlan})),
+            Msg("do_ask_port", {"port": iface, "vlan": vlan}),
         ],
         seed="003",
     )

@@ -15,7 +15,7 @@ from netsleuth.facts.ovs import OvsState
 from netsleuth.messages import Msg
 from netsleuth.parsers.iproute import Link
 from netsleuth.parsers.ovs import Row
-from netsleuth.rules.base import Finding, Seen, Severity, rule
+from netsleuth.rules.base import Cmd, Finding, Seen, Severity, rule
 from netsleuth.rules.persist import mtu_persist
 
 # outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN/Geneve 8 (Geneve options come on top); IPv6: +20
@@ -61,7 +61,12 @@ def _finding(
             Seen(links_src + _where(big_ns), link_line(big)),
             Seen(links_src + _where(small_ns), link_line(small)),
         ],
-        now=[f"{ns_cmd}ip link set dev {small.name} mtu {fix_mtu}   # or lower {big.name} to {small.mtu}"],
+        now=[
+            Cmd(
+                f"{ns_cmd}ip link set dev {small.name} mtu {fix_mtu}",
+                Msg("c_or_lower", {"big": big.name, "mtu": small.mtu}),
+            )
+        ],
         persist=mtu_persist(small.name, fix_mtu, host.os_family if host else ""),
         seed="003",
     )
@@ -176,8 +181,10 @@ def _ovs_tunnels(ovs: OvsState, links: Links, routes: Routes, host: HostInfo | N
                 Seen(routes.evidence.source, f"{remote} via {under.name}; " + link_line(under)),
             ]
             f.now = [
-                f"ip link set dev {name} mtu {room}   # and give the network MTU {room} in Neutron "
-                f"(global_physnet_mtu / path_mtu), or raise {under.name} to {mtu + overhead}"
+                Cmd(
+                    f"ip link set dev {name} mtu {room}",
+                    Msg("c_neutron_mtu", {"room": room, "under": under.name, "mtu": mtu + overhead}),
+                )
             ]
             yield f
 
@@ -232,8 +239,10 @@ def _over_underlay(links: Links, routes: Routes | None, host: HostInfo | None) -
                 f = _finding(under, ns, link, ns, path, src, host, fails=room + 1, fix_mtu=room)
                 f.subject = link.name
                 f.now = [
-                    f"{'ip netns exec ' + ns + ' ' if ns else ''}ip link set dev {link.name} mtu {room}"
-                    f"   # or raise {under.name} to {link.mtu + overhead}"
+                    Cmd(
+                        f"{'ip netns exec ' + ns + ' ' if ns else ''}ip link set dev {link.name} mtu {room}",
+                        Msg("c_or_raise", {"under": under.name, "mtu": link.mtu + overhead}),
+                    )
                 ]
                 yield _room_left(f, overhead, room)
         if link.kind in ("vlan", "macvlan") and link.peer:
@@ -321,8 +330,10 @@ def _logged_drops(
             },
             seen=[Seen(last.source, "\n".join(e.line.raw for e in shown))],
             now=[
-                f"{ns_cmd}ip link show dev {dev}   # then give the sender's side (VM, container, "
-                f"tunnel) an MTU of at most {mtu}, or raise {dev} to {size}"
+                Cmd(
+                    f"{ns_cmd}ip link show dev {dev}",
+                    Msg("c_sender_side", {"mtu": mtu, "dev": dev, "size": size}),
+                )
             ],
             persist=mtu_persist(dev, size, host.os_family if host else ""),
             seed="003",

@@ -11,7 +11,7 @@ from netsleuth.facts.host import HostInfo, Processes
 from netsleuth.facts.neutron import FloatingIpRows, NeutronAgents, NeutronNamespaces
 from netsleuth.messages import Msg
 from netsleuth.parsers.neutron import PlatformRows
-from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+from netsleuth.rules.base import Cmd, Finding, Seen, Severity, Skip, rule
 
 SHOWN = 5  # namespaces named in a finding
 
@@ -131,7 +131,7 @@ def agent_down(
                 now=[
                     f"ip netns exec {ns} ip addr",
                     "grep -i error /var/log/neutron/dhcp-agent.log | tail",
-                    f"openstack network show {net_id}   # then: systemctl restart neutron-dhcp-agent",
+                    Cmd(f"openstack network show {net_id}", Msg("c_then_restart")),
                 ],
                 persist=["systemctl enable neutron-dhcp-agent"],
             )
@@ -228,10 +228,7 @@ def floating_ip_orphan(fips: FloatingIpRows) -> Iterator[Finding]:
                 f"mysql nova -e \"select * from floating_ips where fixed_ip_id = '{fixed_id}';\"",
                 f"mysql nova -e \"update floating_ips set fixed_ip_id = NULL, host = NULL where fixed_ip_id = '{fixed_id}';\"",
             ],
-            persist=[
-                f"optional, to take it out of the project's pool: update floating_ips set project_id = NULL "
-                f"where fixed_ip_id = '{fixed_id}';"
-            ],
+            persist=[Msg("do_out_of_pool", {"fixed_id": fixed_id})],
         )
     for fip, why, port_id in _neutron_orphans(rows):
         addr = str(fip.get("floating_ip_address") or fip.get("Floating IP Address"))

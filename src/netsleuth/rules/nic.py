@@ -30,7 +30,7 @@ from netsleuth.facts.nic import (
 from netsleuth.facts.ovs import OvsState
 from netsleuth.messages import Msg
 from netsleuth.parsers.iproute import Link
-from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+from netsleuth.rules.base import Cmd, Finding, RemedyLine, Seen, Severity, Skip, rule
 from netsleuth.rules.persist import ethtool_persist, sysctl_persist
 
 IGNORED_KINDS = {"bridge", "openvswitch", "tun", "dummy", "ifb", "nlmon"}  # no carrier is normal for these
@@ -58,17 +58,17 @@ def _why(link: Link) -> Msg | str:
     return link.kind or Msg("role_device")
 
 
-def _peer_and_fix(link: Link, links: Links, every: AllLinks | None) -> tuple[Msg, list[str]]:
+def _peer_and_fix(link: Link, links: Links, every: AllLinks | None) -> tuple[Msg, list[RemedyLine]]:
     """What to look at, and the command: for a veth, its other end by name (in its namespace)."""
     if link.kind != "veth":
         return Msg("peer_cable"), [
-            f"ethtool {link.name}   # Link detected?",
+            Cmd(f"ethtool {link.name}", Msg("c_link_detected")),
             f"ip -d link show {link.name}",
         ]
     found = every.peer(links.netns, link) if every is not None else None
     if found is None:
         name = link.peer or f"if{link.peer_ifindex}"
-        return Msg("peer_veth", {"peer": name}), [f"bring up the other end of {link.name} (veth peer {name})"]
+        return Msg("peer_veth", {"peer": name}), [Msg("do_bring_up_peer", {"link": link.name, "peer": name})]
     ns, other = found
     peer = (
         Msg("peer_veth_netns", {"peer": other.name, "ns": ns})
@@ -251,7 +251,7 @@ def rx_ring_small(
             },
             seen=[s for x in losses for s in x.seen]
             + [Seen(rings.evidence[nic].source, rings.evidence[nic].content().strip())],
-            now=[f"ethtool {args}", f"ethtool -g {nic}   # check: Current RX = {ring.maximum.rx}"],
+            now=[f"ethtool {args}", Cmd(f"ethtool -g {nic}", Msg("c_check_rx", {"rx": ring.maximum.rx}))],
             persist=ethtool_persist(nic, args, family, networkd={"RxBufferSize": str(ring.maximum.rx)}),
             seed="000",
         )
@@ -288,9 +288,9 @@ def rx_drops(
         worst = max(losses, key=lambda x: x.total.per_second)
         if ring is not None:
             reason = Msg("reason_ring_max", {"current": ring.current.rx, "maximum": ring.maximum.rx})
-            now = [
-                f"ethtool -S {nic} | grep -iE 'drop|miss|fifo|no_buf|discard'   # which queue/cause",
-                f"ethtool -l {nic}; cat /proc/interrupts | grep {nic}   # spread RX over more queues/CPUs",
+            now: list[RemedyLine] = [
+                Cmd(f"ethtool -S {nic} | grep -iE 'drop|miss|fifo|no_buf|discard'", Msg("c_which_queue")),
+                Cmd(f"ethtool -l {nic}; cat /proc/interrupts | grep {nic}", Msg("c_spread_rx")),
             ]
         else:
             reason = Msg("reason_ring_unknown")
@@ -459,13 +459,15 @@ def tx_timeout(logs: LogEvents, drivers: Drivers | None) -> Iterator[Finding]:
             },
             seen=[Seen(last.source, "\n".join(lines))],
             now=[
-                f"ethtool -i {dev}; modinfo {driver or '<driver>'} | grep -i ^version   # driver and firmware",
+                Cmd(
+                    f"ethtool -i {dev}; modinfo {driver or '<driver>'} | grep -i ^version",
+                    Msg("c_driver_firmware"),
+                ),
                 f"ethtool -S {dev} | grep -iE 'timeout|restart|reset|tx_.*err'",
                 f"dmesg -T | grep -iE '{dev}|{driver or 'NETDEV'}' | tail -n 20",
             ],
             persist=[
-                f"update the {driver or 'NIC'} driver and NIC firmware to the vendor's fixed release "
-                f"(the watchdog resets {dev}; repeated timeouts are a driver/firmware or PCIe fault)",
+                Msg("do_update_driver", {"driver": driver or "NIC", "dev": dev}),
             ],
             seed="003",
         )
@@ -558,15 +560,15 @@ def _bond_finding(
     bond: str, member: str, kind: str, severity: Severity, source: str, excerpt: str, state: Msg, up: int
 ) -> Finding:
     if kind == "ovs":
-        now = [
+        now: list[RemedyLine] = [
             f"ovs-appctl bond/show {bond}",
-            f"ethtool {member}   # Link detected?",
+            Cmd(f"ethtool {member}", Msg("c_link_detected")),
             f"ip link show {member}",
         ]
     else:
         now = [
             f"cat /proc/net/bonding/{bond}",
-            f"ethtool {member}   # Link detected?",
+            Cmd(f"ethtool {member}", Msg("c_link_detected")),
             f"ip link show {member}",
         ]
     return Finding(

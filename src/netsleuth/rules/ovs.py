@@ -12,12 +12,13 @@ from netsleuth.facts.logs import LogEvents, age_words
 from netsleuth.facts.nic import Datapaths
 from netsleuth.facts.ovs import OvsState
 from netsleuth.messages import Msg
-from netsleuth.rules.base import Finding, Seen, Severity, Skip, rule
+from netsleuth.rules.base import Cmd, Finding, RemedyLine, Seen, Severity, Skip, rule
 
 RECENT_S = 3600.0
-WATCHDOG_CRON = (
+WATCHDOG_CRON = Cmd(
     "* * * * * root timeout -s KILL 5 ovs-appctl -t ovs-vswitchd version >/dev/null || "
-    "systemctl restart openvswitch-switch  # /etc/cron.d/netsleuth-ovs-watch"
+    "systemctl restart openvswitch-switch",
+    Msg("c_cron_file"),
 )
 
 
@@ -32,8 +33,8 @@ def _log_seen(logs: LogEvents | None, *ids: str) -> list[Seen]:
     return seen
 
 
-def _restart() -> list[str]:
-    return ["systemctl restart openvswitch-switch   # RHEL: systemctl restart openvswitch"]
+def _restart() -> list[RemedyLine]:
+    return [Cmd("systemctl restart openvswitch-switch", Msg("c_rhel_restart"))]
 
 
 @rule(
@@ -70,16 +71,16 @@ def vswitchd_unresponsive(ovs: OvsState, logs: LogEvents | None) -> Iterator[Fin
         },
         seen=seen,
         now=[
-            *(f"kill -CONT {p.pid}   # it is stopped" for p in stopped),
+            *(Cmd(f"kill -CONT {p.pid}", Msg("c_it_is_stopped")) for p in stopped),
             *(
-                f"cat /proc/{p.pid}/stack; timeout 5 strace -p {p.pid}   # where it is stuck"
+                Cmd(f"cat /proc/{p.pid}/stack; timeout 5 strace -p {p.pid}", Msg("c_where_stuck"))
                 for p in ovs.vswitchd[:1]
             ),
             *_restart(),
         ],
         persist=[
             WATCHDOG_CRON,
-            "upgrade the kernel / Open vSwitch (seed 000: fixed by kernel 2.6.32-504.16.2)",
+            Msg("do_upgrade"),
         ],
         seed="000",
     )
@@ -175,12 +176,15 @@ def interface_error(ovs: OvsState) -> Iterator[Finding]:
             continue
         bridge = bridge_of.get(name, "")
         missing = "No such device" in problem
-        now = [f"ip link show {name}", f"ovs-vsctl list Interface {name}"]
+        now: list[RemedyLine] = [f"ip link show {name}", f"ovs-vsctl list Interface {name}"]
         if bridge:
             now.append(
-                f"ovs-vsctl del-port {bridge} {name}   # if {name} is gone for good"
+                Cmd(f"ovs-vsctl del-port {bridge} {name}", Msg("c_gone_for_good", {"name": name}))
                 if missing
-                else f"ovs-vsctl del-port {bridge} {name} && ovs-vsctl add-port {bridge} {name}   # after fixing it"
+                else Cmd(
+                    f"ovs-vsctl del-port {bridge} {name} && ovs-vsctl add-port {bridge} {name}",
+                    Msg("c_after_fixing"),
+                )
             )
         yield Finding(
             Severity.WARNING,
@@ -195,10 +199,7 @@ def interface_error(ovs: OvsState) -> Iterator[Finding]:
                 Seen("ovs-vsctl list Interface", f'name={name} ofport={row.get("ofport")} error="{problem}"')
             ],
             now=now,
-            persist=[
-                f"make the device {name} exist at boot before openvswitch starts (the network configuration "
-                f"that creates it), or remove the port from {bridge or 'its bridge'} for good"
-            ],
+            persist=[Msg("do_exist_at_boot", {"name": name, "bridge": bridge or Msg("its_bridge")})],
             seed="004",
         )
 
@@ -238,13 +239,12 @@ def datapath_lost(dps: Datapaths) -> Iterator[Finding]:
             params={"dp": dp.name, "lost": dp.lost, "missed": dp.missed, "how": how},
             seen=[Seen(dps.source, f"{dp.name}:\n\t{lines}")],
             now=[
-                "ovs-appctl upcall/show   # handler threads, flow limit, dump duration",
+                Cmd("ovs-appctl upcall/show", Msg("c_upcall_show")),
                 "ovs-appctl coverage/show | grep -iE 'upcall|drop'",
-                "top -H -p $(pidof ovs-vswitchd)   # handler/revalidator threads pegged?",
+                Cmd("top -H -p $(pidof ovs-vswitchd)", Msg("c_threads_pegged")),
             ],
             persist=[
-                "give ovs-vswitchd more handler threads / CPU: ovs-vsctl set Open_vSwitch . "
-                "other_config:n-handler-threads=<cores> (and check other_config:flow-limit)",
+                Msg("do_more_handlers"),
             ],
             seed="004",
         )
@@ -281,9 +281,7 @@ def kernel_netlink_mismatch(logs: LogEvents) -> Iterator[Finding]:
             "ovs-appctl dpif/show-dp-features system@ovs-system 2>/dev/null",
         ],
         persist=[
-            "run an Open vSwitch userspace that matches the kernel's datapath (the distribution's "
-            "openvswitch package for this kernel), or install the matching out-of-tree module "
-            "(openvswitch-kmod/DKMS) — or upgrade the kernel",
+            Msg("do_matching_userspace"),
         ],
         seed="003",
     )

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from netsleuth.facts.probes import MtuProbes
-from netsleuth.rules.base import Finding, Seen, Severity, rule
+from netsleuth.messages import Msg
+from netsleuth.rules.base import Cmd, Finding, Seen, Severity, rule
 
 
 @rule("mtu.path_blackhole", needs=(MtuProbes,), seed="003/004", severity=Severity.CRITICAL)
@@ -40,9 +41,15 @@ def path_blackhole(probes: MtuProbes) -> Iterator[Finding]:
                 ),
             ],
             now=[
-                f"ping -M do -s {payload} -c 3 {p.target}   # passes",
-                f"ping -M do -s {(p.lost_above or p.largest_ok_mtu + 1) - 28} -c 3 {p.target}   # vanishes",
-                f"ip route replace {p.target} via <gateway> dev {p.iface} mtu {p.largest_ok_mtu}   # work around, or fix the small hop",
+                Cmd(f"ping -M do -s {payload} -c 3 {p.target}", Msg("c_passes")),
+                Cmd(
+                    f"ping -M do -s {(p.lost_above or p.largest_ok_mtu + 1) - 28} -c 3 {p.target}",
+                    Msg("c_vanishes"),
+                ),
+                Cmd(
+                    f"ip route replace {p.target} via <gateway> dev {p.iface} mtu {p.largest_ok_mtu}",
+                    Msg("c_work_around"),
+                ),
                 f"iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss {p.largest_ok_mtu - 40}",
             ],
             seed="003",

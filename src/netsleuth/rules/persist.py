@@ -1,6 +1,10 @@
-"""How to make a fix last across reboots, for the distribution family of the host."""
+"""How to make a fix last across reboots, for the distribution family of the host. Commands are
+written here; the words around them are the [common] entry's (messages/*/common.toml)."""
 
 from __future__ import annotations
+
+from netsleuth.messages import Msg
+from netsleuth.rules.base import Cmd, RemedyLine
 
 
 def sysctl_persist(settings: dict[str, str | int], name: str = "90-netsleuth.conf") -> list[str]:
@@ -14,48 +18,46 @@ def ethtool_persist(
     os_family: str,
     networkd: dict[str, str] | None = None,
     netplan: dict[str, str] | None = None,
-) -> list[str]:
+) -> list[RemedyLine]:
     """Keep an ethtool setting (e.g. `-G p6p2 rx 4078`; several joined by "; ") across reboots,
     the way the host's distribution family does it; rc.local only as a last resort.
 
     `networkd`: the same setting as systemd .link [Link] keys (e.g. {"RxBufferSize": "4078"});
     `netplan`: as netplan keys (e.g. {"receive-checksum-offload": "false"}).
 
-    >>> print(ethtool_persist("eth0", "-K eth0 rx off; -K eth0 tx off", "rhel")[0])  # seed 000
-    echo 'ETHTOOL_OPTS="-K eth0 rx off; -K eth0 tx off"' >> /etc/sysconfig/network-scripts/ifcfg-eth0  # then: ifup eth0
+    >>> print(ethtool_persist("eth0", "-K eth0 rx off; -K eth0 tx off", "rhel")[0].command)  # seed 000
+    echo 'ETHTOOL_OPTS="-K eth0 rx off; -K eth0 tx off"' >> /etc/sysconfig/network-scripts/ifcfg-eth0
     """
     parts = [a.strip() for a in args.split(";") if a.strip()]
     if os_family == "rhel":
         nm = "; ".join(parts)
         return [
-            f"echo 'ETHTOOL_OPTS=\"{nm}\"' >> /etc/sysconfig/network-scripts/ifcfg-{iface}  # then: ifup {iface}",
-            f"NetworkManager without ifcfg files: nmcli connection modify <connection of {iface}> "
-            + _nm_ethtool(parts),
+            Cmd(
+                f"echo 'ETHTOOL_OPTS=\"{nm}\"' >> /etc/sysconfig/network-scripts/ifcfg-{iface}",
+                Msg("c_then_ifup", {"iface": iface}),
+            ),
+            Msg("do_nmcli", {"iface": iface, "settings": _nm_ethtool(parts)}),
         ]
     if os_family == "debian":
-        out: list[str] = []
+        out: list[RemedyLine] = []
         if networkd:
             keys = "\\n".join(f"{k}={v}" for k, v in networkd.items())
             out.append(
-                f"printf '[Match]\\nOriginalName={iface}\\n\\n[Link]\\nNamePolicy=keep kernel database onboard "
-                f"slot path\\nMACAddressPolicy=persistent\\n{keys}\\n' > /etc/systemd/network/10-{iface}.link"
-                "  # systemd-networkd/udev .link: only the first matching .link file applies, so keep "
-                "the NamePolicy of 99-default.link; applies at boot (udevadm trigger for a test)"
+                Cmd(
+                    f"printf '[Match]\\nOriginalName={iface}\\n\\n[Link]\\nNamePolicy=keep kernel database onboard "
+                    f"slot path\\nMACAddressPolicy=persistent\\n{keys}\\n' > /etc/systemd/network/10-{iface}.link",
+                    Msg("c_networkd_link"),
+                )
             )
         if netplan:
             keys = ", ".join(f"{k}: {v}" for k, v in netplan.items())
-            out.append(f"netplan (Ubuntu): under ethernets: {iface}: set {keys}; then `netplan apply`")
-        out.append(
-            "ifupdown (/etc/network/interfaces): under `iface "
-            + iface
-            + "` add "
-            + "; ".join(f"`post-up /sbin/ethtool {p}`" for p in parts)
-        )
+            out.append(Msg("do_netplan", {"iface": iface, "keys": keys}))
+        lines = "; ".join(f"`post-up /sbin/ethtool {p}`" for p in parts)
+        out.append(Msg("do_ifupdown", {"iface": iface, "lines": lines}))
         return out
     return [
         *(f"echo '/sbin/ethtool {p}' >> /etc/rc.local" for p in parts),
-        "rc.local is the last resort (distribution not recognised): prefer the network configuration "
-        f"that brings {iface} up (ifcfg ETHTOOL_OPTS, systemd .link, netplan, NetworkManager)",
+        Msg("do_rc_local_last", {"iface": iface}),
     ]
 
 
@@ -70,7 +72,7 @@ _NM_FEATURE = {
 }
 
 
-def _nm_ethtool(parts: list[str]) -> str:
+def _nm_ethtool(parts: list[str]) -> str | Msg:
     """`-G eth0 rx 4078` -> `ethtool.ring-rx 4078` (NetworkManager >= 1.26 for rings)."""
     out: list[str] = []
     for p in parts:
@@ -80,15 +82,12 @@ def _nm_ethtool(parts: list[str]) -> str:
         for k, v in zip(pairs[::2], pairs[1::2], strict=False):
             if k in table:
                 out.append(f"{table[k]} {v}")
-    return " ".join(out) if out else "(set it in a dispatcher script)"
+    return " ".join(out) if out else Msg("nm_dispatcher")
 
 
-def mtu_persist(iface: str, mtu: int, os_family: str) -> list[str]:
+def mtu_persist(iface: str, mtu: int, os_family: str) -> list[RemedyLine]:
     if os_family == "rhel":
         return [f"echo 'MTU={mtu}' >> /etc/sysconfig/network-scripts/ifcfg-{iface}"]
     if os_family == "debian":
-        return [
-            f"netplan: set `mtu: {mtu}` for {iface} in /etc/netplan/*.yaml and run `netplan apply` "
-            f"(or `MTUBytes={mtu}` in a systemd-networkd .link/.network file for {iface})"
-        ]
-    return [f"set MTU {mtu} for {iface} in the network configuration that creates it"]
+        return [Msg("do_mtu_netplan", {"iface": iface, "mtu": mtu})]
+    return [Msg("do_mtu_generic", {"iface": iface, "mtu": mtu})]
