@@ -44,3 +44,12 @@ def test_version_imports_no_rule_family_fact_or_parser() -> None:
     mods = _modules_after("--version")
     heavy = [m for m in mods if m.startswith(("netsleuth.rules.", "netsleuth.facts", "netsleuth.parsers"))]
     assert heavy in ([], ["netsleuth.rules.base"]), heavy  # the registry's types, not the rules
+
+
+@pytest.mark.parametrize("args", [("--version",), ("rules", "list")])
+def test_start_up_runs_no_command_so_imports_no_process_or_statistics_module(args: tuple[str, ...]) -> None:
+    """Neither command runs a process or takes a median: subprocess (with selectors and signal)
+    and statistics (with decimal and fractions) are imported where used, not at load time."""
+    mods = _modules_after(*args)
+    assert "netsleuth.cli" in mods
+    assert sorted(mods & {"subprocess", "statistics"}) == [], f"`netsleuth {' '.join(args)}`"

@@ -8,6 +8,7 @@ import shlex
 from typing import Any, Dict, List, Optional, Sequence
 
 HOST = ""  # the network namespace the collector runs in
+MAX_TEXT = 16 * 1024 * 1024  # characters of one piece of evidence kept (the rest is read and dropped)
 OK, TIMEOUT, MISSING, DENIED, ERROR = "ok", "timeout", "missing", "denied", "error"
 STATUSES = (OK, TIMEOUT, MISSING, DENIED, ERROR)
 

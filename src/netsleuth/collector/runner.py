@@ -5,9 +5,8 @@ import time
 from typing import List, Tuple
 
 from netsleuth.collector import process
-from netsleuth.collector.model import DENIED, ERROR, HOST, MISSING, OK, TIMEOUT, Record
+from netsleuth.collector.model import DENIED, ERROR, HOST, MAX_TEXT, MISSING, OK, TIMEOUT, Record
 
-MAX_TEXT = 16 * 1024 * 1024  # characters of one piece of evidence kept (the rest is read and dropped)
 MAX_OUTPUT = MAX_TEXT  # bytes kept of one command's output
 MAX_STDERR = 64 * 1024
 DENIED_MARKERS = ("permission denied", "operation not permitted", "must be root", "need to be root")

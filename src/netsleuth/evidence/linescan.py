@@ -25,7 +25,6 @@ import io
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
@@ -117,6 +116,8 @@ def _rg(path: str, literals: Sequence[bytes], cut: int) -> Iterator[str]:
     ]
     for lit in literals:
         argv += [b"-e", _rg_escape(lit)]
+    import subprocess  # here: loading the rules (`rules list`, start-up) runs no command
+
     proc = subprocess.Popen(
         [*argv, "--", path],
         stdin=subprocess.DEVNULL,

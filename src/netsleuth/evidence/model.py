@@ -8,8 +8,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-# characters of one piece of evidence held in memory (the collector keeps no more of an output)
-from netsleuth.collector.runner import MAX_TEXT as MAX_TEXT
+# characters of one piece of evidence held in memory (the collector keeps no more of an output); from
+# the collector's model, not its runner: reading a bundle or `--version` need not import subprocess
+from netsleuth.collector.model import MAX_TEXT as MAX_TEXT
 from netsleuth.messages import Note
 
 HOST = ""  # the network namespace netsleuth ran in (or the sosreport's host namespace)

@@ -6,7 +6,6 @@ to the host where its process is gone. Each rule reads the fleet model: one summ
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -421,6 +420,8 @@ def clock_skew(model: FleetModel) -> Iterator[Finding]:
         basis = Msg("basis_controller")
     else:
         stamps = {n: t.timestamp() for n, t in taken.items()}
+        import statistics  # here: it imports decimal and fractions, a cost at every start-up
+
         mid = statistics.median(stamps.values())
         close = [n for n, s in stamps.items() if abs(s - mid) <= CLOCK_SPREAD_S]
         if len(close) * 2 <= len(stamps):
