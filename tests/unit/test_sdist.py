@@ -95,3 +95,14 @@ def test_the_suite_runs_from_the_unpacked_sdist(sdist: Path, tmp_path: Path) -> 
             text=True,
         ).stdout
     )
+
+
+def test_no_merge_leftovers_in_the_tree_a_packager_gets() -> None:
+    """A conflict's backup (`*.orig`, `*.rej`) is not source: it would ship beside the module."""
+    left = sorted(
+        str(p.relative_to(ROOT))
+        for part in ("src", "tests", "docs", "bench", "scripts")
+        for p in (ROOT / part).rglob("*")
+        if p.suffix in (".orig", ".rej")
+    )
+    assert not left, left
