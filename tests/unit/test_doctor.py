@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from netsleuth.analysis import evidence_read
 from netsleuth.cli import app
 from netsleuth.commands.doctor import root_only, tools
@@ -104,3 +106,19 @@ def test_the_install_script_names_packages_per_family(tmp_path: Path) -> None:
         words = out.stdout.split()
         assert words[:2] == [family, "install"]
         assert set(words[2:]) == {table[c][col] for c in missing}
+
+
+def test_the_log_scan_engine_is_named_and_a_slow_one_says_how_to_get_a_fast_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from netsleuth.commands.doctor import doctor_report, render_text
+    from netsleuth.evidence import linescan
+
+    report = doctor_report(app)
+    assert report["log_scan"] == linescan.available() and report["log_scan"][-1] == "python"
+    text = render_text(report, False)
+    assert f"Log scan {', '.join(report['log_scan'])} " in text
+    assert ("netsleuth[fast]" in text) == (report["log_scan"] == ["python"])
+    monkeypatch.setattr(linescan, "available", lambda: ["python"])  # neither hyperscan nor ripgrep here
+    slow = render_text(doctor_report(app), False)
+    assert "Log scan python " in slow and "netsleuth[fast]" in slow and "ripgrep" in slow

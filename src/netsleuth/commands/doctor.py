@@ -104,6 +104,7 @@ def _requires_python() -> str:
 
 def doctor_report(group: click.Group) -> dict[str, Any]:
     from netsleuth import __version__
+    from netsleuth.evidence.linescan import available as available_engines
 
     need = _requires_python()
     floor = tuple(int(x) for x in need.lstrip(">=").split(".")[:2])
@@ -119,10 +120,16 @@ def doctor_report(group: click.Group) -> dict[str, Any]:
             "ok": sys.version_info[:2] >= floor,
         },
         "root": root,
+        "log_scan": available_engines(),
         "tools": [asdict(t) for t in tools()],
         "needs_root": root_only(group),
         "denied": [] if root else denied_here(),
     }
+
+
+SLOW_SCAN = (
+    "a big log (1 GB) is scanned ~10x slower in Python: pip install 'netsleuth[fast]' (hyperscan) or ripgrep"
+)
 
 
 def _wrap(label: str, items: list[str], width: int = 100) -> list[str]:
@@ -144,8 +151,11 @@ def render_text(r: dict[str, Any], verbose: bool) -> str:
         "",
         f"Python   {py['version']} ({py['executable']}; needs {py['requires']}): {'ok' if py['ok'] else 'TOO OLD'}",
         f"Root     {'yes' if r['root'] else 'no'} (uid {os.geteuid()})",
+        f"Log scan {', '.join(r['log_scan'])} (fastest first: the first usable one scans the logs)",
         "",
     ]
+    if r["log_scan"] == ["python"]:
+        out.insert(-1, f"{'':9}{SLOW_SCAN}")
     missing = [t for t in r["tools"] if t["path"] is None]
     out.append(f"System tools: {len(r['tools']) - len(missing)} present, {len(missing)} missing")
     for t in r["tools"]:
