@@ -31,21 +31,3 @@ def parse_uptime(text: str) -> float:
     days = int(m.group(1) or 0)
     secs = int(m.group(4)) * 60 if m.group(4) else int(m.group(2)) * 3600 + int(m.group(3)) * 60
     return float(days * 86400 + secs)
-
-
-def parse_loadavg(text: str) -> tuple[float, float, float]:
-    """Load averages from /proc/loadavg or `uptime`.
-
-    >>> parse_loadavg("0.39 0.15 0.05 1/180 4242")
-    (0.39, 0.15, 0.05)
-    >>> parse_loadavg("05:19:07 up 2 min,  0 user,  load average: 12.5, 9.1, 3.0")
-    (12.5, 9.1, 3.0)
-    """
-    if "load average" in text:
-        nums = text.split("load average:")[1].replace(",", " ").split()
-    else:
-        nums = text.split()
-    try:
-        return float(nums[0]), float(nums[1]), float(nums[2])
-    except (IndexError, ValueError):
-        raise ParseError("loadavg: expected three numbers", text.strip()[:120]) from None
