@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import platform
 import time
 from pathlib import Path
 
 from netsleuth.evidence.collectors import tail
-from netsleuth.evidence.model import Status
-from netsleuth.evidence.runner import classify, run
+from netsleuth.evidence.model import MAX_TEXT, Status
+from netsleuth.evidence.runner import classify, read_file, run
 
 
 def test_timeout_kills_the_whole_process_group(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -47,3 +48,19 @@ def test_tail_reads_only_the_end_of_a_large_log(tmp_path) -> None:  # type: igno
     assert ev.ok and ev.key == "kern.log"
     assert ev.text.endswith("the last line\n") and len(ev.text) <= 8 * 1024 * 1024
     assert ev.text.startswith("Nov 21")  # the partial first line was dropped
+
+
+def test_a_proc_sys_file_is_read_live() -> None:
+    """A /proc/sys file answers a single read of 4 MiB or more with ENOMEM (Linux >= 5.8): the
+    hostname came back as `[Errno 12] Cannot allocate memory` from every live collection."""
+    ev = read_file("hostname", "/proc/sys/kernel/hostname", 5)
+    assert ev.status is Status.OK, ev.error
+    assert ev.text.strip() == platform.node()
+
+
+def test_a_file_read_live_is_kept_to_its_cap(tmp_path: Path) -> None:
+    big = tmp_path / "big.log"
+    with big.open("wb") as fh:
+        fh.truncate(MAX_TEXT + 3 * 1024 * 1024)  # sparse: no disk used
+    ev = read_file("x", str(big), 5)
+    assert ev.status is Status.OK and len(ev.text) == MAX_TEXT and "only the first 16 MiB" in ev.error

@@ -2,7 +2,7 @@
 
 import os
 import time
-from typing import List, Tuple
+from typing import IO, Iterator, List, Tuple
 
 from netsleuth.collector import process
 from netsleuth.collector.model import DENIED, ERROR, HOST, MAX_TEXT, MISSING, OK, TIMEOUT, Record
@@ -59,6 +59,21 @@ def run(name: str, argv: List[str], timeout: float, netns: str = HOST, key: str 
     return Record(name, status, text, source, r.duration_s, netns, key, r.rc, error)
 
 
+READ_BLOCK = 1024 * 1024  # bytes asked of the kernel at once
+
+
+def blocks_upto(fh: IO[bytes], limit: int, block: int = READ_BLOCK) -> Iterator[bytes]:
+    """At most `limit` bytes of `fh`, a block at a time: never all in one read, as a /proc/sys
+    file answers a read of 4 MiB or more with ENOMEM (the kernel's buffer for it is one kmalloc)."""
+    left = limit
+    while left > 0:
+        chunk = fh.read(min(block, left))
+        if not chunk:
+            return
+        yield chunk
+        left -= len(chunk)
+
+
 def read_file(name: str, path: str, timeout: float, netns: str = HOST, key: str = "") -> Record:
     """Read a file; inside another namespace through `ip netns exec cat` (its /etc/netns, /proc/net)."""
     if netns != HOST:
@@ -70,7 +85,7 @@ def read_file(name: str, path: str, timeout: float, netns: str = HOST, key: str 
     start = time.monotonic()
     try:
         with open(path, "rb") as fh:
-            data = fh.read(MAX_TEXT + 1)
+            data = b"".join(blocks_upto(fh, MAX_TEXT + 1))
         text = data[:MAX_TEXT].decode(errors="replace")
     except FileNotFoundError:
         return Record(name, MISSING, source=path, netns=netns, key=key, error="{}: no such file".format(path))

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
+from netsleuth.collector.runner import blocks_upto
 from netsleuth.errors import BadSource, NetsleuthError
 from netsleuth.evidence.bundle import ROOT as BUNDLE_ROOT
 from netsleuth.evidence.bundle import read_bundle
@@ -170,13 +171,8 @@ def _write(tar: tarfile.TarFile, member: tarfile.TarInfo, dest: Path, parts: tup
     src = tar.extractfile(member)
     with os.fdopen(fd, "wb") as out:
         if src is not None:
-            left = member.size
-            while left > 0:
-                chunk = src.read(min(CHUNK, left))
-                if not chunk:
-                    break
+            for chunk in blocks_upto(src, member.size, CHUNK):
                 out.write(chunk)
-                left -= len(chunk)
     return True
 
 
