@@ -98,3 +98,12 @@ def test_man_page_is_valid_roff(tmp_path: Path) -> None:
     assert check.returncode == 0 and not check.stderr.strip(), check.stderr
     listed = subprocess.run([*NETSLEUTH, "--help"], capture_output=True, text=True, timeout=60).stdout
     assert "doctor" in listed and not [ln for ln in listed.splitlines() if ln.split()[:1] == ["man"]]
+
+
+def test_man_page_is_dated_from_source_date_epoch_for_a_reproducible_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # 2023-11-14T22:13:20Z
+    first = manpage(app, "netsleuth", "0")
+    assert first.startswith('.TH NETSLEUTH 1 "2023-11-14" ')
+    assert manpage(app, "netsleuth", "0") == first

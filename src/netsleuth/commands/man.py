@@ -6,9 +6,10 @@ usage, help and options), so that it cannot drift from the program. Hidden from 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -64,12 +65,21 @@ def _options(cmd: click.Command, ctx: click.Context) -> list[str]:
     return out
 
 
+def page_date() -> str:
+    """The page's date: $SOURCE_DATE_EPOCH's when set, so that a package build is reproducible
+    (reproducible-builds.org), else today's."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC).date().isoformat()
+    return date.today().isoformat()
+
+
 def manpage(app: click.Group, prog: str = "netsleuth", version: str = "") -> str:
     """The whole manual page of `app` in roff (man(7) macros)."""
     root = app.make_context(prog, [], resilient_parsing=True)  # with its context settings (-h)
     head, *rest = _paragraphs(app.help or "")
     out = [
-        f'.TH {prog.upper()} 1 "{date.today().isoformat()}" "{prog} {version}" "User Commands"',
+        f'.TH {prog.upper()} 1 "{page_date()}" "{prog} {version}" "User Commands"',
         ".SH NAME",
         f"{prog} \\- {roff(head)}",
         ".SH SYNOPSIS",
