@@ -348,3 +348,56 @@ def test_a_real_sosreport_of_a_neutron_compute_node_is_drawn_from_ovs_vsctl_show
     qr = _node(p, "qr-3a70b31c-3f")
     assert qr.netns.startswith("qrouter-") and qr.kind == "ovs-port" and "internal" in qr.lines[1]
     assert not any(n.lines[0] in ("patch-int", "patch-tun") for n in p.view.nodes)  # a line, not nodes
+
+
+def test_when_the_next_hop_does_not_resolve_the_picture_marks_where_the_arp_goes_missing() -> None:
+    """Seed 003: the probe never leaves, its ARP leaves the uplink tagged 1011 and nothing comes
+    back. The picture says so at the uplink, as the trace concludes; never "never left the sender"."""
+    from netsleuth.capture.evidence import trace_evidence
+
+    gw, asked, unseen = "10.99.11.1", {"seen": True, "vlan": []}, {"seen": False}
+
+    def point(iface: str, role: str, vlan: list[int], next_hop: str = "") -> dict[str, object]:
+        arp = {"target": gw, "request": {**asked, "vlan": vlan}, "reply": unseen}
+        return {
+            "netns": H,
+            "iface": iface,
+            "role": role,
+            "request": unseen,
+            "reply": unseen,
+            "next_hop": next_hop,
+            "neighbours": [arp],
+        }
+
+    pts = [point("vethc", "sender", [], gw), point("br0", "bridge", []), point("uplink", "uplink", [1011])]
+    trace = TraceResult.from_json(
+        {
+            "dest": "10.99.12.7",
+            "from_netns": H,
+            "proto": "icmp",
+            "marker": "1",
+            "reply_received": False,
+            "points": pts,
+        }
+    )
+    assert lost_hop(trace) == (2, None, "arp-no-reply")
+    for lang, words in (
+        (
+            "en",
+            (
+                "ARP for 10.99.11.1 left, no reply came back",
+                "ARP for 10.99.11.1: request ✓ reply ✗ · vlan 1011",
+            ),
+        ),
+        (
+            "zh",
+            ("找 10.99.11.1 的 ARP 已发出，没有应答返回", "找 10.99.11.1 的 ARP：请求 ✓ 应答 ✗ · vlan 1011"),
+        ),
+    ):
+        b = _ns_bundle()
+        b.add(trace_evidence(trace))
+        p = _picture(b, lang)
+        (lost,) = [e for e in p.view.edges if e.trace == "lost"]
+        assert lost.a == _node(p, "uplink").id and lost.label == "✗ " + words[0]
+        assert words[1] in _node(p, "uplink").lines
+        assert not any("never left" in e.label or "从未离开" in e.label for e in p.view.edges)

@@ -91,7 +91,17 @@ def _is_ip(tok: str) -> bool:
 
 def lost_hop(trace: TraceResult) -> tuple[int, int | None, str] | None:
     """Where the traced probe goes missing, from the points' sightings: (index of the last point
-    that saw it, index of the first that did not or None = beyond the last point, direction)."""
+    that saw it, index of the first that did not or None = beyond the last point, direction).
+    When the probe never left because its next hop did not resolve, the trace's own conclusion
+    (`TraceResult.loss`) says where the ARP / neighbour solicitation went missing: that is drawn,
+    never "never left the sender" (direction `arp-request`, `arp-reply`, `arp-no-reply`, `nd-…`)."""
+    loss = trace.loss()
+    if loss is not None and loss.what in ("arp", "nd"):
+        at = {p.label: i for i, p in enumerate(trace.points)}
+        if loss.after in at:
+            beyond = not loss.before or loss.before not in at
+            step = "no-reply" if beyond else loss.direction
+            return (at[loss.after], None if beyond else at[loss.before], f"{loss.what}-{step}")
     pts = [i for i, p in enumerate(trace.points) if not p.error]
     if not pts:
         return None
@@ -384,6 +394,8 @@ def _draw_trace(
     nodes: list[DrawNode],
     edges: list[DrawEdge],
 ) -> None:
+    loss = trace.loss()
+    neighbour = loss.target if loss is not None and loss.what in ("arp", "nd") else ""
     for i, (p, key) in enumerate(zip(trace.points, path, strict=True)):
         dn = by_id.get(ids[key])
         if dn is None:
@@ -398,17 +410,29 @@ def _draw_trace(
         if p.error:
             marks += " — " + say(lang, "trace_no_capture")
         dn.lines.append(marks)
+        if neighbour:
+            n = p.neighbour(neighbour)
+            if n.request.seen or n.reply.seen:
+                dn.lines.append(
+                    say(
+                        lang,
+                        f"trace_{n.what}",
+                        target=neighbour,
+                        request="✓" if n.request.seen else "✗",
+                        reply="✓" if n.reply.seen else "✗",
+                    )
+                    + (f" · {n.request.carried()}" if n.request.carried() else "")
+                )
         dn.trace = dn.trace or "seen"
     for a, b in itertools.pairwise(path):
         edges.append(DrawEdge(ids[a], ids[b], "trace", "", "path"))
     if lost is None:
         return
     i, j, direction = lost
-    word = say(lang, f"lost_{direction.replace('-', '_')}")
+    word = say(lang, f"lost_{direction.replace('-', '_')}", target=neighbour)
     if j is None:
-        beyond = DrawNode(
-            "lost", trace.points[i].netns, "point", [say(lang, "beyond", dest=trace.dest), word], word
-        )
+        toward = say(lang, "beyond", dest=neighbour or trace.dest)
+        beyond = DrawNode("lost", trace.points[i].netns, "point", [toward, word], word)
         beyond.trace = "lost"
         nodes.append(beyond)
         edges.append(DrawEdge(ids[path[i]], "lost", "trace", "✗ " + word, "lost"))
