@@ -288,7 +288,7 @@ def _evidence(lang: str, bad: list[EvidenceStatus]) -> str:
     rows = "".join(
         f"<tr><td><code>{e(ev.name)}{'[' + e(ev.key) + ']' if ev.key else ''}</code></td>"
         f"<td>{e(ev.netns or 'host')}</td><td>{e(ui(lang, 'ev_' + ev.status))}</td>"
-        f"<td>{ev.duration_s:.2f}</td><td>{e(ev.error)}</td></tr>"
+        f"<td>{ev.duration_s:.2f}</td><td>{markup(ev.error)}</td></tr>"
         for ev in bad
     )
     return (
