@@ -401,3 +401,51 @@ def test_when_the_next_hop_does_not_resolve_the_picture_marks_where_the_arp_goes
         assert lost.a == _node(p, "uplink").id and lost.label == "✗ " + words[0]
         assert words[1] in _node(p, "uplink").lines
         assert not any("never left" in e.label or "从未离开" in e.label for e in p.view.edges)
+
+
+def test_a_suppressed_finding_is_named_muted_in_the_picture_never_in_its_severity_colour(
+    tmp_path: Path,
+) -> None:
+    """The banner of a report whose only fault is suppressed says "no fault": the picture must not
+    draw that fault in red. It names it, marked as suppressed, in the report's language."""
+    from netsleuth.evidence.bundle import write_bundle
+
+    src, cfg = tmp_path / "b.tar.gz", tmp_path / "c.toml"
+    write_bundle(_ns_bundle(), src)
+    cfg.write_text(
+        '[[suppress]]\nfinding = "mtu.mismatch"\nreason = "uplink replaced Tuesday"\n'
+        '[[suppress]]\nfinding = "nic.no_carrier"\nreason = "spare port"\n'
+    )
+    for lang, mark in (("en", "⚠ mtu.mismatch (suppressed)"), ("zh", "⚠ mtu.mismatch（已屏蔽）")):
+        svg = tmp_path / f"p.{lang}.svg"
+        r = cli(
+            "diagnose",
+            str(src),
+            "--all-netns",
+            "--config",
+            str(cfg),
+            "--graph",
+            str(svg),
+            "-q",
+            "--lang",
+            lang,
+        )
+        assert r.returncode == 0, r.stderr
+        drawn = "".join(ET.fromstring(svg.read_bytes()).itertext())
+        assert mark in drawn and "#b00020" not in svg.read_text()
+    page = tmp_path / "r.html"
+    cli(
+        "diagnose",
+        str(src),
+        "--all-netns",
+        "--config",
+        str(cfg),
+        "--format",
+        "html",
+        "-o",
+        str(page),
+        "--lang",
+        "zh",
+    )
+    toc = page.read_text().split("<nav>")[1].split("</nav>")[0]
+    assert toc.count("(已屏蔽)") == 2  # the contents say it too, as the finding does

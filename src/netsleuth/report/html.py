@@ -134,7 +134,9 @@ def _toc(report: Report, has_picture: bool, has_bad: bool) -> str:
     e = escape
     items = [
         f'<li><a href="#f-{i}"><span class="sev s-{e(f.severity)}">{e(ui(lang, "sev_" + f.severity))}</span> '
-        f"<code>{e(f.id)}</code> {markup(f.title)}</a></li>"
+        f"<code>{e(f.id)}</code> {markup(f.title)}</a>"
+        + (f" <span class='muted'>({e(ui(lang, 'suppressed'))})</span>" if f.suppressed else "")
+        + "</li>"
         for i, f in enumerate(report.findings, 1)
     ]
     sub = f"<ol>{''.join(items)}</ol>" if items else ""

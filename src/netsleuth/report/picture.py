@@ -345,10 +345,12 @@ def build_view(topo: Topology, findings: Iterable[FindingOut], lang: str) -> Vie
         lines = _node_lines(lang, n)
         dn = DrawNode(ids[key], n.netns, n.kind, lines, " — ".join(lines))
         fs = sorted(marks.get(key, []), key=lambda f: -SEV_RANK.get(f.severity, 0))
-        if fs:
-            dn.severity = fs[0].severity
-            dn.findings = list(dict.fromkeys(f.id for f in fs))
-            dn.lines.append("⚠ " + ", ".join(dn.findings))
+        if fs:  # a finding the configuration suppresses is named, muted: no colour, not counted
+            loud = [f for f in fs if f.suppressed is None]
+            dn.severity = loud[0].severity if loud else ""
+            dn.findings = list(dict.fromkeys(f.id for f in loud))
+            muted = [say(lang, "suppressed", id=f.id) for f in fs if f.suppressed is not None]
+            dn.lines.append("⚠ " + ", ".join(dict.fromkeys([*dn.findings, *muted])))
         nodes.append(dn)
     by_id = {n.id: n for n in nodes}
     edges: list[DrawEdge] = []
