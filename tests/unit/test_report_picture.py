@@ -449,3 +449,29 @@ def test_a_suppressed_finding_is_named_muted_in_the_picture_never_in_its_severit
     )
     toc = page.read_text().split("<nav>")[1].split("</nav>")[0]
     assert toc.count("(已屏蔽)") == 2  # the contents say it too, as the finding does
+
+
+def test_every_word_of_the_picture_lies_inside_it_as_chromium_draws_it(tmp_path: Path) -> None:
+    """dot measures text a little narrower than a browser draws it: on a narrow picture the end of
+    the legend's widest line was cut off ("… dotted green OVS patch, dashe"). Chromium measures
+    every text of the standalone SVG and says which ones end past the picture's right edge."""
+    from tests.integration.browser import dump_dom
+
+    p = _picture(_ns_bundle("healthy"))
+    if p.engine != "dot":
+        pytest.skip("needs graphviz dot (scripts/install-system-deps.sh)")
+    page = tmp_path / "p.html"
+    page.write_text(
+        "<!doctype html><html><body>"
+        + pic_mod.standalone_svg(p).split("?>", 1)[1]
+        + "<pre id='out'></pre><script>"
+        "const svg=document.querySelector('svg'), w=svg.viewBox.baseVal.x+svg.viewBox.baseVal.width, o=[];"
+        "for (const t of svg.querySelectorAll('text')) { const b=t.getBBox();"
+        " const m=svg.getScreenCTM().inverse().multiply(t.getScreenCTM()), right=(b.x+b.width)*m.a+m.e;"
+        " if (right > w + 0.5) o.push(t.textContent + ' @' + right.toFixed(1) + '>' + w); }"
+        "document.getElementById('out').textContent='CUT:'+o.join(' | ')+':END';"
+        "</script></body></html>",
+        encoding="utf-8",
+    )
+    dom = dump_dom(page)
+    assert "CUT::END" in dom, dom[dom.index("CUT:") : dom.index(":END")]
