@@ -488,7 +488,7 @@ def to_dot(view: View) -> str:
         '  graph [rankdir=TB, fontname="sans-serif", fontsize=10, nodesep=0.2, ranksep=0.45, '
         # pad: dot measures text a few per cent narrower than browsers draw it; without room to
         # spare the end of the widest legend line is cut off at the picture's right edge
-        "newrank=true, compound=true, labelloc=b, labeljust=l, pad=\"0.3,0.06\", "
+        'newrank=true, compound=true, labelloc=b, labeljust=l, pad="0.3,0.06", '
         "label=" + '"' + "".join(dot_string(line)[1:-1] + "\\l" for line in _footer(view)) + '"];',
         '  node [shape=box, style="rounded,filled", fontname="sans-serif", fontsize=9, margin="0.08,0.04"];',
         '  edge [arrowhead=none, fontname="sans-serif", fontsize=8];',
