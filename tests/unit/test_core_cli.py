@@ -161,3 +161,19 @@ def test_garbage_capture_file_exits_3(tmp_path: Path) -> None:
     junk.write_bytes(b"garbage, not a capture\n")
     p = cli("pcap", str(junk))
     assert p.returncode == 3 and p.stderr.count("\n") == 1 and "not a pcap" in p.stderr
+
+
+def test_html_renders_the_markup_of_evidence_that_is_not_ok(tmp_path: Path) -> None:
+    """`not in this sosreport (looked for `ip -6 route show table all`)`: code, not backticks."""
+    from netsleuth.evidence.bundle import write_bundle
+    from netsleuth.evidence.model import Status
+    from tests.helpers import bundle, ev
+
+    why = "not in this sosreport (looked for `ip -6 route show table all`) <&>"
+    src, out = tmp_path / "b.tar.gz", tmp_path / "r.html"
+    write_bundle(bundle(ev("ip.route6", status=Status.MISSING, error=why)), src)
+    cli("diagnose", str(src), "--format", "html", "-o", str(out))
+    page = out.read_text()
+    section = page[page.index('<section id="evidence">') :]
+    assert "(looked for <code>ip -6 route show table all</code>) &lt;&amp;&gt;" in section
+    assert "`" not in section

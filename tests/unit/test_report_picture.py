@@ -348,3 +348,130 @@ def test_a_real_sosreport_of_a_neutron_compute_node_is_drawn_from_ovs_vsctl_show
     qr = _node(p, "qr-3a70b31c-3f")
     assert qr.netns.startswith("qrouter-") and qr.kind == "ovs-port" and "internal" in qr.lines[1]
     assert not any(n.lines[0] in ("patch-int", "patch-tun") for n in p.view.nodes)  # a line, not nodes
+
+
+def test_when_the_next_hop_does_not_resolve_the_picture_marks_where_the_arp_goes_missing() -> None:
+    """Seed 003: the probe never leaves, its ARP leaves the uplink tagged 1011 and nothing comes
+    back. The picture says so at the uplink, as the trace concludes; never "never left the sender"."""
+    from netsleuth.capture.evidence import trace_evidence
+
+    gw, asked, unseen = "10.99.11.1", {"seen": True, "vlan": []}, {"seen": False}
+
+    def point(iface: str, role: str, vlan: list[int], next_hop: str = "") -> dict[str, object]:
+        arp = {"target": gw, "request": {**asked, "vlan": vlan}, "reply": unseen}
+        return {
+            "netns": H,
+            "iface": iface,
+            "role": role,
+            "request": unseen,
+            "reply": unseen,
+            "next_hop": next_hop,
+            "neighbours": [arp],
+        }
+
+    pts = [point("vethc", "sender", [], gw), point("br0", "bridge", []), point("uplink", "uplink", [1011])]
+    trace = TraceResult.from_json(
+        {
+            "dest": "10.99.12.7",
+            "from_netns": H,
+            "proto": "icmp",
+            "marker": "1",
+            "reply_received": False,
+            "points": pts,
+        }
+    )
+    assert lost_hop(trace) == (2, None, "arp-no-reply")
+    for lang, words in (
+        (
+            "en",
+            (
+                "ARP for 10.99.11.1 left, no reply came back",
+                "ARP for 10.99.11.1: request ✓ reply ✗ · vlan 1011",
+            ),
+        ),
+        (
+            "zh",
+            ("找 10.99.11.1 的 ARP 已发出，没有应答返回", "找 10.99.11.1 的 ARP：请求 ✓ 应答 ✗ · vlan 1011"),
+        ),
+    ):
+        b = _ns_bundle()
+        b.add(trace_evidence(trace))
+        p = _picture(b, lang)
+        (lost,) = [e for e in p.view.edges if e.trace == "lost"]
+        assert lost.a == _node(p, "uplink").id and lost.label == "✗ " + words[0]
+        assert words[1] in _node(p, "uplink").lines
+        assert not any("never left" in e.label or "从未离开" in e.label for e in p.view.edges)
+
+
+def test_a_suppressed_finding_is_named_muted_in_the_picture_never_in_its_severity_colour(
+    tmp_path: Path,
+) -> None:
+    """The banner of a report whose only fault is suppressed says "no fault": the picture must not
+    draw that fault in red. It names it, marked as suppressed, in the report's language."""
+    from netsleuth.evidence.bundle import write_bundle
+
+    src, cfg = tmp_path / "b.tar.gz", tmp_path / "c.toml"
+    write_bundle(_ns_bundle(), src)
+    cfg.write_text(
+        '[[suppress]]\nfinding = "mtu.mismatch"\nreason = "uplink replaced Tuesday"\n'
+        '[[suppress]]\nfinding = "nic.no_carrier"\nreason = "spare port"\n'
+    )
+    for lang, mark in (("en", "⚠ mtu.mismatch (suppressed)"), ("zh", "⚠ mtu.mismatch（已屏蔽）")):
+        svg = tmp_path / f"p.{lang}.svg"
+        r = cli(
+            "diagnose",
+            str(src),
+            "--all-netns",
+            "--config",
+            str(cfg),
+            "--graph",
+            str(svg),
+            "-q",
+            "--lang",
+            lang,
+        )
+        assert r.returncode == 0, r.stderr
+        drawn = "".join(ET.fromstring(svg.read_bytes()).itertext())
+        assert mark in drawn and "#b00020" not in svg.read_text()
+    page = tmp_path / "r.html"
+    cli(
+        "diagnose",
+        str(src),
+        "--all-netns",
+        "--config",
+        str(cfg),
+        "--format",
+        "html",
+        "-o",
+        str(page),
+        "--lang",
+        "zh",
+    )
+    toc = page.read_text().split("<nav>")[1].split("</nav>")[0]
+    assert toc.count("(已屏蔽)") == 2  # the contents say it too, as the finding does
+
+
+def test_every_word_of_the_picture_lies_inside_it_as_chromium_draws_it(tmp_path: Path) -> None:
+    """dot measures text a little narrower than a browser draws it: on a narrow picture the end of
+    the legend's widest line was cut off ("… dotted green OVS patch, dashe"). Chromium measures
+    every text of the standalone SVG and says which ones end past the picture's right edge."""
+    from tests.integration.browser import dump_dom
+
+    p = _picture(_ns_bundle("healthy"))
+    if p.engine != "dot":
+        pytest.skip("needs graphviz dot (scripts/install-system-deps.sh)")
+    page = tmp_path / "p.html"
+    page.write_text(
+        "<!doctype html><html><body>"
+        + pic_mod.standalone_svg(p).split("?>", 1)[1]
+        + "<pre id='out'></pre><script>"
+        "const svg=document.querySelector('svg'), w=svg.viewBox.baseVal.x+svg.viewBox.baseVal.width, o=[];"
+        "for (const t of svg.querySelectorAll('text')) { const b=t.getBBox();"
+        " const m=svg.getScreenCTM().inverse().multiply(t.getScreenCTM()), right=(b.x+b.width)*m.a+m.e;"
+        " if (right > w + 0.5) o.push(t.textContent + ' @' + right.toFixed(1) + '>' + w); }"
+        "document.getElementById('out').textContent='CUT:'+o.join(' | ')+':END';"
+        "</script></body></html>",
+        encoding="utf-8",
+    )
+    dom = dump_dom(page)
+    assert "CUT::END" in dom, dom[dom.index("CUT:") : dom.index(":END")]

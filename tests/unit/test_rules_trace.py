@@ -271,3 +271,13 @@ def test_trace_html_and_markdown_show_every_point_escaped() -> None:
         "## The trace, point by point" in md
         and "Lost: the ARP for 10.99.11.1 (request), node:trunk0 -> tor:e" in md
     )
+
+
+def test_the_chinese_trace_table_names_each_point_role_in_chinese() -> None:
+    from netsleuth.report.render import render
+
+    html = render(report(seed003(), "zh"), "html")
+    assert "<td>node:trunk0</td><td>OVS 端口</td>" in html and "<td>vm1:eth0</td><td>发送方</td>" in html
+    md = render(report(seed003(), "zh"), "markdown")
+    table = md[md.index("| 抓包点 | 角色 |") : md.index("## 检查项")]
+    assert "| tor:eth0 | 目的端 |" in table and "ovs-port" not in table

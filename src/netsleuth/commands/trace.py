@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from netsleuth import completion
-from netsleuth.messages import LANGS, Msg, default_lang
+from netsleuth.messages import LANGS, Msg, default_lang, ui
 
 if TYPE_CHECKING:
     from netsleuth.capture.hostview import Host
@@ -133,7 +133,7 @@ def command(
         out += (
             "\n"
             + table(result)
-            + f"\nreply received by the sender: {'yes' if result.reply_received else 'no'}\n"
+            + f"\n{ui(lang, 'tr_sender_reply_yes' if result.reply_received else 'tr_sender_reply_no')}\n"
         )
     if output is None:
         click.echo(out, nl=False)

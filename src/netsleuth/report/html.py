@@ -134,7 +134,9 @@ def _toc(report: Report, has_picture: bool, has_bad: bool) -> str:
     e = escape
     items = [
         f'<li><a href="#f-{i}"><span class="sev s-{e(f.severity)}">{e(ui(lang, "sev_" + f.severity))}</span> '
-        f"<code>{e(f.id)}</code> {markup(f.title)}</a></li>"
+        f"<code>{e(f.id)}</code> {markup(f.title)}</a>"
+        + (f" <span class='muted'>({e(ui(lang, 'suppressed'))})</span>" if f.suppressed else "")
+        + "</li>"
         for i, f in enumerate(report.findings, 1)
     ]
     sub = f"<ol>{''.join(items)}</ol>" if items else ""
@@ -288,7 +290,7 @@ def _evidence(lang: str, bad: list[EvidenceStatus]) -> str:
     rows = "".join(
         f"<tr><td><code>{e(ev.name)}{'[' + e(ev.key) + ']' if ev.key else ''}</code></td>"
         f"<td>{e(ev.netns or 'host')}</td><td>{e(ui(lang, 'ev_' + ev.status))}</td>"
-        f"<td>{ev.duration_s:.2f}</td><td>{e(ev.error)}</td></tr>"
+        f"<td>{ev.duration_s:.2f}</td><td>{markup(ev.error)}</td></tr>"
         for ev in bad
     )
     return (

@@ -122,6 +122,17 @@ def _sighting(s: dict[str, Any], lang: str) -> str:
     return out
 
 
+def role(name: str, lang: str) -> str:
+    """A trace point's role in the report's language (the role itself when it has no wording).
+
+    >>> role("ovs-port", "zh"), role("sender", "en"), role("new-kind", "zh")
+    ('OVS 端口', 'sender', 'new-kind')
+    """
+    key = "tr_role_" + name.replace("-", "_")
+    said = ui(lang, key)
+    return name if said == key else said
+
+
 def trace_rows(t: dict[str, Any], lang: str) -> tuple[list[str], list[list[str]]]:
     """Header and one row per point, in path order: role, request, reply, the next hops'
     resolution (ARP / NDP) seen there, and why a point could not capture."""
@@ -134,7 +145,9 @@ def trace_rows(t: dict[str, Any], lang: str) -> tuple[list[str], list[list[str]]
             for n in p.get("neighbours") or []
         ]
         req = _sighting(p["request"], lang) + (f" ({p['error']})" if p.get("error") else "")
-        rows.append([label, str(p.get("role", "")), req, _sighting(p["reply"], lang), "\n".join(neigh)])
+        rows.append(
+            [label, role(str(p.get("role", "")), lang), req, _sighting(p["reply"], lang), "\n".join(neigh)]
+        )
     return head, rows
 
 

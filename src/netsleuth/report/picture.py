@@ -91,7 +91,17 @@ def _is_ip(tok: str) -> bool:
 
 def lost_hop(trace: TraceResult) -> tuple[int, int | None, str] | None:
     """Where the traced probe goes missing, from the points' sightings: (index of the last point
-    that saw it, index of the first that did not or None = beyond the last point, direction)."""
+    that saw it, index of the first that did not or None = beyond the last point, direction).
+    When the probe never left because its next hop did not resolve, the trace's own conclusion
+    (`TraceResult.loss`) says where the ARP / neighbour solicitation went missing: that is drawn,
+    never "never left the sender" (direction `arp-request`, `arp-reply`, `arp-no-reply`, `nd-…`)."""
+    loss = trace.loss()
+    if loss is not None and loss.what in ("arp", "nd"):
+        at = {p.label: i for i, p in enumerate(trace.points)}
+        if loss.after in at:
+            beyond = not loss.before or loss.before not in at
+            step = "no-reply" if beyond else loss.direction
+            return (at[loss.after], None if beyond else at[loss.before], f"{loss.what}-{step}")
     pts = [i for i, p in enumerate(trace.points) if not p.error]
     if not pts:
         return None
@@ -335,10 +345,12 @@ def build_view(topo: Topology, findings: Iterable[FindingOut], lang: str) -> Vie
         lines = _node_lines(lang, n)
         dn = DrawNode(ids[key], n.netns, n.kind, lines, " — ".join(lines))
         fs = sorted(marks.get(key, []), key=lambda f: -SEV_RANK.get(f.severity, 0))
-        if fs:
-            dn.severity = fs[0].severity
-            dn.findings = list(dict.fromkeys(f.id for f in fs))
-            dn.lines.append("⚠ " + ", ".join(dn.findings))
+        if fs:  # a finding the configuration suppresses is named, muted: no colour, not counted
+            loud = [f for f in fs if f.suppressed is None]
+            dn.severity = loud[0].severity if loud else ""
+            dn.findings = list(dict.fromkeys(f.id for f in loud))
+            muted = [say(lang, "suppressed", id=f.id) for f in fs if f.suppressed is not None]
+            dn.lines.append("⚠ " + ", ".join(dict.fromkeys([*dn.findings, *muted])))
         nodes.append(dn)
     by_id = {n.id: n for n in nodes}
     edges: list[DrawEdge] = []
@@ -384,6 +396,8 @@ def _draw_trace(
     nodes: list[DrawNode],
     edges: list[DrawEdge],
 ) -> None:
+    loss = trace.loss()
+    neighbour = loss.target if loss is not None and loss.what in ("arp", "nd") else ""
     for i, (p, key) in enumerate(zip(trace.points, path, strict=True)):
         dn = by_id.get(ids[key])
         if dn is None:
@@ -398,17 +412,29 @@ def _draw_trace(
         if p.error:
             marks += " — " + say(lang, "trace_no_capture")
         dn.lines.append(marks)
+        if neighbour:
+            n = p.neighbour(neighbour)
+            if n.request.seen or n.reply.seen:
+                dn.lines.append(
+                    say(
+                        lang,
+                        f"trace_{n.what}",
+                        target=neighbour,
+                        request="✓" if n.request.seen else "✗",
+                        reply="✓" if n.reply.seen else "✗",
+                    )
+                    + (f" · {n.request.carried()}" if n.request.carried() else "")
+                )
         dn.trace = dn.trace or "seen"
     for a, b in itertools.pairwise(path):
         edges.append(DrawEdge(ids[a], ids[b], "trace", "", "path"))
     if lost is None:
         return
     i, j, direction = lost
-    word = say(lang, f"lost_{direction.replace('-', '_')}")
+    word = say(lang, f"lost_{direction.replace('-', '_')}", target=neighbour)
     if j is None:
-        beyond = DrawNode(
-            "lost", trace.points[i].netns, "point", [say(lang, "beyond", dest=trace.dest), word], word
-        )
+        toward = say(lang, "beyond", dest=neighbour or trace.dest)
+        beyond = DrawNode("lost", trace.points[i].netns, "point", [toward, word], word)
         beyond.trace = "lost"
         nodes.append(beyond)
         edges.append(DrawEdge(ids[path[i]], "lost", "trace", "✗ " + word, "lost"))
@@ -460,7 +486,9 @@ def to_dot(view: View) -> str:
     out = [
         "digraph netsleuth {",
         '  graph [rankdir=TB, fontname="sans-serif", fontsize=10, nodesep=0.2, ranksep=0.45, '
-        "newrank=true, compound=true, labelloc=b, labeljust=l, "
+        # pad: dot measures text a few per cent narrower than browsers draw it; without room to
+        # spare the end of the widest legend line is cut off at the picture's right edge
+        'newrank=true, compound=true, labelloc=b, labeljust=l, pad="0.3,0.06", '
         "label=" + '"' + "".join(dot_string(line)[1:-1] + "\\l" for line in _footer(view)) + '"];',
         '  node [shape=box, style="rounded,filled", fontname="sans-serif", fontsize=9, margin="0.08,0.04"];',
         '  edge [arrowhead=none, fontname="sans-serif", fontsize=8];',
