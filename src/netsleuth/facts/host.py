@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from netsleuth.errors import ParseError
 from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
 from netsleuth.parsers.docker import Container, ovs_container, parse_container_ps
 from netsleuth.parsers.osrelease import parse_os_family
@@ -32,7 +34,10 @@ def _host(fs: FactStore) -> HostInfo:
     uptime: float | None = None
     ev = fs.evidence("proc.uptime", host=True)
     if ev is not None and ev.ok:
-        uptime = parse_uptime(ev.content())
+        # one unreadable `uptime` leaves the uptime unknown; it must not take the clock, the
+        # kernel and every log rule (LogScan needs HostInfo) down with it
+        with contextlib.suppress(ParseError):
+            uptime = parse_uptime(ev.content())
     when = None
     if b.collected_at:
         when = datetime.fromisoformat(b.collected_at)
