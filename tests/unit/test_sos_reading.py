@@ -204,6 +204,28 @@ def test_ovs_logs_speak_without_ovs_vsctl_show_or_the_reports_clock(tmp_path: Pa
         assert said in f.summary, (name, f.summary)
 
 
+def test_a_process_list_cut_short_never_says_an_agent_is_down(tmp_path: Path) -> None:
+    """A `ps auxwwwm` longer than what netsleuth keeps (16 MiB: a host with 100k threads) is cut:
+    the L3 agent listed after the cut is not "not running" (it was a false CRITICAL)."""
+    head = SAMPLE_PS_THREADS.splitlines(keepends=True)[0]
+    filler = "".join(
+        f"root     {100000 + i:7d}  0.0  0.0      0     0 ?        S    Feb09   0:00 [kworker/u{i}:0-events_unbound_{'x' * 60}]\n"
+        for i in range(130_000)
+    )
+    agent = "neutron     1591  0.0  0.8 150772 132612 ?       -    Feb09   0:25 /usr/bin/python3 /usr/bin/neutron-l3-agent --config-file=/etc/neutron/neutron.conf\n"
+    root = sos_tree(
+        tmp_path,
+        {
+            "sos_commands/process/ps_auxwwwm": head + filler + agent,
+            "sos_commands/networking/ip_netns": "qrouter-984c22fd-64b3-4fa1-8ddd-87090f401ce5 (id: 1)\n",
+        },
+    )
+    with open_source(root) as b:
+        r = run(b, {"neutron.agent_down"})
+    assert r.findings == []
+    assert "the process list was cut" in check(r, "neutron.agent_down")
+
+
 def test_the_manifest_is_an_index_not_the_truth(tmp_path: Path) -> None:
     root = sos_tree(
         tmp_path,
