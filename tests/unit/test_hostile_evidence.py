@@ -12,6 +12,7 @@ import pytest
 from netsleuth.analysis import run_rule
 from netsleuth.errors import ParseError
 from netsleuth.evidence.catalogue import catalogue
+from netsleuth.facts.host import HostInfo
 from netsleuth.facts.host_state import Disks
 from netsleuth.facts.store import FactStore, Unavailable, provides
 from netsleuth.parsers.df import parse_df
@@ -58,6 +59,21 @@ def test_a_fact_whose_parser_crashes_is_unavailable_and_the_other_rules_run() ->
     report = run(b)
     assert check(report, "host.disk_filling").startswith("skipped: Disks")
     assert not [c for c in report.checks if c.status == "error"]
+
+
+def test_an_unreadable_uptime_leaves_the_logs_and_the_clock_readable() -> None:
+    """HostInfo is the clock, the kernel and the uptime: a garbled `uptime` (one piece) made it
+    unavailable, and with it the log scan, so every log rule was skipped."""
+    log = "2022-02-10T16:10:00.000Z|00001|timeval|WARN|Unreasonably long 13189ms poll interval (0ms user, 10459ms system)\n"
+    b = bundle(
+        ev("proc.uptime", "garbage here\n"),
+        ev("ovs.log_vswitchd", log, key="ovs-vswitchd.log"),
+        ev("kernel.dmesg", "[    1.000000] Linux version 5.4.0\n"),
+        collected_at="2022-02-10T16:19:17+00:00",
+    )
+    assert FactStore(b).get(HostInfo).uptime_s is None
+    report = run(b, only={"ovs.poll_interval_long"})
+    assert check(report, "ovs.poll_interval_long").startswith("fail")
 
 
 class _Crashing:

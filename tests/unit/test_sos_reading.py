@@ -186,6 +186,46 @@ def test_ovs_logs_are_read_offline(tmp_path: Path) -> None:
     assert f.severity == "warning" and "13189" in f.title
 
 
+def test_ovs_logs_speak_without_ovs_vsctl_show_or_the_reports_clock(tmp_path: Path) -> None:
+    """The log is evidence on its own: a report taken without the openvswitch plugin (no
+    `ovs-vsctl show`: whether ovs-vswitchd answers now is unknown) or without `date` (when the
+    lines were logged is unknown) still shows the long poll intervals, never a silent pass."""
+    log = "2022-02-10T16:10:00.000Z|00001|timeval|WARN|Unreasonably long 13189ms poll interval (0ms user, 10459ms system)\n"
+    for name, extra in (
+        ("no-vsctl", {"sos_commands/date/date": "Thu Feb 10 16:19:17 UTC 2022\n", "sos_commands/process/ps_auxwwwm": SUNBEAM_PS}),
+        ("no-clock", {"sos_commands/openvswitch/ovs-vsctl_-t_5_show": SHOW}),
+    ):  # fmt: skip
+        root = sos_tree(tmp_path / name, {"var/log/openvswitch/ovs-vswitchd.log": log, **extra})
+        with open_source(root) as b:
+            r = run(b, {"ovs.poll_interval_long"})
+        [f] = findings(r, "ovs.poll_interval_long")
+        assert f.severity == "warning" and "13189" in f.title, name
+        said = "may or may not answer now" if name == "no-vsctl" else "at an unknown time"
+        assert said in f.summary, (name, f.summary)
+
+
+def test_a_process_list_cut_short_never_says_an_agent_is_down(tmp_path: Path) -> None:
+    """A `ps auxwwwm` longer than what netsleuth keeps (16 MiB: a host with 100k threads) is cut:
+    the L3 agent listed after the cut is not "not running" (it was a false CRITICAL)."""
+    head = SAMPLE_PS_THREADS.splitlines(keepends=True)[0]
+    filler = "".join(
+        f"root     {100000 + i:7d}  0.0  0.0      0     0 ?        S    Feb09   0:00 [kworker/u{i}:0-events_unbound_{'x' * 60}]\n"
+        for i in range(130_000)
+    )
+    agent = "neutron     1591  0.0  0.8 150772 132612 ?       -    Feb09   0:25 /usr/bin/python3 /usr/bin/neutron-l3-agent --config-file=/etc/neutron/neutron.conf\n"
+    root = sos_tree(
+        tmp_path,
+        {
+            "sos_commands/process/ps_auxwwwm": head + filler + agent,
+            "sos_commands/networking/ip_netns": "qrouter-984c22fd-64b3-4fa1-8ddd-87090f401ce5 (id: 1)\n",
+        },
+    )
+    with open_source(root) as b:
+        r = run(b, {"neutron.agent_down"})
+    assert r.findings == []
+    assert "the process list was cut" in check(r, "neutron.agent_down")
+
+
 def test_the_manifest_is_an_index_not_the_truth(tmp_path: Path) -> None:
     root = sos_tree(
         tmp_path,

@@ -310,12 +310,24 @@ class SosReport:
                 return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
         return ""
 
+    def hostnamectl_kernel(self) -> str:
+        """The kernel release `hostnamectl status` names (`Kernel: Linux 6.8.0-59-generic`): a
+        report without the kernel plugin's `uname -a` (Sunbeam's) still says which kernel ran."""
+        hit = self.command("hostnamectl status", "host")
+        if hit is None or hit.path is None or hit.path.stat().st_size > 65536:
+            return ""
+        m = _HOSTNAMECTL_KERNEL.search(hit.path.read_text(errors="replace"))
+        return m.group(1)[:255] if m else ""
+
     def _date(self, cmd: str, root_link: str) -> datetime | None:
         hit = self.command(cmd, "date")
         path = hit.path if hit is not None else self.open(root_link)[0]
         if path is None or path.stat().st_size > 4096:
             return None
         return parse_date(path.read_text(errors="replace"))
+
+
+_HOSTNAMECTL_KERNEL = re.compile(r"^\s*Kernel:\s*Linux\s+(\S+)", re.MULTILINE)
 
 
 def _tool(cmd: str) -> str:
@@ -509,7 +521,7 @@ def read_sosreport(
     bundle.hostname = first[0][:255] if first else root.name
     uname = bundle.get("uname")
     parts = uname.content().split() if uname and uname.ok else []
-    bundle.kernel = parts[2] if len(parts) > 2 else ""
+    bundle.kernel = parts[2] if len(parts) > 2 else sos.hostnamectl_kernel()
     bundle.collected_at = sos.collected_at()
     return bundle
 
@@ -548,7 +560,7 @@ class Wanted:
     unpacked: a real report holds ~85,000 members, a diagnosis reads a few hundred)."""
 
     def __init__(self) -> None:
-        prefixes: set[str] = {"date"}  # `date`, `date --utc`: when the report was taken
+        prefixes: set[str] = {"date", "hostnamectl_status"}  # when it was taken; the kernel without uname
         files: set[str] = {MANIFEST, "date", "version.txt"}
         globs: list[str] = []
         for spec in catalogue().values():

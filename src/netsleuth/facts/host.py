@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from netsleuth.errors import ParseError
+from netsleuth.evidence.model import MAX_TEXT, Evidence
 from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
 from netsleuth.parsers.docker import Container, ovs_container, parse_container_ps
 from netsleuth.parsers.osrelease import parse_os_family
@@ -32,7 +35,10 @@ def _host(fs: FactStore) -> HostInfo:
     uptime: float | None = None
     ev = fs.evidence("proc.uptime", host=True)
     if ev is not None and ev.ok:
-        uptime = parse_uptime(ev.content())
+        # one unreadable `uptime` leaves the uptime unknown; it must not take the clock, the
+        # kernel and every log rule (LogScan needs HostInfo) down with it
+        with contextlib.suppress(ParseError):
+            uptime = parse_uptime(ev.content())
     when = None
     if b.collected_at:
         when = datetime.fromisoformat(b.collected_at)
@@ -46,6 +52,7 @@ def _host(fs: FactStore) -> HostInfo:
 @dataclass(frozen=True)
 class Processes:
     items: list[Process]
+    complete: bool = True  # False: the list was cut at MAX_TEXT; a process not in it may still run
 
     def named(self, program: str) -> list[Process]:
         return [p for p in self.items if p.program == program]
@@ -57,10 +64,19 @@ class Processes:
 @provides(Processes, reads=("ps",), host=True)
 def _processes(fs: FactStore) -> Processes:
     ev = fs.require("ps", host=True)
-    procs = parse_ps(ev.content())
+    text = ev.content()
+    procs = parse_ps(text)
     if not procs:
         raise Unavailable("ps: empty process list")
-    return Processes(procs)
+    return Processes(procs, complete=not _cut(ev, text))
+
+
+_CUT_WORDS = ("output cut at", "only the first")  # how the runner and the reader say a piece was cut
+
+
+def _cut(ev: Evidence, text: str) -> bool:
+    """Whether a piece holds only the first MAX_TEXT of its output (a huge `ps auxwwwm`)."""
+    return len(text) >= MAX_TEXT or any(w in ev.error for w in _CUT_WORDS)
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,7 @@ def _ovs(fs: FactStore) -> OvsState:
         ev = fs.evidence(name, host=True)
         if ev is not None and ev.status not in UNKNOWN:
             calls.append(ev)
-    state = OvsState(vsctl, calls, processes_known=procs is not None)
+    state = OvsState(vsctl, calls, processes_known=procs is not None and procs.complete)
     if procs is not None:
         # daemons of another instance (own run directory) are not the ones ovs-vsctl talked to
         # and a zombie (`[ovsdb-server] <defunct>`, killed, not yet reaped) runs nothing

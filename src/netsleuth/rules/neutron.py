@@ -46,10 +46,14 @@ def agent_down(
     host: HostInfo | None,
 ) -> Iterator[Finding]:
     """A Neutron L3/DHCP/OVS/metadata agent is not alive, or its process is gone while its namespaces remain."""
+    cut = procs is not None and not procs.complete
+    if cut:
+        procs = None  # a process list cut short cannot say that an agent is not running
     if agents is None and (nss is None or procs is None):
         raise Skip(
             "needs the agent list (--with FILE) or both `ip netns` and the process list "
             "to infer a dead agent from its qdhcp-/qrouter- namespaces"
+            + (" (the process list was cut: too long to keep whole)" if cut else "")
         )
     reported: set[str] = set()
     if agents is not None:

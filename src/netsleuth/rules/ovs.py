@@ -129,20 +129,33 @@ def ovsdb_unreachable(ovs: OvsState, logs: LogEvents | None) -> Iterator[Finding
 
 
 @rule(
-    "ovs.poll_interval_long", needs=(OvsState, LogEvents), seed="000", severity=Severity.WARNING, scope="host"
+    "ovs.poll_interval_long",
+    needs=(LogEvents,),
+    optional=(OvsState,),
+    seed="000",
+    severity=Severity.WARNING,
+    scope="host",
 )
-def poll_interval_long(ovs: OvsState, logs: LogEvents) -> Iterator[Finding]:
+def poll_interval_long(logs: LogEvents, ovs: OvsState | None) -> Iterator[Finding]:
     """ovs-vswitchd logged long poll intervals recently but answers now: it is struggling."""
+    # the log is evidence on its own: a report without `ovs-vsctl show` (OvsState unknown) or
+    # without its own clock (`date`, the manifest: the lines' age unknown) still shows them
     if not (logs.read("ovs_vswitchd") or logs.read("ovs_ovsdb")):
         raise Skip("no Open vSwitch log readable (ovs-vswitchd.log, ovsdb-server.log)")
     ev = logs.get("ovs_poll_interval_long")
-    if not ev.count or ovs.hung_calls or not ev.recent(RECENT_S):
+    age = ev.newest_age_s
+    if not ev.count or (ovs is not None and ovs.hung_calls) or (age is not None and age > RECENT_S):
         return
     worst = max((int(e.match.get("ms", 0)) for e in ev.samples), default=0)
     yield Finding(
         Severity.WARNING,
         subject="ovs-vswitchd",
-        params={"count": ev.count, "worst_ms": worst},
+        params={
+            "count": ev.count,
+            "worst_ms": worst,
+            "state": Msg("state_answers" if ovs is not None else "state_unknown"),
+            "age": age_words(age),
+        },
         seen=_log_seen(logs, "ovs_poll_interval_long", "ovs_broken_pipe"),
         now=["ovs-appctl coverage/show; ovs-appctl upcall/show; top -H -p $(pidof ovs-vswitchd)"],
         persist=[WATCHDOG_CRON],
