@@ -190,7 +190,9 @@ class _Fleet:
 def build_model(outcomes: list[HostOutcome], manifest: CollectManifest | None, lang: str) -> _Fleet:
     names, notes = name_hosts(outcomes, manifest, lang)
     fleet = _Fleet(notes=notes)
-    fleet.model.inventory = manifest is not None
+    # the whole inventory: a tunnel to an address none of its hosts has goes nowhere; with --limit
+    # the peer may be a host outside the limit
+    fleet.model.inventory = manifest is not None and not manifest.limit
     listed = manifest.hosts if manifest else {}
     for name, o in zip(names, outcomes, strict=True):
         m = listed.get(name)

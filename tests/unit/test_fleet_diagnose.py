@@ -124,6 +124,35 @@ def test_fleet_collect_manifest_names_hosts_and_lists_the_failed(tmp_path: Path)
     assert not [n for n in rep["notes"] if "same hostname" in n]
 
 
+def test_a_fleet_collected_with_limit_is_not_the_whole_inventory(tmp_path: Path) -> None:
+    """`fleet collect --limit compute` leaves the network nodes out: a tunnel toward one of them is
+    not a tunnel to nowhere (a false alarm, exit 2, before fleet-collect.json recorded the limit)."""
+    from netsleuth.remote.collect import FleetCollect
+
+    d = tmp_path / "f"
+    d.mkdir()
+    hosts: dict[str, Any] = {}
+    for i, h in enumerate(HOSTS[:3], 1):  # hv4 (10.99.200.4) is outside the limit: not collected
+        write_bundle(lab_host(h), d / f"{h}.tar.gz")
+        hosts[h] = {"status": "ok", "message": "", "bundle": f"{h}.tar.gz", "address": f"10.99.200.{i}"}
+    doc = FleetCollect("2026-11-21T10:00:00+00:00", "inv.ini", limit="hv1:hv2:hv3").to_dict()
+    assert doc["limit"] == "hv1:hv2:hv3"
+
+    def tunnels(limit: str | None) -> list[tuple[str, str]]:
+        manifest = {**doc, "limit": limit, "hosts": hosts}
+        (d / "fleet-collect.json").write_text(json.dumps(manifest))
+        rep = report_of(cli("fleet", "diagnose", str(d), "--format", "json"))
+        return sorted(
+            (f["severity"], f["subject"])
+            for f in rep["findings"]
+            if f["id"] == "fleet.tunnel_mesh_incomplete"
+        )
+
+    whole = tunnels(None)  # the whole inventory: nobody has 10.99.200.4, the tunnels go nowhere
+    assert whole and all(sev == "critical" and sub.endswith("->10.99.200.4") for sev, sub in whole), whole
+    assert tunnels("hv1:hv2:hv3") == [("info", sub) for _, sub in whole]
+
+
 def test_parallel_and_serial_analysis_agree(tmp_path: Path) -> None:
     d = lab_dir(tmp_path / "f", hv4={"link": "port8472", "addr": "port8472"})
     one = analyse_fleet([d], FleetOptions(jobs=1))

@@ -75,6 +75,7 @@ class CollectManifest:
     started_at: str
     inventory: str
     hosts: dict[str, ManifestHost] = field(default_factory=dict)
+    limit: str = ""  # `fleet collect --limit`: these hosts are only part of the inventory
 
     def name_of(self, path: Path) -> str | None:
         """The inventory name of the host whose bundle is `path`."""
@@ -114,6 +115,7 @@ def read_manifest(path: Path) -> CollectManifest:
         started_at=str(doc.get("started_at", "")),
         inventory=str(doc.get("inventory", "")),
         hosts={str(k): _host(str(k), v) for k, v in hosts.items()},
+        limit=str(doc.get("limit") or ""),
     )
 
 
