@@ -79,6 +79,7 @@ def test_nothing_analysable_is_exit_3_in_one_line(tmp_path: Path) -> None:
     p = cli("fleet", "diagnose", str(bad))
     assert p.returncode == 3 and len(p.stderr.strip().splitlines()) == 1
     assert "no host could be analysed" in p.stderr and "Traceback" not in p.stderr
+    assert p.stderr.count(str(bad)) == 1, p.stderr  # the file named once, not "x.tar.gz: x.tar.gz: ..."
     p = cli("fleet", "diagnose", str(tmp_path / "missing"))
     assert p.returncode == 3 and "no such file" in p.stderr
     assert cli("fleet", "diagnose").returncode == 64
@@ -151,6 +152,27 @@ def test_a_fleet_collected_with_limit_is_not_the_whole_inventory(tmp_path: Path)
     whole = tunnels(None)  # the whole inventory: nobody has 10.99.200.4, the tunnels go nowhere
     assert whole and all(sev == "critical" and sub.endswith("->10.99.200.4") for sev, sub in whole), whole
     assert tunnels("hv1:hv2:hv3") == [("info", sub) for _, sub in whole]
+
+
+def test_an_agent_list_or_mesh_that_cannot_serve_is_a_usage_error(tmp_path: Path) -> None:
+    """Before: a truncated or wrong --with/--mesh file was skipped as "no agent list given", seen
+    only with -v, and the exit status said nothing of it."""
+    d = lab_dir(tmp_path / "f")
+    bad = tmp_path / "agents.json"
+    bad.write_text("Missing value auth-url required for auth plugin password\n")  # a failed CLI call
+    mesh = tmp_path / "mesh.json"
+    mesh.write_text('[{"ID": "x", "Agent Type": "L3 agent", "Alive": false}]')  # the wrong file
+    for opt, path, what in (
+        ("--with", bad, "openstack network agent list -f json"),
+        ("--mesh", mesh, "netsleuth fleet probe"),
+        ("--with", mesh, None),  # an agent list: accepted
+    ):
+        p = cli("fleet", "diagnose", str(d), opt, str(path))
+        if what is None:
+            assert p.returncode in (0, 1, 2), p.stderr
+            continue
+        assert p.returncode == 64 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert f"{opt} {path}: not " in p.stderr and what in p.stderr and "Traceback" not in p.stderr
 
 
 def test_parallel_and_serial_analysis_agree(tmp_path: Path) -> None:
