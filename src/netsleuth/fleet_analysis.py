@@ -331,6 +331,8 @@ def analyse_fleet(paths: list[Path], opts: FleetOptions) -> FleetReport:
     fleet = build_model(outcomes, given.manifest, opts.lang)
     findings, checks = run_fleet_rules(fleet.model, opts)
     notes = fleet.notes + [f"{p}: {ui(opts.lang, 'fleet_ignored')}" for p in given.ignored]
+    if given.bad_manifest:
+        notes.append(ui(opts.lang, "fleet_bad_manifest", reason=given.bad_manifest))
     fleet.entries.sort(key=lambda h: h.name)
     return FleetReport(
         schema=FLEET_SCHEMA,

@@ -175,6 +175,18 @@ def test_an_agent_list_or_mesh_that_cannot_serve_is_a_usage_error(tmp_path: Path
         assert f"{opt} {path}: not " in p.stderr and what in p.stderr and "Traceback" not in p.stderr
 
 
+def test_a_broken_fleet_collect_json_does_not_lose_the_bundles(tmp_path: Path) -> None:
+    """Before: exit 3, nothing analysed, because the manifest beside four good bundles was cut short."""
+    d = lab_dir(tmp_path / "f")
+    (d / "fleet-collect.json").write_text('{"schema": "netsleuth.fleet-collect/v1", "hosts": {')
+    rep = report_of(cli("fleet", "diagnose", str(d), "--format", "json"))
+    assert [h["status"] for h in rep["hosts"]] == ["ok"] * len(HOSTS)
+    (note,) = [n for n in rep["notes"] if "fleet-collect.json" in n]
+    assert "not readable JSON" in note and "hostnames" in note
+    p = cli("fleet", "diagnose", str(d), "--lang", "zh")
+    assert "说明: " in p.stdout and "主机按其主机名命名" in p.stdout
+
+
 def test_parallel_and_serial_analysis_agree(tmp_path: Path) -> None:
     d = lab_dir(tmp_path / "f", hv4={"link": "port8472", "addr": "port8472"})
     one = analyse_fleet([d], FleetOptions(jobs=1))

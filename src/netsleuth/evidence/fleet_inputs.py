@@ -126,6 +126,15 @@ class FleetInputs:
     inputs: list[Path] = field(default_factory=list)
     manifest: CollectManifest | None = None
     ignored: list[str] = field(default_factory=list)
+    bad_manifest: str = ""  # why a fleet-collect.json given could not be read (the bundles still are)
+
+
+def _take_manifest(found: FleetInputs, path: Path) -> None:
+    """A broken manifest loses the inventory's names and statuses, never the bundles beside it."""
+    try:
+        found.manifest = read_manifest(path)
+    except BadSource as exc:
+        found.bad_manifest = str(exc)
 
 
 def find_inputs(paths: list[Path]) -> FleetInputs:
@@ -137,7 +146,7 @@ def find_inputs(paths: list[Path]) -> FleetInputs:
         if p.is_dir() and not (p / "sos_commands").is_dir():
             manifest = p / MANIFEST
             if manifest.is_file():
-                found.manifest = read_manifest(manifest)
+                _take_manifest(found, manifest)
             for entry in sorted(p.iterdir()):
                 if entry.name.startswith(".") or entry.name == MANIFEST:
                     continue
@@ -148,7 +157,7 @@ def find_inputs(paths: list[Path]) -> FleetInputs:
                 elif not entry.name.endswith(SIDE_FILES):
                     found.ignored.append(str(entry))
         elif p.is_file() and p.name == MANIFEST:
-            found.manifest = read_manifest(p)
+            _take_manifest(found, p)
         else:
             found.inputs.append(p)
     return found
