@@ -190,7 +190,9 @@ class _Fleet:
 def build_model(outcomes: list[HostOutcome], manifest: CollectManifest | None, lang: str) -> _Fleet:
     names, notes = name_hosts(outcomes, manifest, lang)
     fleet = _Fleet(notes=notes)
-    fleet.model.inventory = manifest is not None
+    # the whole inventory: a tunnel to an address none of its hosts has goes nowhere; with --limit
+    # the peer may be a host outside the limit
+    fleet.model.inventory = manifest is not None and not manifest.limit
     listed = manifest.hosts if manifest else {}
     for name, o in zip(names, outcomes, strict=True):
         m = listed.get(name)
@@ -329,6 +331,8 @@ def analyse_fleet(paths: list[Path], opts: FleetOptions) -> FleetReport:
     fleet = build_model(outcomes, given.manifest, opts.lang)
     findings, checks = run_fleet_rules(fleet.model, opts)
     notes = fleet.notes + [f"{p}: {ui(opts.lang, 'fleet_ignored')}" for p in given.ignored]
+    if given.bad_manifest:
+        notes.append(ui(opts.lang, "fleet_bad_manifest", reason=given.bad_manifest))
     fleet.entries.sort(key=lambda h: h.name)
     return FleetReport(
         schema=FLEET_SCHEMA,

@@ -194,6 +194,7 @@ def test_bad_hosts_are_listed_with_the_reason_and_the_others_still_collected(tmp
         doc = collect("--collector", str(hang), "--timeout", "5", "--limit", "hv1:hv2", out="hung")
         assert time.monotonic() - t < 60
         assert {n: h["status"] for n, h in doc["hosts"].items()} == {"hv1": "timed_out", "hv2": "timed_out"}
+        assert doc["limit"] == "hv1:hv2"  # part of the inventory: fleet diagnose must not take it for all
         assert "did not finish within 5 s" in doc["hosts"]["hv1"]["message"]
         time.sleep(6)  # timeout's -k 5: killed by then
         hung = subprocess.run(

@@ -79,6 +79,7 @@ def test_nothing_analysable_is_exit_3_in_one_line(tmp_path: Path) -> None:
     p = cli("fleet", "diagnose", str(bad))
     assert p.returncode == 3 and len(p.stderr.strip().splitlines()) == 1
     assert "no host could be analysed" in p.stderr and "Traceback" not in p.stderr
+    assert p.stderr.count(str(bad)) == 1, p.stderr  # the file named once, not "x.tar.gz: x.tar.gz: ..."
     p = cli("fleet", "diagnose", str(tmp_path / "missing"))
     assert p.returncode == 3 and "no such file" in p.stderr
     assert cli("fleet", "diagnose").returncode == 64
@@ -122,6 +123,68 @@ def test_fleet_collect_manifest_names_hosts_and_lists_the_failed(tmp_path: Path)
     # the tunnels to the unreachable host's address are not reported as going nowhere
     assert not [f for f in rep["findings"] if f["id"] == "fleet.tunnel_mesh_incomplete"]
     assert not [n for n in rep["notes"] if "same hostname" in n]
+
+
+def test_a_fleet_collected_with_limit_is_not_the_whole_inventory(tmp_path: Path) -> None:
+    """`fleet collect --limit compute` leaves the network nodes out: a tunnel toward one of them is
+    not a tunnel to nowhere (a false alarm, exit 2, before fleet-collect.json recorded the limit)."""
+    from netsleuth.remote.collect import FleetCollect
+
+    d = tmp_path / "f"
+    d.mkdir()
+    hosts: dict[str, Any] = {}
+    for i, h in enumerate(HOSTS[:3], 1):  # hv4 (10.99.200.4) is outside the limit: not collected
+        write_bundle(lab_host(h), d / f"{h}.tar.gz")
+        hosts[h] = {"status": "ok", "message": "", "bundle": f"{h}.tar.gz", "address": f"10.99.200.{i}"}
+    doc = FleetCollect("2026-11-21T10:00:00+00:00", "inv.ini", limit="hv1:hv2:hv3").to_dict()
+    assert doc["limit"] == "hv1:hv2:hv3"
+
+    def tunnels(limit: str | None) -> list[tuple[str, str]]:
+        manifest = {**doc, "limit": limit, "hosts": hosts}
+        (d / "fleet-collect.json").write_text(json.dumps(manifest))
+        rep = report_of(cli("fleet", "diagnose", str(d), "--format", "json"))
+        return sorted(
+            (f["severity"], f["subject"])
+            for f in rep["findings"]
+            if f["id"] == "fleet.tunnel_mesh_incomplete"
+        )
+
+    whole = tunnels(None)  # the whole inventory: nobody has 10.99.200.4, the tunnels go nowhere
+    assert whole and all(sev == "critical" and sub.endswith("->10.99.200.4") for sev, sub in whole), whole
+    assert tunnels("hv1:hv2:hv3") == [("info", sub) for _, sub in whole]
+
+
+def test_an_agent_list_or_mesh_that_cannot_serve_is_a_usage_error(tmp_path: Path) -> None:
+    """Before: a truncated or wrong --with/--mesh file was skipped as "no agent list given", seen
+    only with -v, and the exit status said nothing of it."""
+    d = lab_dir(tmp_path / "f")
+    bad = tmp_path / "agents.json"
+    bad.write_text("Missing value auth-url required for auth plugin password\n")  # a failed CLI call
+    mesh = tmp_path / "mesh.json"
+    mesh.write_text('[{"ID": "x", "Agent Type": "L3 agent", "Alive": false}]')  # the wrong file
+    for opt, path, what in (
+        ("--with", bad, "openstack network agent list -f json"),
+        ("--mesh", mesh, "netsleuth fleet probe"),
+        ("--with", mesh, None),  # an agent list: accepted
+    ):
+        p = cli("fleet", "diagnose", str(d), opt, str(path))
+        if what is None:
+            assert p.returncode in (0, 1, 2), p.stderr
+            continue
+        assert p.returncode == 64 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert f"{opt} {path}: not " in p.stderr and what in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_broken_fleet_collect_json_does_not_lose_the_bundles(tmp_path: Path) -> None:
+    """Before: exit 3, nothing analysed, because the manifest beside four good bundles was cut short."""
+    d = lab_dir(tmp_path / "f")
+    (d / "fleet-collect.json").write_text('{"schema": "netsleuth.fleet-collect/v1", "hosts": {')
+    rep = report_of(cli("fleet", "diagnose", str(d), "--format", "json"))
+    assert [h["status"] for h in rep["hosts"]] == ["ok"] * len(HOSTS)
+    (note,) = [n for n in rep["notes"] if "fleet-collect.json" in n]
+    assert "not readable JSON" in note and "hostnames" in note
+    p = cli("fleet", "diagnose", str(d), "--lang", "zh")
+    assert "说明: " in p.stdout and "主机按其主机名命名" in p.stdout
 
 
 def test_parallel_and_serial_analysis_agree(tmp_path: Path) -> None:

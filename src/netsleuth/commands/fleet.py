@@ -85,6 +85,7 @@ def diagnose(
     unknown = [r for r in only if r not in known]
     if unknown:
         raise click.UsageError(f"unknown rule id(s): {', '.join(unknown)} (see `netsleuth rules list`)")
+    _check_given(extra, mesh)
     opts = FleetOptions(
         lang=lang or default_lang(),
         only=frozenset(only) or None,
@@ -104,6 +105,42 @@ def diagnose(
         except OSError as exc:
             raise NetsleuthError(f"cannot write {output}: {exc.strerror}") from None
     if not report.analysed():
-        bad = "; ".join(f"{h.input or h.name}: {h.message}" for h in report.hosts[:3]) or "no input given"
+        bad = "; ".join(
+            h.message if h.input and h.message.startswith(h.input) else f"{h.input or h.name}: {h.message}"
+            for h in report.hosts[:3]
+        )
+        bad = bad or "no bundle, sosreport or archive among the inputs"
         click.echo(f"netsleuth: no host could be analysed ({bad})", err=True)
     sys.exit(report.exit_code())
+
+
+def _check_given(extra: tuple[Path, ...], mesh: Path | None) -> None:
+    """A file the user names that cannot serve is a usage error in one line, not a check skipped
+    with "no agent list given" (the fleet rules would otherwise run as if it were not there)."""
+    from netsleuth.errors import ParseError
+    from netsleuth.parsers.mesh import parse_mesh
+    from netsleuth.parsers.neutron import detect_kind, parse_agent_list
+
+    def text(f: Path, opt: str) -> str:
+        try:
+            return f.read_text(errors="replace")
+        except OSError as exc:
+            raise click.UsageError(f"{opt} {f}: cannot read it ({exc.strerror})") from None
+
+    for f in extra:
+        body = text(f, "--with")
+        try:
+            if detect_kind(body) != "agents":
+                raise ParseError("no agent rows with Alive and Agent Type", body.strip()[:80])
+            parse_agent_list(body)
+        except ParseError as exc:
+            raise click.UsageError(
+                f"--with {f}: not the output of `openstack network agent list -f json` ({exc})"
+            ) from None
+    if mesh is not None:
+        try:
+            parse_mesh(text(mesh, "--mesh"))
+        except ParseError as exc:
+            raise click.UsageError(
+                f"--mesh {mesh}: not the matrix of `netsleuth fleet probe` ({exc})"
+            ) from None

@@ -75,6 +75,7 @@ class CollectManifest:
     started_at: str
     inventory: str
     hosts: dict[str, ManifestHost] = field(default_factory=dict)
+    limit: str = ""  # `fleet collect --limit`: these hosts are only part of the inventory
 
     def name_of(self, path: Path) -> str | None:
         """The inventory name of the host whose bundle is `path`."""
@@ -114,6 +115,7 @@ def read_manifest(path: Path) -> CollectManifest:
         started_at=str(doc.get("started_at", "")),
         inventory=str(doc.get("inventory", "")),
         hosts={str(k): _host(str(k), v) for k, v in hosts.items()},
+        limit=str(doc.get("limit") or ""),
     )
 
 
@@ -124,6 +126,15 @@ class FleetInputs:
     inputs: list[Path] = field(default_factory=list)
     manifest: CollectManifest | None = None
     ignored: list[str] = field(default_factory=list)
+    bad_manifest: str = ""  # why a fleet-collect.json given could not be read (the bundles still are)
+
+
+def _take_manifest(found: FleetInputs, path: Path) -> None:
+    """A broken manifest loses the inventory's names and statuses, never the bundles beside it."""
+    try:
+        found.manifest = read_manifest(path)
+    except BadSource as exc:
+        found.bad_manifest = str(exc)
 
 
 def find_inputs(paths: list[Path]) -> FleetInputs:
@@ -135,7 +146,7 @@ def find_inputs(paths: list[Path]) -> FleetInputs:
         if p.is_dir() and not (p / "sos_commands").is_dir():
             manifest = p / MANIFEST
             if manifest.is_file():
-                found.manifest = read_manifest(manifest)
+                _take_manifest(found, manifest)
             for entry in sorted(p.iterdir()):
                 if entry.name.startswith(".") or entry.name == MANIFEST:
                     continue
@@ -146,7 +157,7 @@ def find_inputs(paths: list[Path]) -> FleetInputs:
                 elif not entry.name.endswith(SIDE_FILES):
                     found.ignored.append(str(entry))
         elif p.is_file() and p.name == MANIFEST:
-            found.manifest = read_manifest(p)
+            _take_manifest(found, p)
         else:
             found.inputs.append(p)
     return found

@@ -47,12 +47,14 @@ class FleetCollect:
     inventory: str
     hosts: list[HostResult] = field(default_factory=list)
     duration_s: float = 0.0
+    limit: str | None = None  # --limit: the hosts are part of the inventory, not all of it
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,
             "started_at": self.started_at,
             "inventory": self.inventory,
+            "limit": self.limit,
             "duration_s": self.duration_s,
             "hosts": {h.name: h.to_dict() for h in self.hosts},
         }
@@ -101,7 +103,7 @@ def fleet_collect(
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise NetsleuthError(f"cannot make {outdir}: {exc.strerror}") from None
-    run = FleetCollect(datetime.now(UTC).isoformat(timespec="seconds"), str(inventory))
+    run = FleetCollect(datetime.now(UTC).isoformat(timespec="seconds"), str(inventory), limit=limit)
     by_name = {h.name: h for h in hosts}
     with tempfile.TemporaryDirectory(prefix="netsleuth-collector-") as tmp:
         pyz = collector or build_zipapp(Path(tmp) / "netsleuth-collect.pyz")

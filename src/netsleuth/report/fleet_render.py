@@ -123,7 +123,7 @@ def fleet_text(report: FleetReport, color: bool | None = None, verbose: bool = F
     for c in errors + ([c for c in report.checks if c.status == "skipped"] if verbose else []):
         con.print(Text(f"{c.status}: {c.id}: {c.reason}", style="dim"))
     for note in report.notes:
-        con.print(Text(f"note: {note}", style="dim"))
+        con.print(Text(f"{ui(lang, 'note')}: {note}", style="dim"))
     return buf.getvalue()
 
 

@@ -74,6 +74,7 @@ class ActionModule(ActionBase):
                     self._low_level_execute_command(f"chmod 0644 {shlex.quote(src)}", sudoable=True)
                 os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
                 self._connection.fetch_file(src, dest)
+                os.chmod(dest, 0o600)  # addresses, process lists: private, like `netsleuth collect`'s
                 result["fetched"] = dest
             result["msg"] = "ok"
             return result
