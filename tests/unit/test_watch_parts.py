@@ -198,6 +198,7 @@ def _has(pid: str, token: str) -> bool:
         (["--netns", "nsl-no-such-namespace"], 3, "no network namespace named"),
         (["--config", "/nonexistent/netsleuth.toml"], 3, "no such file"),
         (["--interval", "0.1"], 64, "0.1"),
+        (["--events", "/nonexistent/netsleuth/e.jsonl"], 3, "cannot write events to"),
     ],
 )
 def test_watch_refuses_what_it_cannot_do_before_watching(
