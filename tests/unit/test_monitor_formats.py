@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from netsleuth.evidence.bundle import write_bundle
-from netsleuth.report.monitor import NPD_MAX_OUTPUT
+from netsleuth.report.monitor import NPD_MAX_OUTPUT, nagios, npd
+from netsleuth.results.report import FindingOut, HostRef, Remedy, Report, Tool
 from tests.helpers import bundle, cli, ev, fixture
 
 # Nagios plugin output: STATUS text | 'label'=value[UOM];[warn];[crit];[min];[max] ...
@@ -68,7 +69,7 @@ def test_nagios_counts_suppressed_findings_apart(bundles: dict[str, Path], tmp_p
     assert p.returncode == 0
     assert (
         p.stdout.startswith("NETSLEUTH OK - ")
-        and "(1 suppressed)" in p.stdout
+        and "checks) (1 suppressed)" in p.stdout
         and "suppressed=1;" in p.stdout
     )
 
@@ -104,11 +105,36 @@ def test_npd_plugin_exit_codes_and_short_message(bundles: dict[str, Path], which
     p = cli("diagnose", str(bundles[which]), "--format", "npd")
     assert p.returncode == code
     line = p.stdout.rstrip("\n")
-    assert "\n" not in line and len(line) <= NPD_MAX_OUTPUT
+    assert "\n" not in line and len(line.encode()) <= NPD_MAX_OUTPUT  # NPD keeps that many bytes
     if which == "critical":
         assert line.startswith("mtu.mismatch uplink [nslfxh]") and line.endswith("(+3)")
     if which == "healthy":
         assert line == "netsleuth: no network fault"
+
+
+def _many(n: int, lang: str) -> Report:
+    faults = [
+        FindingOut(id="nic.no_carrier", severity="critical", title="t", summary="s", evidence=[],
+                   remedy=Remedy(), seed="003", subject=f"veth{i}", netns="qrouter-0123456789")
+        for i in range(n)
+    ]  # fmt: skip
+    return Report(tool=Tool(version="0"), host=HostRef(hostname="h", kernel="k", source="s"),
+                  started_at="", duration_s=0.1, findings=faults, lang=lang)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("lang", "more"),
+    [("en", "veth4 [qrouter-0123456789] and 2 more"), ("zh", "[qrouter-0123456789] 等另外 2 个")],
+)
+def test_nagios_names_five_faults_then_says_how_many_more(lang: str, more: str) -> None:
+    status = nagios(_many(7, lang)).partition(" | ")[0]
+    assert more in status, status
+
+
+def test_npd_message_cut_to_what_npd_keeps_in_bytes() -> None:
+    text, code = npd(_many(7, "en"))
+    line = text.rstrip("\n")
+    assert code == 1 and len(line.encode()) <= NPD_MAX_OUTPUT and line.endswith("… (+7)"), line
 
 
 def test_npd_unknown_is_2_for_usage_errors_and_failures() -> None:

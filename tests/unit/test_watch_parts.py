@@ -112,6 +112,30 @@ def test_suppressed_findings_leave_the_alerting_gauge() -> None:
     assert 'netsleuth_finding_suppressed{id="conntrack.table_full"' in text
 
 
+def test_a_connection_left_open_does_not_stop_the_scrapes(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+    import time
+    import urllib.request
+
+    from netsleuth.watch.metrics import MetricsServer
+
+    monkeypatch.setattr(MetricsServer, "SCRAPE_TIMEOUT_S", 0.5)
+    snap = Snapshot()
+    snap.record(report_of(FULL), 1.0, 1.0)
+    server = MetricsServer("127.0.0.1", 0, registry(snap, with_process=False))
+    try:
+        with socket.create_connection(("127.0.0.1", server.port)):  # connected, says nothing
+            url = f"http://127.0.0.1:{server.port}/metrics"
+            with urllib.request.urlopen(url, timeout=5) as r:
+                assert b'netsleuth_finding{id="conntrack.table_full"' in r.read()
+            time.sleep(1.5)  # the idle one is dropped at its timeout, quietly
+    finally:
+        server.close()
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_listen_address() -> None:
     assert parse_listen("127.0.0.1:9810") == ("127.0.0.1", 9810)
     for bad in ("9810", "127.0.0.1:", "127.0.0.1:99999", "host:port"):
@@ -198,6 +222,7 @@ def _has(pid: str, token: str) -> bool:
         (["--netns", "nsl-no-such-namespace"], 3, "no network namespace named"),
         (["--config", "/nonexistent/netsleuth.toml"], 3, "no such file"),
         (["--interval", "0.1"], 64, "0.1"),
+        (["--events", "/nonexistent/netsleuth/e.jsonl"], 3, "cannot write events to"),
     ],
 )
 def test_watch_refuses_what_it_cannot_do_before_watching(

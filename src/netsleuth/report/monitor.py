@@ -62,11 +62,11 @@ def nagios(report: Report) -> str:
     else:
         crit = sum(f.severity == "critical" for f in faults)
         named = ", ".join(_name(f) for f in faults[:SHOWN])
-        more = _words(lang, "more", n=len(faults) - SHOWN) if len(faults) > SHOWN else ""
+        more = " " + _words(lang, "more", n=len(faults) - SHOWN) if len(faults) > SHOWN else ""
         summary = _words(lang, "faults", critical=crit, warning=len(faults) - crit, named=named) + more
     suppressed = len(report.findings) - len(report.counted())
-    if suppressed:
-        summary += _words(lang, "suppressed", n=suppressed)
+    if suppressed:  # the wording's leading space is stripped by message(): put it back
+        summary += " " + _words(lang, "suppressed", n=suppressed)
     return f"NETSLEUTH {NAGIOS_STATES[code]} - {' '.join(summary.split())} | {perfdata(report)}\n"
 
 
@@ -80,7 +80,8 @@ def npd(report: Report) -> tuple[str, int]:
     if not faults:
         return _words(report.lang, "npd_ok") + "\n", NPD_OK
     text = "; ".join(_name(f) for f in faults)
-    if len(text) > NPD_MAX_OUTPUT:
-        tail = f" (+{len(faults)})"
-        text = text[: NPD_MAX_OUTPUT - len(tail) - 1].rstrip("; ") + "…" + tail
+    if len(text.encode()) > NPD_MAX_OUTPUT:  # NPD cuts its plugins' output by bytes, not characters
+        tail = f"… (+{len(faults)})"
+        room = NPD_MAX_OUTPUT - len(tail.encode())
+        text = text.encode()[:room].decode(errors="ignore").rstrip("; ") + tail
     return text + "\n", NPD_PROBLEM

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from netsleuth.errors import NetsleuthError
 from netsleuth.messages import message
 from netsleuth.results.report import FindingOut
 
@@ -119,6 +120,14 @@ class EventWriter:
         if self._fh is None:
             self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open, closed by close()
         return self._fh
+
+    def open(self) -> None:
+        """Open the events file before watching: one that cannot be opened at all is bad input
+        (exit 3), not a watch that runs for months telling no one."""
+        try:
+            self._out()
+        except OSError as exc:
+            raise NetsleuthError(f"cannot write events to {self.path}: {exc.strerror or exc}") from None
 
     def write(self, ev: Event) -> None:
         line = (

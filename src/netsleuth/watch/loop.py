@@ -131,6 +131,12 @@ class Watcher:
     def run(self) -> int:
         if self.opts.listen is not None:
             self.server = MetricsServer(*self.opts.listen, registry(self.snap, with_process=True))
+        try:
+            self.events.open()  # one that cannot be opened: exit 3 now, not months of silence
+        except NetsleuthError:
+            if self.server is not None:
+                self.server.close()
+            raise
         if self.opts.textfile is not None:
             self._textfile_reg = registry(self.snap, with_process=False)
         old = self._install_signals()

@@ -157,21 +157,34 @@ def parse_listen(value: str) -> tuple[str, int]:
 
 
 class MetricsServer:
-    """/metrics over HTTP in a thread. A port that cannot be had is one line and exit 3."""
+    """/metrics over HTTP in a thread; each connection in its own thread, dropped when it says
+    nothing for `SCRAPE_TIMEOUT_S` (a connection left open, a port scanner, must not stop
+    Prometheus' scrapes). A port that cannot be had is one line and exit 3."""
+
+    SCRAPE_TIMEOUT_S = 10.0
 
     def __init__(self, host: str, port: int, reg: Any) -> None:
         import socket
+        import sys
+        from socketserver import ThreadingMixIn
         from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
         from prometheus_client import make_wsgi_app
 
         class Quiet(WSGIRequestHandler):
+            timeout = self.SCRAPE_TIMEOUT_S
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        class Server(WSGIServer):
+        class Server(ThreadingMixIn, WSGIServer):
             address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
             daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                if isinstance(sys.exc_info()[1], OSError):
+                    return  # a client that said nothing in time or went away: nothing to tell
+                super().handle_error(request, client_address)
 
         try:
             self.httpd = make_server(host, port, make_wsgi_app(reg), Server, handler_class=Quiet)
