@@ -138,6 +138,8 @@ def test_state_directory_full_then_freed_is_an_event_and_watching_goes_on(lab: L
     try:
         raised = w.wait_for(finding("nic.no_carrier", "raised", "vethp"), 60, "raised nic.no_carrier")
         assert "bundle" not in raised  # no room to keep it ...
+        # the state is written after the cycle's events: its error may follow the raised event
+        w.wait_for(lambda e: e["event"] == "error" and e["what"] == "state", 30, "error state")
         errors = [e for e in w.events() if e["event"] == "error"]
         assert {e["what"] for e in errors} >= {"state", "recorder"}, errors  # ... and both said
         assert any("No space left" in e["message"] for e in errors)

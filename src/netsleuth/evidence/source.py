@@ -100,18 +100,20 @@ def _in_scopes(bundle: Bundle, scopes: list[str] | None, label: str) -> Bundle:
 @contextmanager
 def _private_dir() -> Iterator[Path]:
     """A temporary folder only we can read, removed at the end — on SIGTERM too (like Ctrl-C)."""
-    tmp = Path(tempfile.mkdtemp(prefix="netsleuth-sos-"))
     old = None
     if threading.current_thread() is threading.main_thread():
 
         def _term(signum: int, frame: FrameType | None) -> None:
             raise Terminated("terminated (SIGTERM); temporary files removed")
 
-        old = signal.signal(signal.SIGTERM, _term)
+        old = signal.signal(signal.SIGTERM, _term)  # before the folder exists: no moment without it
+    tmp: Path | None = None
     try:
+        tmp = Path(tempfile.mkdtemp(prefix="netsleuth-sos-"))
         yield tmp
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         if old is not None:
             signal.signal(signal.SIGTERM, old)
 
