@@ -35,6 +35,7 @@ NOT_RULES = {
     "picture": "the topology picture (report/picture.py)",
     "common": "wording many rules share through Msg params",
     "notes": "the report's notes: probe summaries and verdicts, what a source could not give",
+    "reasons": "why a check was skipped and why evidence is not ok (facts/, rules/, evidence/)",
     "triage": "the triage guide (report/triage.py)",
     "measured": "what a capture measured and a trace point by point (report/measured.py)",
     "fleet_report": "the fleet report's headings and labels (report/fleet_render.py)",

@@ -67,7 +67,7 @@ def driver_trailer(
 ) -> Iterator[Finding]:
     """A NIC driver pads frames: a few bytes of trailer push full-size frames past MTU + header."""
     if pcap is None and mtu is None and drivers is None:
-        raise Skip("needs a capture (`netsleuth pcap FILE`), a path-MTU probe or `ethtool -i` of the NICs")
+        raise Skip(Msg("needs_offload_evidence"))
     seen: list[Seen] = []
     evidence_of_padding: list[Msg] = []
     if pcap is not None:

@@ -50,11 +50,7 @@ def agent_down(
     if cut:
         procs = None  # a process list cut short cannot say that an agent is not running
     if agents is None and (nss is None or procs is None):
-        raise Skip(
-            "needs the agent list (--with FILE) or both `ip netns` and the process list "
-            "to infer a dead agent from its qdhcp-/qrouter- namespaces"
-            + (" (the process list was cut: too long to keep whole)" if cut else "")
-        )
+        raise Skip(Msg("needs_agent_list_cut" if cut else "needs_agent_list"))
     reported: set[str] = set()
     if agents is not None:
         for a in agents.agents:
