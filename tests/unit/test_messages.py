@@ -62,3 +62,13 @@ def test_each_message_file_is_named_after_the_rules_module_it_serves(lang: str) 
                 f"messages/{lang}/{stem}.toml: not the rules of rules/{stem}.py"
             )
     assert set(by_module) <= set(files), f"rules modules without a messages/{lang} file"
+
+
+def test_every_reason_is_worded_in_both_languages_with_the_same_params() -> None:
+    en, zh = catalogue("en")["reasons"], catalogue("zh")["reasons"]
+    assert set(en) == set(zh)
+    for key, text in en.items():
+        assert isinstance(text, str) and isinstance(zh[key], str)
+        assert _fields(zh[key]) == _fields(text), key
+        words = re.sub(r"\{\w+\}", "", zh[key])
+        assert CJK.search(words) or not re.search(r"[a-z]{2}", words), f"reasons.{key}: no Chinese"

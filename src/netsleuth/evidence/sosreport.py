@@ -17,6 +17,7 @@ from pathlib import Path
 
 from netsleuth.errors import BadSource
 from netsleuth.evidence.catalogue import Spec, catalogue
+from netsleuth.evidence.collector_words import words_of
 from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
 from netsleuth.evidence.sosnames import (
     MAX_READ,
@@ -378,6 +379,14 @@ def _status(text: str, rc: int | None, tool: str) -> tuple[Status, str]:
 
 
 def _evidence(spec: Spec, hit: Hit, netns: str, key: str = "") -> Evidence:
+    """The evidence of one file or command output of the report; an error of a known form worded."""
+    ev = _read(spec, hit, netns, key)
+    if not ev.ok and ev.why is None:
+        ev.why = words_of(ev.error)
+    return ev
+
+
+def _read(spec: Spec, hit: Hit, netns: str, key: str = "") -> Evidence:
     if hit.path is None:
         return Evidence(spec.name, Status.DENIED, source=hit.rel, netns=netns, key=key, rc=hit.rc,
                         error=f"{hit.rel}: permission denied")  # fmt: skip

@@ -311,12 +311,9 @@ def _kernel_bonds(fs: FactStore) -> KernelBonds:
     items = fs.keyed("proc.bonding")
     ok = [ev for ev in items if ev.ok and ev.key != "bonding_masters"]
     if not ok:
+        why = [Msg(e.status.value, {"name": e.key}) for e in items]
         raise Unavailable(
-            "proc.bonding: "
-            + (
-                ", ".join(f"{e.key}: {e.status.value}" for e in items)
-                or "no /proc/net/bonding (no kernel bond)"
-            )
+            Msg("per_nic", {"name": "proc.bonding", "why": why}) if why else Msg("no_kernel_bond")
         )
     bonds = {ev.key: parse_bonding(ev.content(), ev.key) for ev in ok}
     later = {ev.key: parse_bonding(ev.later, ev.key) for ev in ok if ev.later}

@@ -136,6 +136,11 @@ Reason = str | Msg  # why a check was skipped or evidence is not ok: plain text 
 # stderr, a bundle from before), or wording of the catalogue's `reasons` entry
 
 
+def reasons_of(*given: Reason | list[Reason]) -> list[Reason]:
+    """Several reasons (each one, or a list of them) as one flat list."""
+    return [r for g in given for r in (g if isinstance(g, list) else [g])]
+
+
 def render_reason(lang: str, reason: Reason | list[Any] | tuple[Any, ...]) -> str:
     """A reason in `lang`: its wording from the `reasons` entry; a Msg param is a reason itself, a
     list param is reasons joined with the language's separator; plain text is shown as it is.

@@ -221,15 +221,12 @@ def loss_localized(trace: TraceResult) -> Iterator[Finding]:
     probe waits for its next hop to resolve, the ARP / neighbour solicitation is followed instead."""
     points = [p for p in trace.points if not p.error]
     if not points:
-        raise Skip("no capture point could capture: " + "; ".join(p.error for p in trace.points))
+        raise Skip(Msg("no_capture_point", {"why": [p.error for p in trace.points]}))
     loss = trace.loss()
     if loss is None:
         return
     if vlan_loss(loss):
-        raise Skip(
-            f"the loss is VLAN {'.'.join(str(t) for t in loss.vlan)} getting no reply past "
-            f"{loss.after}: reported by vlan.no_reply"
-        )
+        raise Skip(Msg("vlan_loss", {"vlan": ".".join(str(t) for t in loss.vlan), "after": loss.after}))
     seen = [Seen(trace.source or f"netsleuth trace {trace.dest}", trace_table(trace))]
     drops = "; ".join(
         f"{d.reason} at {d.location}" + (f" on {d.iface}" if d.iface else "") + f" (x{d.count})"

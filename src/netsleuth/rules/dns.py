@@ -312,7 +312,7 @@ def slow_reverse_lookup(
                 failing.append(addr)
                 seen.append(Seen(listeners.source, f"no socket listens on {addr} port 53"))
     else:
-        raise Skip("UseDNS yes, but no DNS probe or listening sockets to tell whether the resolver fails")
+        raise Skip(Msg("usedns_unknown"))
     if not failing:
         return
     yield Finding(
