@@ -15,7 +15,7 @@ from netsleuth.evidence.model import HOST, Bundle
 from netsleuth.facts import load_all as load_facts
 from netsleuth.facts.probes import ArpProbes, DhcpProbes, DnsProbes, EchoProbes, LatencyProbes, MtuProbes
 from netsleuth.facts.store import PROVIDERS, FactStore, Unavailable
-from netsleuth.messages import Msg, message, render_note
+from netsleuth.messages import Msg, Reason, message, render_note, render_reason
 from netsleuth.results.capture import PCAP_SUMMARY, TRACE_RESULT, PcapSummary, TraceResult
 from netsleuth.results.notes import probe_notes as notes_of
 from netsleuth.results.report import (
@@ -32,22 +32,26 @@ from netsleuth.results.report import (
 from netsleuth.rules.base import Cmd, Finding, RemedyLine, Rule, Severity, Skip, all_rules
 
 
-def run_rule(rule: Rule, fs: FactStore) -> tuple[list[Finding], Check]:
-    """Run one rule on one scope's facts; a missing fact skips it, a crash is an error, never a pass."""
+def run_rule(rule: Rule, fs: FactStore, lang: str = "en") -> tuple[list[Finding], Check]:
+    """Run one rule on one scope's facts; a missing fact skips it, a crash is an error, never a pass.
+    The reason of a skip is worded in `lang`."""
     args: list[Any] = []
-    missing: list[str] = []
+    missing: list[Reason | list[Reason]] = []
     try:
         for fact in rule.needs:
             try:
                 args.append(fs.get(fact))
             except Unavailable as exc:
-                missing.append(str(exc))
+                missing.append(exc.reason)
         if missing:
-            return [], Check(id=rule.id, status="skipped", reason=clip("; ".join(missing)), netns=fs.netns)
+            reason = clip(render_reason(lang, missing))
+            return [], Check(id=rule.id, status="skipped", reason=reason, netns=fs.netns)
         opts = [fs.maybe(fact) for fact in rule.optional]
         found = list(rule.fn(*args, *opts))
     except Skip as exc:
-        return [], Check(id=rule.id, status="skipped", reason=clip(str(exc)), netns=fs.netns)
+        return [], Check(
+            id=rule.id, status="skipped", reason=clip(render_reason(lang, exc.reason)), netns=fs.netns
+        )
     except MemoryError:
         raise
     except Exception as exc:  # a rule bug, or a fact that broke, must not stop the other rules
@@ -171,7 +175,7 @@ def analyse_facts(
             continue
         targets = [scopes[0] if HOST not in scopes else HOST] if rule.scope == "host" else scopes
         for ns in targets:
-            found, check = run_rule(rule, stores[ns])
+            found, check = run_rule(rule, stores[ns], lang)
             findings += found
             checks.append(check)
     findings.sort(key=lambda f: (-f.severity.rank, f.id, f.netns, f.subject))
@@ -195,7 +199,7 @@ def analyse_facts(
                 netns=ev.netns,
                 key=ev.key,
                 source=clip(ev.source),
-                error=clip(ev.error),
+                error=clip(render_reason(lang, ev.why) if ev.why is not None else ev.error),
             )
             for ev in bundle.items
         ],

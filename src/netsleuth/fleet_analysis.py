@@ -262,7 +262,7 @@ def run_fleet_rules(model: FleetModel, opts: FleetOptions) -> tuple[list[FleetFi
     for rule in all_rules():
         if rule.scope != "fleet" or (opts.only and rule.id not in opts.only):
             continue
-        found, check = run_rule(rule, fs)
+        found, check = run_rule(rule, fs, opts.lang)
         checks.append(check)
         for f in found:
             out = analysis.render_finding(f, opts.lang)

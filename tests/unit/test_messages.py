@@ -35,6 +35,7 @@ NOT_RULES = {
     "picture": "the topology picture (report/picture.py)",
     "common": "wording many rules share through Msg params",
     "notes": "the report's notes: probe summaries and verdicts, what a source could not give",
+    "reasons": "why a check was skipped and why evidence is not ok (facts/, rules/, evidence/)",
     "triage": "the triage guide (report/triage.py)",
     "measured": "what a capture measured and a trace point by point (report/measured.py)",
     "fleet_report": "the fleet report's headings and labels (report/fleet_render.py)",
@@ -61,3 +62,13 @@ def test_each_message_file_is_named_after_the_rules_module_it_serves(lang: str) 
                 f"messages/{lang}/{stem}.toml: not the rules of rules/{stem}.py"
             )
     assert set(by_module) <= set(files), f"rules modules without a messages/{lang} file"
+
+
+def test_every_reason_is_worded_in_both_languages_with_the_same_params() -> None:
+    en, zh = catalogue("en")["reasons"], catalogue("zh")["reasons"]
+    assert set(en) == set(zh)
+    for key, text in en.items():
+        assert isinstance(text, str) and isinstance(zh[key], str)
+        assert _fields(zh[key]) == _fields(text), key
+        words = re.sub(r"\{\w+\}", "", zh[key])
+        assert CJK.search(words) or not re.search(r"[a-z]{2}", words), f"reasons.{key}: no Chinese"

@@ -144,10 +144,16 @@ def test_the_check_catches_an_english_sentence_passed_as_a_param(produced: dict[
 # HTML (with its picture). What is left once the quoted material is taken out must be Chinese, or
 # written in the Chinese catalogue itself. Quoted material: evidence excerpts and their sources,
 # the commands of a remedy (not their comments), `code` spans, names (subjects, namespaces, the
-# host), ids; and two kinds of diagnostic detail kept as the program wrote it: a check's reason
-# (why a rule was skipped, composed from evidence names and statuses) and an evidence error (a
-# command's own stderr). Everything else — headings, labels, counts, verdicts, notes, remedy
-# comments and instructions, the picture's words and legend — is the report's language.
+# host), ids; and what a command or the program itself said, kept as it was written: a command's
+# own stderr (an evidence error netsleuth did not compose), and the reason of a check in error (a
+# rule's crash). Everything else — headings, labels, counts, verdicts, notes, the reasons of
+# skipped checks, the errors of evidence that is not ok, remedy comments and instructions, the
+# picture's words and legend — is the report's language.
+
+
+def _stderr(bundle: Any) -> list[str]:
+    """What commands said themselves: the errors of the bundle's evidence netsleuth did not word."""
+    return [ev.error for ev in bundle.items if ev.error and ev.why is None]
 
 
 def _bundles(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Any, set[str] | None]]:
@@ -164,17 +170,20 @@ def _bundles(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Any, set[st
 
 
 @pytest.fixture(scope="module")
-def zh_reports(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Any, Any]]:
+def zh_reports(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Any, Any, list[str]]]:
     from netsleuth.report.picture import report_picture
 
     out = []
     for bundle, only in _bundles(tmp_path_factory):
         report, facts = analysis.analyse_facts(bundle, "zh", only)
-        out.append((report, report_picture(facts, report, layout=False)))
+        out.append((report, report_picture(facts, report, layout=False), _stderr(bundle)))
     return out
 
 
 _CODE_SPAN = re.compile(r"`[^`\n]*`")
+# named exemption: the exception text a parser raised, quoted in "could not parse the evidence (…)"
+# and "could not be built from the evidence (…)" (the parser's own diagnostic, like a stderr)
+_EXCEPTION = re.compile(r"(?<=无法解析证据（)[^）]*|(?<=无法从证据构建（)[^）]*")
 
 
 def _quoted(report: Any) -> list[str]:
@@ -187,9 +196,9 @@ def _quoted(report: Any) -> list[str]:
         q += [line.split("   # ")[0] for line in remedy if "   # " in line]
         q += [line for line in remedy if not _CJK.search(line)]  # a command (words are a Msg: translated)
     for c in report.checks:
-        q += [c.id, c.reason, c.netns]
+        q += [c.id, c.netns] + ([c.reason] if c.status == "error" else [])
     for e in report.evidence:
-        q += [e.name, e.key, e.error, e.netns, e.source, f"{e.name}[{e.key}]"]
+        q += [e.name, e.key, e.netns, e.source, f"{e.name}[{e.key}]"]
     q += [piece for s in q for piece in _CODE_SPAN.split(s)]  # as HTML shows it: `code` apart
     return sorted({s.strip() for s in q if s.strip()}, key=len, reverse=True)
 
@@ -222,11 +231,11 @@ def _html_text(page: str) -> str:
     return "".join(t.parts)
 
 
-def _whole_report_leaks(report: Any, pic: Any) -> list[str]:
+def _whole_report_leaks(report: Any, pic: Any, stderr: list[str] = []) -> list[str]:  # noqa: B006
     from netsleuth.report.render import render
 
     written = " ".join(str(v) for entry in catalogue("zh").values() for v in entry.values())
-    quoted = sorted({*_quoted(report), *pic.view.quoted}, key=len, reverse=True)
+    quoted = sorted({*_quoted(report), *pic.view.quoted, *stderr}, key=len, reverse=True)
     leaks: list[str] = []
     for fmt in ("text", "markdown", "html"):
         page = render(report, fmt, picture=pic)
@@ -234,6 +243,7 @@ def _whole_report_leaks(report: Any, pic: Any) -> list[str]:
         for q in quoted:
             body = body.replace(q, "\n")
         body = _CODE_SPAN.sub("\n", body)
+        body = _EXCEPTION.sub("\n", body)
         for line in body.splitlines():
             leaks += [
                 f"{fmt}: {run!r} in {line.strip()!r}"
@@ -243,15 +253,17 @@ def _whole_report_leaks(report: Any, pic: Any) -> list[str]:
     return sorted(set(leaks))
 
 
-def test_the_whole_chinese_report_has_no_english_chrome(zh_reports: list[tuple[Any, Any]]) -> None:
+def test_the_whole_chinese_report_has_no_english_chrome(zh_reports: list[tuple[Any, Any, list[str]]]) -> None:
     assert len(zh_reports) > 100  # every rule test's bundle
-    leaks = sorted({leak for report, pic in zh_reports for leak in _whole_report_leaks(report, pic)})
+    leaks = sorted(
+        {leak for report, pic, err in zh_reports for leak in _whole_report_leaks(report, pic, err)}
+    )
     assert not leaks, "\n".join(leaks[:60])
 
 
-def test_the_whole_report_check_catches_english_chrome(zh_reports: list[tuple[Any, Any]]) -> None:
-    report, pic = next((r, p) for r, p in zh_reports if r.findings)
-    assert not _whole_report_leaks(report, pic)
+def test_the_whole_report_check_catches_english_chrome(zh_reports: list[tuple[Any, Any, list[str]]]) -> None:
+    report, pic, err = next((r, p, e) for r, p, e in zh_reports if r.findings)
+    assert not _whole_report_leaks(report, pic, err)
     bad = report.model_copy(update={"notes": [*report.notes, "checks skipped for want of evidence"]})
     assert any("checks skipped for want of evidence" in leak for leak in _whole_report_leaks(bad, pic))
 
@@ -267,3 +279,20 @@ def test_the_check_catches_a_remedy_comment_written_in_code(produced: dict[str, 
         id=f.id,
     )
     assert any("a comment written in code" in leak for leak in _leaks(bad))
+
+
+def test_the_whole_report_check_catches_an_english_reason(
+    zh_reports: list[tuple[Any, Any, list[str]]],
+) -> None:
+    report, pic, err = next(
+        (r, p, e) for r, p, e in zh_reports if any(c.status == "skipped" for c in r.checks)
+    )
+    assert not _whole_report_leaks(report, pic, err)
+    checks = [
+        c.model_copy(update={"reason": "not in this sosreport (looked for `ip -d address`)"})
+        if c.status == "skipped"
+        else c
+        for c in report.checks
+    ]
+    bad = report.model_copy(update={"checks": checks})
+    assert any("not in this sosreport" in leak for leak in _whole_report_leaks(bad, pic, err))

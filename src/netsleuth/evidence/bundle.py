@@ -18,6 +18,7 @@ from netsleuth.collector.bundle import FORMAT as FORMAT
 from netsleuth.collector.bundle import ROOT as ROOT
 from netsleuth.collector.bundle import CannotWrite
 from netsleuth.errors import BadOutput, BadSource, clip
+from netsleuth.evidence.collector_words import words_of
 from netsleuth.evidence.model import MAX_TEXT, Bundle, Evidence
 from netsleuth.evidence.runner import record_of
 from netsleuth.messages import Msg, note_json, note_of
@@ -158,6 +159,7 @@ def read_bundle(tar: tarfile.TarFile, label: str) -> Bundle:
             key=rec.key,
             rc=rec.rc,
             error=rec.error,
+            why=words_of(rec.error) if rec.status != "ok" else None,
         )
         if rec.later:
             ev.later, ev.interval_s = text(rec.later), rec.interval_s or None

@@ -11,7 +11,7 @@ from typing import Protocol
 # characters of one piece of evidence held in memory (the collector keeps no more of an output); from
 # the collector's model, not its runner: reading a bundle or `--version` need not import subprocess
 from netsleuth.collector.model import MAX_TEXT as MAX_TEXT
-from netsleuth.messages import Note
+from netsleuth.messages import Msg, Note
 
 HOST = ""  # the network namespace netsleuth ran in (or the sosreport's host namespace)
 MAX_LINE = 64 * 1024  # characters (bytes when scanning) of one line looked at
@@ -99,6 +99,7 @@ class Evidence:
     key: str = ""  # the interface or bridge for per-object evidence
     rc: int | None = None
     error: str = ""  # stderr, or the reason it is missing/denied/timed out
+    why: Msg | None = None  # `error` as wording (`reasons` entry) when netsleuth composed it
     later: str | None = None  # second sample of a counter, `interval_s` after the first
     interval_s: float | None = None
     path: Path | None = None
@@ -123,7 +124,10 @@ class Evidence:
     def _say_cut(self, size: int) -> None:
         note = f"only the first {MAX_TEXT >> 20} MiB of {size / 2**20:.0f} MiB read"
         if note not in self.error:
+            prior = self.why or self.error
             self.error = f"{self.error}; {note}" if self.error else note
+            cut = Msg("text_cut", {"mib": MAX_TEXT >> 20, "size": f"{size / 2**20:.0f}"})
+            self.why = Msg("both", {"first": prior, "then": cut}) if prior else cut
 
     def lines(self) -> Iterator[str]:
         """Stream the lines of the text without loading a file on disk whole; a line longer than

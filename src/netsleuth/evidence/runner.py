@@ -8,6 +8,7 @@ from __future__ import annotations
 from netsleuth.collector import runner as _runner
 from netsleuth.collector.model import Record
 from netsleuth.collector.runner import DENIED_MARKERS, ENV, MAX_OUTPUT, MAX_STDERR, in_netns
+from netsleuth.evidence.collector_words import words_of
 from netsleuth.evidence.model import HOST, Evidence, Status
 
 __all__ = [
@@ -35,6 +36,7 @@ def evidence_of(rec: Record) -> Evidence:
         key=rec.key,
         rc=rec.rc,
         error=rec.error,
+        why=words_of(rec.error) if rec.status != "ok" else None,
         later=rec.later,
         interval_s=rec.interval_s,
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from netsleuth.errors import BadSource
 from netsleuth.evidence.catalogue import Spec, catalogue
+from netsleuth.evidence.collector_words import words_of
 from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
 from netsleuth.evidence.sosnames import (
     MAX_READ,
@@ -378,6 +379,14 @@ def _status(text: str, rc: int | None, tool: str) -> tuple[Status, str]:
 
 
 def _evidence(spec: Spec, hit: Hit, netns: str, key: str = "") -> Evidence:
+    """The evidence of one file or command output of the report; an error of a known form worded."""
+    ev = _read(spec, hit, netns, key)
+    if not ev.ok and ev.why is None:
+        ev.why = words_of(ev.error)
+    return ev
+
+
+def _read(spec: Spec, hit: Hit, netns: str, key: str = "") -> Evidence:
     if hit.path is None:
         return Evidence(spec.name, Status.DENIED, source=hit.rel, netns=netns, key=key, rc=hit.rc,
                         error=f"{hit.rel}: permission denied")  # fmt: skip
@@ -447,17 +456,20 @@ def _resolve(sos: SosReport, spec: Spec, netns: str, seen: _Lookup) -> list[Evid
 
 
 def _missing(spec: Spec, netns: str, sos: SosReport, seen: _Lookup) -> Evidence:
+    words: Msg | None = None
     if netns and not spec.sos:
+        words = Msg("sos_not_in_netns")
         why = "sos does not collect this inside namespaces"
     elif seen.said:
         why = "; ".join(dict.fromkeys(seen.said))
     else:
-        looked = [*(f"`{c}`" for c in spec.sos), *spec.sos_file]
-        why = "not in this sosreport" + (f" (looked for {', '.join(looked[:3])})" if looked else "")
+        looked = ", ".join([*(f"`{c}`" for c in spec.sos), *spec.sos_file][:3])
+        words = Msg("sos_looked_for", {"looked": looked}) if looked else Msg("sos_not_in")
+        why = "not in this sosreport" + (f" (looked for {looked})" if looked else "")
     if spec.sos_plugin and sos.under_denied(f"sos_commands/{spec.sos_plugin}"):
         return Evidence(spec.name, Status.DENIED, source=f"sos_commands/{spec.sos_plugin}", netns=netns,
                         error=f"sos_commands/{spec.sos_plugin}: permission denied")  # fmt: skip
-    return Evidence(spec.name, Status.MISSING, source="sosreport", netns=netns, error=why)
+    return Evidence(spec.name, Status.MISSING, source="sosreport", netns=netns, error=why, why=words)
 
 
 def namespaces_of(sos: SosReport, notes: list[Note]) -> list[str]:

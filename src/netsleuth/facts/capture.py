@@ -7,6 +7,7 @@ import json
 
 from netsleuth.evidence.model import HOST, Evidence
 from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
+from netsleuth.messages import Msg
 from netsleuth.results.capture import PCAP_SUMMARY, TRACE_RESULT, PcapSummary, TraceResult
 
 
@@ -21,7 +22,9 @@ def _keyed_or_host(fs: FactStore, name: str) -> Evidence:
     if seen:
         ev = seen[0]
         raise Unavailable(why_not(ev, name))
-    raise Unavailable(f"{name}: not collected (run `netsleuth {name.split('.')[0]} ...`)")
+    raise Unavailable(
+        Msg("not_collected_run", {"name": name, "command": f"`netsleuth {name.split('.')[0]} ...`"})
+    )
 
 
 @provides(PcapSummary, reads=("pcap.summary",))

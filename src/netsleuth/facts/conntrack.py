@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from netsleuth.evidence.model import Evidence
 from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.messages import Msg
 from netsleuth.parsers.conntrack import (
     ConntrackStats,
     StateHistogram,
@@ -34,7 +35,7 @@ def _sysctl(fs: FactStore) -> Sysctl:
     ev = fs.require("sysctl.net")
     values = parse_sysctl(ev.content())
     if not values:
-        raise Unavailable("sysctl.net: no key = value lines")
+        raise Unavailable(Msg("sysctl_empty"))
     return Sysctl(values, ev)
 
 
@@ -66,7 +67,7 @@ def _conntrack(fs: FactStore) -> Conntrack:
     count = sysctl.int("net.netfilter.nf_conntrack_count")
     cmax = sysctl.int("net.netfilter.nf_conntrack_max") or sysctl.int("net.nf_conntrack_max")
     if count is None or cmax is None:
-        raise Unavailable("nf_conntrack is not loaded (no net.netfilter.nf_conntrack_count/max in sysctl)")
+        raise Unavailable(Msg("conntrack_not_loaded"))
     hist, hsrc = None, ""
     ev = fs.evidence("conntrack.states")
     if ev is not None and ev.ok:

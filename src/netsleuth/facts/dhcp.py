@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from netsleuth.evidence.model import Evidence
 from netsleuth.facts.logs import EventSet, LogScan
 from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.messages import Msg
 from netsleuth.parsers.dhclient import DhclientConf, parse_dhclient_conf
 
 RECENT_S = 24 * 3600.0
@@ -45,7 +46,7 @@ def _dhcp_log(fs: FactStore) -> DhcpLog:
     and `no address available` line of dnsmasq, per client MAC."""
     logs = _logs(fs)
     if not logs:
-        raise Unavailable("log.dnsmasq, log.kernel: no dnsmasq or system log readable")
+        raise Unavailable(Msg("no_dhcp_log"))
     scanned = fs.get(LogScan)
     out = DhcpLog(sources=[ev.source for ev in logs])
     for pid in ("dnsmasq_discover", "dnsmasq_offer", "dnsmasq_no_address"):

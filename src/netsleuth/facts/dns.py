@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from netsleuth.errors import ParseError
 from netsleuth.evidence.model import Evidence
 from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
+from netsleuth.messages import Msg, Reason
 from netsleuth.parsers.resolv import ResolvConf, parse_nsswitch_hosts, parse_resolv_conf
 from netsleuth.parsers.sockets import Listener, parse_listeners, parse_proc_net
 from netsleuth.parsers.sshd import parse_sshd_config
@@ -53,7 +54,7 @@ def listening_sockets(fs: FactStore) -> tuple[list[Listener], str]:
     """The sockets listening in this namespace and where that was read: `ss`/`netstat` when
     collected, else the kernel's own tables (/proc/net/tcp, udp and their v6 twins)."""
     ev = fs.evidence("sockets.listen")
-    reasons = []
+    reasons: list[Reason] = []
     if ev is not None and ev.ok:
         try:
             return parse_listeners(ev.content()), ev.source
@@ -67,10 +68,12 @@ def listening_sockets(fs: FactStore) -> tuple[list[Listener], str]:
         for name, e in sorted(tables.items()):
             found += parse_proc_net(e.content(), name)
         return found, ", ".join(e.source for _, e in sorted(tables.items()))
+    only = ", ".join(sorted(tables))
+    name = "proc.net_sockets"
     reasons.append(
-        "proc.net_sockets: " + (f"only {', '.join(sorted(tables))}" if tables else "not collected")
+        Msg("only", {"name": name, "have": only}) if tables else Msg("not_collected", {"name": name})
     )
-    raise Unavailable("; ".join(reasons))
+    raise Unavailable(reasons)
 
 
 @provides(Listeners, reads=("sockets.listen", "proc.net_sockets"))
@@ -150,5 +153,5 @@ def _owners(fs: FactStore) -> ResolvOwners:
         if ev.ok and re.search(r"make_resolv_conf\s*\(\)\s*\{", ev.content()):
             out.kept.append(Marker("dhclient_hook_keeps", ev.source, "make_resolv_conf(){ :; }"))
     if not out.markers and not out.kept and not any(e.ok for e in fs.keyed("etc.ifcfg", host=True)):
-        raise Unavailable("etc.ifcfg: not collected; resolv.conf has no generator header")
+        raise Unavailable([Msg("not_collected", {"name": "etc.ifcfg"}), Msg("resolv_no_header")])
     return out

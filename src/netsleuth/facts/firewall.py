@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from netsleuth.evidence.model import Evidence
 from netsleuth.facts.dns import listening_sockets
 from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.messages import Msg
 from netsleuth.parsers.fwrule import FwRule, Ruleset
 from netsleuth.parsers.iptables import parse_iptables_list, parse_iptables_save
 from netsleuth.parsers.nft import parse_nft
@@ -64,7 +65,7 @@ def _ruleset(ev: Evidence) -> Ruleset:
 @provides(Firewall, reads=("iptables.save", "iptables.list", "nft.ruleset"))
 def _firewall(fs: FactStore) -> Firewall:
     sets: list[tuple[Ruleset, str]] = []
-    reasons: list[str] = []
+    reasons: list[Msg] = []
     ipt_backend_nft = False
     for name in ("iptables.save", "iptables.list"):
         ev = fs.evidence(name)
@@ -72,7 +73,7 @@ def _firewall(fs: FactStore) -> Firewall:
             sets.append((_ruleset(ev), ev.source))
             ipt_backend_nft = "nf_tables" in ev.content()[:300]
             break
-        reasons.append(f"{name}: {ev.status.value if ev else 'not collected'}")
+        reasons.append(Msg(ev.status.value, {"name": name}) if ev else Msg("not_collected", {"name": name}))
     nft = fs.evidence("nft.ruleset")
     if nft is not None and nft.ok and nft.content().strip():
         rs = parse_nft(nft.content())
@@ -81,9 +82,10 @@ def _firewall(fs: FactStore) -> Firewall:
             rs.hooks = {k: v for k, v in rs.hooks.items() if k[0] not in _IPT_NFT_TABLES}
         sets.append((rs, nft.source))
     else:
-        reasons.append(f"nft.ruleset: {nft.status.value if nft else 'not collected'}")
+        name = "nft.ruleset"
+        reasons.append(Msg(nft.status.value, {"name": name}) if nft else Msg("not_collected", {"name": name}))
     if not sets:
-        raise Unavailable("no firewall listing (" + "; ".join(reasons) + ")")
+        raise Unavailable(Msg("no_firewall", {"why": reasons}))
     return Firewall([(r, src) for rs, src in sets for r in rs.rules], sets, fs.netns)
 
 

@@ -17,6 +17,7 @@ from netsleuth.facts.network import Links, Routes, link_line
 from netsleuth.facts.overlay import Fdb
 from netsleuth.facts.ovs import OvsState
 from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.messages import Msg
 from netsleuth.parsers.iproute import Link
 from netsleuth.parsers.mesh import Mesh, parse_mesh
 from netsleuth.parsers.neutron import detect_kind
@@ -203,7 +204,7 @@ class FleetBundle(Bundle):
 def _model(fs: FactStore) -> FleetModel:
     fs.require(FLEET_MODEL, host=True)
     if not isinstance(fs.bundle, FleetBundle):
-        raise Unavailable("the fleet model exists only for `netsleuth fleet diagnose`")
+        raise Unavailable(Msg("fleet_only"))
     return fs.bundle.model
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from netsleuth.errors import ParseError
 from netsleuth.evidence.model import MAX_TEXT, Evidence
 from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
+from netsleuth.messages import Msg, Reason
 from netsleuth.parsers.docker import Container, ovs_container, parse_container_ps
 from netsleuth.parsers.osrelease import parse_os_family
 from netsleuth.parsers.ps import Process, parse_ps
@@ -67,7 +68,7 @@ def _processes(fs: FactStore) -> Processes:
     text = ev.content()
     procs = parse_ps(text)
     if not procs:
-        raise Unavailable("ps: empty process list")
+        raise Unavailable(Msg("empty_ps"))
     return Processes(procs, complete=not _cut(ev, text))
 
 
@@ -90,7 +91,7 @@ def _memory(fs: FactStore) -> Memory:
     for line in ev.content().splitlines():
         if line.startswith("MemTotal:"):
             return Memory(int(line.split()[1]) * 1024)
-    raise Unavailable("proc.meminfo: no MemTotal line")
+    raise Unavailable(Msg("no_memtotal"))
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ class ContainerList:
 @provides(ContainerList, reads=("containers.docker", "containers.podman"), host=True)
 def _container_list(fs: FactStore) -> ContainerList:
     items: list[Container] = []
-    sources, reasons = [], []
+    sources: list[str] = []
+    reasons: list[Reason] = []
     for runtime in ("docker", "podman"):
         ev = fs.evidence(f"containers.{runtime}", host=True)
         if ev is not None and ev.ok:
@@ -117,5 +119,5 @@ def _container_list(fs: FactStore) -> ContainerList:
         else:
             reasons.append(why_not(ev, f"containers.{runtime}"))
     if not sources:
-        raise Unavailable("; ".join(reasons))
+        raise Unavailable(reasons)
     return ContainerList(items, ", ".join(sources))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
+from netsleuth.messages import Msg, Reason
 from netsleuth.parsers.df import DiskUsage, parse_df
 from netsleuth.parsers.docker import ContainerCpu, parse_docker_inspect
 from netsleuth.parsers.procstat import LoadAvg, idle_fraction, parse_loadavg, parse_proc_stat
@@ -79,7 +80,7 @@ def _disks(fs: FactStore) -> Disks:
     ev = fs.require("df", host=True)
     usage = parse_df(ev.content())
     if not usage:
-        raise Unavailable("df: no file system listed")
+        raise Unavailable(Msg("df_empty"))
     later = {d.mount: d for d in parse_df(ev.later)} if ev.later else {}
     largest: list[tuple[int, str]] = []
     lsrc = ""
@@ -144,13 +145,13 @@ def _containers(fs: FactStore) -> Containers:
     ev = fs.evidence("docker.containers", host=True)
     found = [ev] if ev is not None and not ev.key else []
     found += fs.keyed("docker.containers", host=True)
-    reasons = []
+    reasons: list[Reason] = []
     for e in found:
         if e.ok:
             items += parse_docker_inspect(e.content())
             sources.append(e.source)
         else:
-            reasons.append(f"docker.containers: {e.status.value} ({e.error})" if e.error else e.status.value)
+            reasons.append(why_not(e, "docker.containers"))
     if not sources:
-        raise Unavailable("; ".join(reasons) or "docker.containers: not collected")
+        raise Unavailable(reasons or Msg("not_collected", {"name": "docker.containers"}))
     return Containers(items, sources[0] if len(sources) == 1 else f"{len(sources)} `docker inspect` files")

@@ -428,11 +428,11 @@ def _log_events(fs: FactStore) -> LogEvents:
     sources = [src for kind in ("kernel", "ovs_vswitchd", "ovs_ovsdb") for src in scanned.read.get(kind, [])]
     if not sources:
         reasons = [
-            f"{n}: {e.status.value}"
+            Msg(e.status.value, {"name": n})
             for n in ("kernel.dmesg", "log.kernel")
             if (e := fs.evidence(n, host=True)) is not None
         ]
-        raise Unavailable("no kernel log readable (" + ", ".join(reasons or ["not collected"]) + ")")
+        raise Unavailable(Msg("no_kernel_log", {"why": reasons or Msg("not_collected_bare")}))
     kinds = {kind for kind in ("kernel", "ovs_vswitchd", "ovs_ovsdb") if scanned.read.get(kind)}
     return LogEvents(scanned.events, list(dict.fromkeys(sources)), kinds)
 

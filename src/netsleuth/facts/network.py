@@ -8,6 +8,7 @@ from datetime import datetime
 
 from netsleuth.evidence.model import HOST, Evidence
 from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.messages import Msg, reasons_of
 from netsleuth.parsers.iproute import Link, Route, parse_links, parse_routes, route_dev
 
 
@@ -107,7 +108,7 @@ def _links(fs: FactStore) -> Links:
         try:
             ev = fs.require("ip.addr")  # sosreports keep only `ip address show` per namespace
         except Unavailable as second:
-            raise Unavailable(f"{first}; {second}") from None
+            raise Unavailable(reasons_of(first.reason, second.reason)) from None
     links = parse_links(ev.content())
     if ev.name == "ip.link":
         addr = fs.evidence("ip.addr")
@@ -177,7 +178,7 @@ def _every_namespace(fs: FactStore) -> AllLinks:
 def _all_links(fs: FactStore) -> AllLinks:
     every = fs.once("all_links", _every_namespace)  # built once for all the scopes of the bundle
     if fs.netns not in every.scopes:
-        raise Unavailable(f"no interface list for namespace {fs.netns or 'host'}")
+        raise Unavailable(Msg("no_links_in", {"netns": fs.netns or "host"}))
     return every
 
 

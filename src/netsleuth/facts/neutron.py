@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.messages import Msg
 from netsleuth.parsers.neutron import (
     Agent,
     PlatformRows,
@@ -36,9 +37,7 @@ def _agents(fs: FactStore) -> NeutronAgents:
     for ev in inputs:
         if ev.ok and detect_kind(ev.content()) == "agents":
             return NeutronAgents(parse_agent_list(ev.content()), ev.source)
-    raise Unavailable(
-        "no Neutron agent list given (pass `openstack network agent list -f json` output with --with FILE)"
-    )
+    raise Unavailable(Msg("no_agent_list"))
 
 
 @dataclass(frozen=True)
@@ -103,8 +102,5 @@ def _rows(fs: FactStore) -> FloatingIpRows:
             out.ports += json_rows(text, "ports")
             out.sources["ports"] = ev.source
     if not (out.floating_ips or out.neutron_fips):
-        raise Unavailable(
-            "no floating IP rows given (pass a SQL dump of floating_ips/fixed_ips/instances or the "
-            "floating IP and server lists as JSON with --with FILE)"
-        )
+        raise Unavailable(Msg("no_floating_ip_rows"))
     return FloatingIpRows(out)

@@ -13,6 +13,7 @@ from netsleuth.evidence.model import Evidence
 from netsleuth.facts.host import HostInfo
 from netsleuth.facts.network import Links, Rate, link_line
 from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
+from netsleuth.messages import Msg, Reason
 from netsleuth.parsers.bonding import Bond, parse_bonding
 from netsleuth.parsers.dpctl import Datapath, OvsBond, datapath_named, parse_bond_show, parse_dpctl_show
 from netsleuth.parsers.ethtool import DriverInfo, Feature, Ring, parse_features, parse_info, parse_ring
@@ -104,7 +105,7 @@ def _from_links(links: Links) -> dict[str, IfaceCounters]:
 def _rx_counters(fs: FactStore) -> RxCounters:
     host = fs.maybe(HostInfo)
     uptime = host.uptime_s if host else None
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     links = fs.maybe(Links)
     if links is not None:
         found = _from_links(links)
@@ -132,7 +133,7 @@ def _rx_counters(fs: FactStore) -> RxCounters:
         }
         return RxCounters(fs.netns, ifc.source, ifaces, None, uptime)
     reasons.append(why_not(ifc, "ifconfig"))
-    raise Unavailable("no interface counters: " + "; ".join(reasons))
+    raise Unavailable(Msg("no_counters", {"why": reasons}))
 
 
 def _per_nic(fs: FactStore, name: str, parse: Callable[[str], T]) -> tuple[dict[str, T], dict[str, Evidence]]:
@@ -140,8 +141,10 @@ def _per_nic(fs: FactStore, name: str, parse: Callable[[str], T]) -> tuple[dict[
     "Operation not supported") is left out. Unavailable when no NIC has it."""
     items = [ev for ev in fs.keyed(name) if ev.ok]
     if not items:
-        why = [f"{ev.key}: {ev.status.value}" for ev in fs.keyed(name)]
-        raise Unavailable(f"{name}: " + (", ".join(why) if why else "not collected for any NIC"))
+        why = [Msg(ev.status.value, {"name": ev.key}) for ev in fs.keyed(name)]
+        raise Unavailable(
+            Msg("per_nic", {"name": name, "why": why}) if why else Msg("no_nic", {"name": name})
+        )
     parsed: dict[str, T] = {}
     evs: dict[str, Evidence] = {}
     for ev in items:
@@ -151,7 +154,7 @@ def _per_nic(fs: FactStore, name: str, parse: Callable[[str], T]) -> tuple[dict[
             continue
         evs[ev.key] = ev
     if not parsed:
-        raise Unavailable(f"{name}: no NIC's output could be read")
+        raise Unavailable(Msg("no_nic_read", {"name": name}))
     return parsed, evs
 
 
@@ -308,12 +311,9 @@ def _kernel_bonds(fs: FactStore) -> KernelBonds:
     items = fs.keyed("proc.bonding")
     ok = [ev for ev in items if ev.ok and ev.key != "bonding_masters"]
     if not ok:
+        why = [Msg(e.status.value, {"name": e.key}) for e in items]
         raise Unavailable(
-            "proc.bonding: "
-            + (
-                ", ".join(f"{e.key}: {e.status.value}" for e in items)
-                or "no /proc/net/bonding (no kernel bond)"
-            )
+            Msg("per_nic", {"name": "proc.bonding", "why": why}) if why else Msg("no_kernel_bond")
         )
     bonds = {ev.key: parse_bonding(ev.content(), ev.key) for ev in ok}
     later = {ev.key: parse_bonding(ev.later, ev.key) for ev in ok if ev.later}

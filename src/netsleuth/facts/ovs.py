@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from netsleuth.evidence.model import Evidence, Status
 from netsleuth.facts.host import ContainerList, Processes
 from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
+from netsleuth.messages import Msg, Reason
 from netsleuth.parsers.ovs import Row, parse_vsctl_list
 from netsleuth.parsers.ps import Process
 
@@ -28,7 +29,7 @@ class OvsState:
     ports: list[Row] = field(default_factory=list)
     bridges: list[Row] = field(default_factory=list)
     processes_known: bool = False
-    unread: dict[str, str] = field(default_factory=dict)  # table -> why its listing is not known
+    unread: dict[str, Reason] = field(default_factory=dict)  # table -> why its listing is not known
 
     @property
     def db_answers(self) -> bool:
@@ -96,14 +97,16 @@ def _daemon_socket(proc: Process) -> str:
 UNKNOWN = (Status.MISSING, Status.DENIED)  # not collected or not readable: says nothing of the daemons
 
 
-def _unknown(fs: FactStore, vsctl: Evidence | None, procs: Processes | None) -> str:
+def _unknown(fs: FactStore, vsctl: Evidence | None, procs: Processes | None) -> Reason:
     """Why whether ovsdb-server answers cannot be told: `ovs-vsctl show` was not collected (not
     in the report, a tool that is not here, no permission). Never "it did not answer"."""
-    why = (vsctl.error or vsctl.status.value) if vsctl is not None else "not collected"
+    why: Reason = (
+        (vsctl.why or vsctl.error or vsctl.status.value) if vsctl is not None else Msg("not_collected_bare")
+    )
     containers = fs.maybe(ContainerList)
     ctr = containers.ovs() if containers is not None else None
     if ctr is not None:
-        return f"Open vSwitch runs in container {ctr.name} ({ctr.runtime}); `ovs-vsctl show` from it: {why}"
+        return Msg("ovs_in_container", {"name": ctr.name, "runtime": ctr.runtime, "why": why})
     daemons = [
         p
         for name in ("ovs-vswitchd", "ovsdb-server")
@@ -111,12 +114,9 @@ def _unknown(fs: FactStore, vsctl: Evidence | None, procs: Processes | None) -> 
         if not p.stat.startswith("Z")
     ]
     if daemons:
-        return (
-            f"Open vSwitch runs here ({daemons[0].program} pid {daemons[0].pid}) but `ovs-vsctl show` "
-            f"is not available ({why}): whether ovsdb-server answers is unknown"
-        )
-    if vsctl is not None and vsctl.status is Status.MISSING and why.endswith("not installed"):
-        return "Open vSwitch is not installed (no ovs-vsctl) and no OVS daemon runs"
+        return Msg("ovs_runs_unknown", {"program": daemons[0].program, "pid": daemons[0].pid, "why": why})
+    if vsctl is not None and vsctl.status is Status.MISSING and vsctl.error.endswith("not installed"):
+        return Msg("ovs_not_installed")
     return why_not(vsctl, "ovs.vsctl_show")
 
 
@@ -164,5 +164,5 @@ def _ovs(fs: FactStore) -> OvsState:
         else:
             state.unread[attr] = why_not(ev, name)
     if not state.running:
-        raise Unavailable("Open vSwitch is not running on this host (no ovsdb-server, no ovs-vswitchd)")
+        raise Unavailable(Msg("ovs_not_running"))
     return state

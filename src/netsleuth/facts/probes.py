@@ -8,6 +8,7 @@ from typing import Any
 
 from netsleuth.evidence.model import Evidence
 from netsleuth.facts.store import FactStore, Unavailable, provides, why_not
+from netsleuth.messages import Msg, Reason
 from netsleuth.results.probes import (
     ArpProbe,
     DhcpProbe,
@@ -19,13 +20,13 @@ from netsleuth.results.probes import (
 )
 
 
-def _collect(fs: FactStore, kind: str, cls: type[Any], detail: str) -> list[tuple[Any, Evidence]]:
+def _collect(fs: FactStore, kind: str, cls: type[Any], how: Reason) -> list[tuple[Any, Evidence]]:
     every = fs.every(f"probe.{kind}")
     found = [ev for ev in every if ev.ok]
     if not found:
         if every:
-            raise Unavailable("; ".join(why_not(ev, f"{ev.name} {ev.key}") for ev in every))
-        raise Unavailable(f"probe.{kind}: not run ({detail})")
+            raise Unavailable([why_not(ev, f"{ev.name} {ev.key}") for ev in every])
+        raise Unavailable(Msg("probe_not_run", {"name": f"probe.{kind}", "how": how}))
     return [(from_json(cls, ev.content()), ev) for ev in found]
 
 
@@ -62,23 +63,23 @@ class LatencyProbes:
 @provides(MtuProbes, reads=("probe.mtu",))
 def _mtu(fs: FactStore) -> MtuProbes:
     return MtuProbes(
-        _collect(fs, "mtu", MtuProbe, "active probe: `netsleuth probe mtu HOST` or diagnose --peer")
+        _collect(fs, "mtu", MtuProbe, Msg("probe_or_peer", {"command": "`netsleuth probe mtu HOST`"}))
     )
 
 
 @provides(DnsProbes, reads=("probe.dns",))
 def _dns(fs: FactStore) -> DnsProbes:
-    return DnsProbes(_collect(fs, "dns", DnsProbe, "active probe: `netsleuth probe dns`"))
+    return DnsProbes(_collect(fs, "dns", DnsProbe, "`netsleuth probe dns`"))
 
 
 @provides(DhcpProbes, reads=("probe.dhcp",))
 def _dhcp(fs: FactStore) -> DhcpProbes:
-    return DhcpProbes(_collect(fs, "dhcp", DhcpProbe, "active probe: `netsleuth probe dhcp IFACE`"))
+    return DhcpProbes(_collect(fs, "dhcp", DhcpProbe, "`netsleuth probe dhcp IFACE`"))
 
 
 @provides(ArpProbes, reads=("probe.arp",))
 def _arp(fs: FactStore) -> ArpProbes:
-    return ArpProbes(_collect(fs, "arp", ArpProbe, "active probe: `netsleuth probe arp IP`"))
+    return ArpProbes(_collect(fs, "arp", ArpProbe, "`netsleuth probe arp IP`"))
 
 
 @provides(EchoProbes, reads=("probe.udp", "probe.vxlan", "probe.tcp"))
@@ -86,9 +87,8 @@ def _echo(fs: FactStore) -> EchoProbes:
     found = [ev for ev in fs.every("probe.udp", "probe.vxlan") if ev.ok]
     found += [ev for ev in fs.every("probe.tcp") if ev.ok and '"proto"' in ev.text]
     if not found:
-        raise Unavailable(
-            "probe.udp/probe.vxlan: not run (active probe: `netsleuth probe udp HOST:PORT` or diagnose --peer)"
-        )
+        how = Msg("probe_or_peer", {"command": "`netsleuth probe udp HOST:PORT`"})
+        raise Unavailable(Msg("probe_not_run", {"name": "probe.udp/probe.vxlan", "how": how}))
     return EchoProbes([(from_json(EchoProbe, ev.content()), ev) for ev in found])
 
 
@@ -96,5 +96,6 @@ def _echo(fs: FactStore) -> EchoProbes:
 def _latency(fs: FactStore) -> LatencyProbes:
     found = [ev for ev in fs.every("probe.tcp", "probe.http") if ev.ok and '"kind"' in ev.text]
     if not found:
-        raise Unavailable("probe.tcp/probe.http: not run (active probe: `netsleuth probe tcp|http TARGET`)")
+        how = "`netsleuth probe tcp|http TARGET`"
+        raise Unavailable(Msg("probe_not_run", {"name": "probe.tcp/probe.http", "how": how}))
     return LatencyProbes([(from_json(LatencyProbe, ev.content()), ev) for ev in found])

@@ -8,12 +8,19 @@ from typing import Any, TypeVar
 
 from netsleuth.errors import ParseError, clip
 from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
+from netsleuth.messages import Msg, Reason, render_reason
 
 T = TypeVar("T")
 
 
 class Unavailable(Exception):
-    """A fact cannot be built; the message says why (evidence missing, timed out, unreadable)."""
+    """A fact cannot be built; `reason` says why (evidence missing, timed out, unreadable), as
+    wording of the `reasons` catalogue entry (rendered in the report's language) or plain text;
+    str() is the English."""
+
+    def __init__(self, reason: Reason | list[Reason]) -> None:
+        super().__init__(render_reason("en", reason))
+        self.reason: Reason | list[Reason] = reason
 
 
 class UndeclaredRead(RuntimeError):
@@ -62,11 +69,16 @@ def provides(
     return deco
 
 
-def why_not(ev: Evidence | None, name: str) -> str:
+def why_not(ev: Evidence | None, name: str) -> Msg:
+    """Why evidence `name` cannot be used: not collected, or its status and error.
+
+    >>> render_reason("zh", why_not(Evidence("ip.addr", Status.TIMEOUT, error="after 2 s"), "ip.addr"))
+    'ip.addr：超时（after 2 s）'
+    """
     if ev is None:
-        return f"{name}: not collected"
-    detail = f" ({ev.error})" if ev.error else ""
-    return f"{name}: {ev.status.value}{detail}"
+        return Msg("not_collected", {"name": name})
+    detail = ev.why or ev.error
+    return Msg(f"{ev.status.value}_because" if detail else ev.status.value, {"name": name, "error": detail})
 
 
 class FactStore:
@@ -79,7 +91,7 @@ class FactStore:
         self.bundle = bundle
         self.netns = netns
         self._cache: dict[type, Any] = {}
-        self._errors: dict[type, str] = {}
+        self._errors: dict[type, Reason | list[Reason]] = {}
         self._shared = _shared if _shared is not None else _Shared()
         self._shared.stores.setdefault(netns, self)
 
@@ -144,26 +156,25 @@ class FactStore:
             raise Unavailable(self._errors[fact])
         provider = PROVIDERS.get(fact)
         if provider is None:
-            raise Unavailable(f"no provider for {fact.__name__}")
+            raise Unavailable(Msg("no_provider", {"fact": fact.__name__}))
         if provider.host and self.netns != HOST:
             return self.scope(HOST).get(fact)
         building.append(provider)
         try:
             value = provider.build(self)
         except Unavailable as exc:
-            self._errors[fact] = clip(str(exc))
+            self._errors[fact] = clip(exc.reason) if isinstance(exc.reason, str) else exc.reason
             raise Unavailable(self._errors[fact]) from None
         except MemoryError:
             raise
         except UndeclaredRead:  # a provider bug: never a skip
             raise
         except ParseError as exc:
-            self._errors[fact] = clip(f"{fact.__name__}: could not parse the evidence ({exc})")
+            self._errors[fact] = Msg("unparsable", {"fact": fact.__name__, "error": clip(str(exc))})
             raise Unavailable(self._errors[fact]) from None
         except Exception as exc:  # one bad piece of evidence must not end the whole diagnosis
-            self._errors[fact] = clip(
-                f"{fact.__name__}: could not be built from the evidence ({type(exc).__name__}: {exc})"
-            )
+            error = clip(f"{type(exc).__name__}: {exc}")
+            self._errors[fact] = Msg("unbuildable", {"fact": fact.__name__, "error": error})
             raise Unavailable(self._errors[fact]) from None
         finally:
             building.pop()

@@ -14,7 +14,7 @@ from netsleuth.evidence.model import HOST
 from netsleuth.facts.network import AllLinks, Links, Routes
 from netsleuth.facts.ovs import OvsState
 from netsleuth.facts.store import FactStore, Unavailable, provides
-from netsleuth.messages import Msg
+from netsleuth.messages import Msg, Reason, reasons_of
 from netsleuth.parsers.iproute import Link
 from netsleuth.parsers.ovs import Row, parse_vsctl_show
 from netsleuth.results.capture import TraceResult
@@ -391,13 +391,13 @@ def _ovs_interface(
 def _topology(fs: FactStore) -> Topology:
     scopes = list(dict.fromkeys(fs.bundle.scopes()))
     b = _Builder(scopes)
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     every: AllLinks | None = None
     for ns in scopes:
         try:
             fs.scope(ns).get(Links)
         except Unavailable as exc:
-            reasons.append(str(exc))
+            reasons += reasons_of(exc.reason)
             b.missing("m_links", netns=ns or "host", why=str(exc))
     for ns in scopes:  # AllLinks is one value for the whole bundle, reachable from any scope with links
         every = fs.scope(ns).maybe(AllLinks)
@@ -415,5 +415,5 @@ def _topology(fs: FactStore) -> Topology:
         _ovs(b, ovs, fs)
     b.topo.trace = fs.maybe(TraceResult)
     if not b.topo.nodes and b.topo.trace is None:
-        raise Unavailable("; ".join(reasons) or "no interface list in any namespace")
+        raise Unavailable(reasons or Msg("no_links_anywhere"))
     return b.topo

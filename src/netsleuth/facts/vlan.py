@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from netsleuth.evidence.model import Evidence
 from netsleuth.facts.network import Links
 from netsleuth.facts.store import FactStore, Unavailable, provides
+from netsleuth.messages import Msg
 from netsleuth.parsers.iproute import Link
 from netsleuth.parsers.neigh import Neighbour, parse_neigh
 from netsleuth.parsers.ovs import Row, parse_vsctl_list
@@ -186,5 +187,5 @@ def _vlan_ports(fs: FactStore) -> VlanPorts:
                 )
             )
     if not ports:
-        raise Unavailable("no OVS access port (tag) and no VLAN sub-interface in this namespace")
+        raise Unavailable(Msg("no_vlan_port"))
     return VlanPorts(ports, links, fs.maybe(Neighbours))

@@ -94,10 +94,14 @@ class Msg:
 
 
 def _jsonable(v: Any) -> Any:
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
     return v.to_json() if isinstance(v, Msg) else v
 
 
 def _revive(v: Any) -> Any:
+    if isinstance(v, list):
+        return [_revive(x) for x in v]
     return Msg.from_json(v) if isinstance(v, dict) and "msg" in v else v
 
 
@@ -126,6 +130,35 @@ def render_note(lang: str, note: Note) -> str:
         return note
     params = {k: render_note(lang, v) if isinstance(v, Msg) else v for k, v in note.params.items()}
     return message(lang, "notes", note.key, params)
+
+
+Reason = str | Msg  # why a check was skipped or evidence is not ok: plain text (a command's own
+# stderr, a bundle from before), or wording of the catalogue's `reasons` entry
+
+
+def reasons_of(*given: Reason | list[Reason]) -> list[Reason]:
+    """Several reasons (each one, or a list of them) as one flat list."""
+    return [r for g in given for r in (g if isinstance(g, list) else [g])]
+
+
+def render_reason(lang: str, reason: Reason | list[Any] | tuple[Any, ...]) -> str:
+    """A reason in `lang`: its wording from the `reasons` entry; a Msg param is a reason itself, a
+    list param is reasons joined with the language's separator; plain text is shown as it is.
+
+    >>> render_reason("en", Msg("not_collected", {"name": "ip.addr"}))
+    'ip.addr: not collected'
+    >>> render_reason("zh", [Msg("not_collected", {"name": "a"}), "b: exit 1"])
+    'a：未收集；b: exit 1'
+    """
+    if isinstance(reason, list | tuple):
+        return fragment(lang, "reasons", "list_sep", {}).join(render_reason(lang, r) for r in reason)
+    if isinstance(reason, str):
+        return reason
+    params = {
+        k: render_reason(lang, v) if isinstance(v, Msg | list | tuple) else v
+        for k, v in reason.params.items()
+    }
+    return message(lang, "reasons", reason.key, params)
 
 
 class _Safe(dict[str, Any]):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal, get_type_hints
 
-from netsleuth.messages import Msg
+from netsleuth.messages import Msg, Reason, render_reason
 
 
 class Severity(StrEnum):
@@ -134,4 +134,9 @@ def all_rules() -> list[Rule]:
 
 
 class Skip(Exception):
-    """Raised by a rule whose optional facts turned out all unavailable: skipped, with the reason."""
+    """Raised by a rule whose optional facts turned out all unavailable: skipped, with the reason
+    (wording of the `reasons` catalogue entry, or plain text); str() is the English."""
+
+    def __init__(self, reason: Reason | list[Reason]) -> None:
+        super().__init__(render_reason("en", reason))
+        self.reason: Reason | list[Reason] = reason

@@ -67,7 +67,7 @@ def driver_trailer(
 ) -> Iterator[Finding]:
     """A NIC driver pads frames: a few bytes of trailer push full-size frames past MTU + header."""
     if pcap is None and mtu is None and drivers is None:
-        raise Skip("needs a capture (`netsleuth pcap FILE`), a path-MTU probe or `ethtool -i` of the NICs")
+        raise Skip(Msg("needs_offload_evidence"))
     seen: list[Seen] = []
     evidence_of_padding: list[Msg] = []
     if pcap is not None:
@@ -221,15 +221,12 @@ def loss_localized(trace: TraceResult) -> Iterator[Finding]:
     probe waits for its next hop to resolve, the ARP / neighbour solicitation is followed instead."""
     points = [p for p in trace.points if not p.error]
     if not points:
-        raise Skip("no capture point could capture: " + "; ".join(p.error for p in trace.points))
+        raise Skip(Msg("no_capture_point", {"why": [p.error for p in trace.points]}))
     loss = trace.loss()
     if loss is None:
         return
     if vlan_loss(loss):
-        raise Skip(
-            f"the loss is VLAN {'.'.join(str(t) for t in loss.vlan)} getting no reply past "
-            f"{loss.after}: reported by vlan.no_reply"
-        )
+        raise Skip(Msg("vlan_loss", {"vlan": ".".join(str(t) for t in loss.vlan), "after": loss.after}))
     seen = [Seen(trace.source or f"netsleuth trace {trace.dest}", trace_table(trace))]
     drops = "; ".join(
         f"{d.reason} at {d.location}" + (f" on {d.iface}" if d.iface else "") + f" (x{d.count})"

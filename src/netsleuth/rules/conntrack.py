@@ -98,7 +98,7 @@ def table_full(
     if logs is not None and not logs.read("kernel"):
         logs = None  # only other logs were read: the kernel's silence is not known
     if ct is None and logs is None:
-        raise Skip("needs the conntrack count/max (sysctl) or a kernel log")
+        raise Skip(Msg("needs_conntrack_count"))
     # the kernel log is machine-wide: keep the lines about this namespace (`in netns <inode>`)
     events = EventSet("conntrack_table_full")
     if logs is not None:
@@ -184,9 +184,9 @@ def timeouts_long(ct: Conntrack, host: HostInfo | None, mem: Memory | None) -> I
     """ESTABLISHED entries dominate a busy conntrack table and live the default five days."""
     timeout = ct.sysctl.int("net.netfilter.nf_conntrack_tcp_timeout_established")
     if timeout is None:
-        raise Skip("net.netfilter.nf_conntrack_tcp_timeout_established not in sysctl")
+        raise Skip(Msg("not_in_sysctl", {"key": "net.netfilter.nf_conntrack_tcp_timeout_established"}))
     if ct.histogram is None or not ct.histogram.counts:
-        raise Skip("needs the conntrack state histogram (/proc/net/nf_conntrack or conntrack -L)")
+        raise Skip(Msg("needs_conntrack_states"))
     total = sum(ct.histogram.counts.values())
     est = ct.histogram.counts.get("ESTABLISHED", 0)
     if timeout < LONG_ESTABLISHED_S or total == 0 or est / total < DOMINANT:

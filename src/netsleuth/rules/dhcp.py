@@ -33,9 +33,7 @@ def _recent(age: float | None) -> bool:
 def no_offer(probes: DhcpProbes | None, log: DhcpLog | None, pcap: PcapSummary | None) -> Iterator[Finding]:
     """DISCOVERs get no OFFER: the DHCP server is down or the path drops UDP 67/68."""
     if probes is None and log is None and pcap is None:
-        raise Skip(
-            "no DHCP probe, no dnsmasq/system log and no capture (probe.dhcp, log.dnsmasq, log.kernel, pcap.summary)"
-        )
+        raise Skip(Msg("no_dhcp_evidence"))
     if pcap is not None:
         yield from _no_offer_pcap(pcap)
     for p, ev in probes.items if probes else []:

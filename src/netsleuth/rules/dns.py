@@ -51,9 +51,7 @@ def loopback_resolver_dead(
     if not loops:
         return
     if probes is None and listeners is None:
-        raise Skip(
-            "resolv.conf names a loopback resolver, but neither a DNS probe nor the listening sockets are available"
-        )
+        raise Skip(Msg("loopback_resolver_unknown"))
     probed = {s.server: (s, ev, p) for p, ev in (probes.items if probes else []) for s in p.servers}
     for addr in loops:
         seen = [Seen(res.evidence.source, res.conf.lines.get(addr, f"nameserver {addr}"))]
@@ -120,7 +118,7 @@ def udp53_blocked(probes: DnsProbes | None, pcap: PcapSummary | None) -> Iterato
     """A name server that is reachable (ping or TCP 53 answers, or anything else from it in a
     capture) but whose UDP 53 queries time out."""
     if probes is None and pcap is None:
-        raise Skip("no DNS probe (probe.dns) and no capture (pcap.summary)")
+        raise Skip(Msg("no_dns_probe"))
     for p, ev in probes.items if probes else []:
         for s in p.servers:
             if s.loopback or answered(s.udp) or s.udp.outcome != "timeout":
@@ -175,7 +173,7 @@ def server_unreachable(probes: DnsProbes | None, pcap: PcapSummary | None) -> It
     """A configured name server answers neither over UDP nor over TCP, nor to ping (or, in a
     capture, sends nothing back at all)."""
     if probes is None and pcap is None:
-        raise Skip("no DNS probe (probe.dns) and no capture (pcap.summary)")
+        raise Skip(Msg("no_dns_probe"))
     for p, ev in probes.items if probes else []:
         for s in p.servers:
             if s.loopback or not _dead(s) or s.ping:
@@ -314,7 +312,7 @@ def slow_reverse_lookup(
                 failing.append(addr)
                 seen.append(Seen(listeners.source, f"no socket listens on {addr} port 53"))
     else:
-        raise Skip("UseDNS yes, but no DNS probe or listening sockets to tell whether the resolver fails")
+        raise Skip(Msg("usedns_unknown"))
     if not failing:
         return
     yield Finding(

@@ -132,7 +132,7 @@ def drops_service(
     """A firewall rule drops or rejects the packets of a service this host runs (DHCP, DNS, VXLAN, SSH)."""
     ns = fw.netns
     if listening is None and procs is None and links is None and ovs is None:
-        raise Skip("needs the listening sockets, the process list or the interfaces to know what runs here")
+        raise Skip(Msg("needs_what_runs"))
     for svc in _services(ns, listening, procs, links, ovs):
         for r, src, how in fw.blocking(svc.proto, svc.port):
             action = "REJECT" if r.target == "REJECT" else "DROP"

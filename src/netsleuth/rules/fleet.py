@@ -407,7 +407,7 @@ def clock_skew(model: FleetModel) -> Iterator[Finding]:
     """Host clocks differ enough that their log timelines cannot be correlated."""
     taken = {n: t for n, h in model.hosts.items() if (t := _when(h.collected_at)) is not None}
     if len(taken) < 2:
-        raise Skip(f"needs the collection time of at least two hosts ({len(taken)} of {len(model.hosts)})")
+        raise Skip(Msg("needs_two_times", {"n": len(taken), "of": len(model.hosts)}))
     offsets: dict[str, float] = {}
     asked = {n: _when(s.requested_at) for n, s in model.statuses.items() if n in taken}
     if asked and all(asked.values()):  # the controller's clock when each collection began
@@ -425,10 +425,7 @@ def clock_skew(model: FleetModel) -> Iterator[Finding]:
         mid = statistics.median(stamps.values())
         close = [n for n, s in stamps.items() if abs(s - mid) <= CLOCK_SPREAD_S]
         if len(close) * 2 <= len(stamps):
-            raise Skip(
-                "the hosts' evidence was not taken at one time (no collection start per host to compare "
-                "with): clock skew cannot be told from collection order"
-            )
+            raise Skip(Msg("no_collection_start"))
         offsets = {n: s - mid for n, s in stamps.items()}
         basis = Msg("basis_peers", {"count": len(close)})
     for n in sorted(offsets):

@@ -35,7 +35,7 @@ def _restrictive(umask: str) -> bool:
 def umask_restrictive(env: Environment, host: HostInfo | None) -> Iterator[Finding]:
     """The deploying user's umask (0027/0077) makes copied files unreadable for the services."""
     if env.umask is None and env.login_umask is None:
-        raise Skip("the umask was not recorded (a sosreport keeps only the environment variables)")
+        raise Skip(Msg("umask_not_recorded"))
     for umask, where, line, src in (
         (env.umask, Msg("where_user"), env.umask_line, env.source),
         (env.login_umask, Msg("where_login"), env.login_line, env.login_source),
@@ -64,7 +64,7 @@ def umask_restrictive(env: Environment, host: HostInfo | None) -> Iterator[Findi
 def path_incomplete(env: Environment) -> Iterator[Finding]:
     """PATH lacks /sbin or /usr/sbin, so scripts cannot find modprobe, ip, ping."""
     if env.path is None:
-        raise Skip("PATH was not recorded")
+        raise Skip(Msg("path_not_recorded"))
     dirs = {p.rstrip("/") for p in env.path}
     missing = [d for d in ("/usr/sbin", "/sbin") if d not in dirs]
     # on merged-/usr systems /sbin is /usr/sbin: only a PATH without both, or without /usr/sbin, bites

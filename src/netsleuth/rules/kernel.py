@@ -40,7 +40,7 @@ def cpu_stall(cpu: CpuLoad | None, logs: LogEvents | None) -> Iterator[Finding]:
     if logs is not None and not logs.read("kernel"):
         logs = None  # only other logs were read: the kernel's silence is not known
     if cpu is None and logs is None:
-        raise Skip("needs /proc/loadavg with two /proc/stat samples, or a kernel log")
+        raise Skip(Msg("needs_load"))
     events: list[EventSet] = [logs.get(e) for e in STALL_EVENTS] if logs is not None else []
     events = [e for e in events if e.count]
     paradox = _paradox(cpu)

@@ -21,7 +21,7 @@ MIN_VLAN_REQUESTS = 2  # a retried request: one unanswered at the end of a captu
 def duplicate_ip(probes: ArpProbes | None, pcap: PcapSummary | None) -> Iterator[Finding]:
     """Two MAC addresses answer ARP for one IP (or someone else answers for our own address)."""
     if probes is None and pcap is None:
-        raise Skip("no ARP probe (probe.arp) and no capture (pcap.summary)")
+        raise Skip(Msg("no_arp_probe"))
     for p, ev in probes.items if probes else []:
         if len(p.macs) < 2 and not (p.own and p.macs):
             continue
@@ -278,10 +278,7 @@ def vlan_no_reply(
     neighbours/counters)."""
     tagged = probes is not None and any(p.vlan is not None for p, _ in probes.items)
     if not tagged and pcap is None and vp is None and trace is None:
-        raise Skip(
-            "no ARP probe sent with a VLAN tag (`netsleuth probe arp IP --vlan N`), no capture, "
-            "no trace, no OVS access port or VLAN sub-interface"
-        )
+        raise Skip(Msg("no_vlan_evidence"))
     if probes is not None:
         yield from _vlan_probe(probes)
     if pcap is not None:

@@ -50,11 +50,7 @@ def agent_down(
     if cut:
         procs = None  # a process list cut short cannot say that an agent is not running
     if agents is None and (nss is None or procs is None):
-        raise Skip(
-            "needs the agent list (--with FILE) or both `ip netns` and the process list "
-            "to infer a dead agent from its qdhcp-/qrouter- namespaces"
-            + (" (the process list was cut: too long to keep whole)" if cut else "")
-        )
+        raise Skip(Msg("needs_agent_list_cut" if cut else "needs_agent_list"))
     reported: set[str] = set()
     if agents is not None:
         for a in agents.agents:
@@ -153,7 +149,7 @@ def _nova_orphans(rows: PlatformRows) -> Iterator[tuple[dict[str, Any], Msg, str
     if not rows.floating_ips:
         return
     if not rows.fixed_ips and not rows.instances:
-        raise Skip("floating_ips rows given without fixed_ips and instances rows to follow them")
+        raise Skip(Msg("fips_without_fixed"))
     fixed = {str(r.get("id")): r for r in rows.fixed_ips}
     insts = {str(r.get("uuid")): r for r in rows.instances}
     for fip in rows.floating_ips:
@@ -194,7 +190,7 @@ def _neutron_orphans(rows: PlatformRows) -> Iterator[tuple[dict[str, Any], Msg, 
     servers |= {str(r.get("uuid")): r for r in rows.instances}
     ports = {str(p.get("id") or p.get("ID")): p for p in rows.ports}
     if not servers:
-        raise Skip("floating IPs given without the server list or instances rows to check them against")
+        raise Skip(Msg("fips_without_servers"))
     for fip in rows.neutron_fips:
         port_id = fip.get("port_id") or fip.get("fixed_port_id") or fip.get("Port")
         if not port_id or str(port_id) == "None":

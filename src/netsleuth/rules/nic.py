@@ -360,7 +360,7 @@ def offload_suspect(
 ) -> Iterator[Finding]:
     """Checksum offload is on while checksum errors rise: ping works, TCP stalls. Turn rx/tx offload off."""
     if stats is None and csum is None:
-        raise Skip("needs `ethtool -S` or /proc/net/snmp to see checksum errors")
+        raise Skip(Msg("needs_checksum_counters"))
     uptime = host.uptime_s if host else None
     family = host.os_family if host else ""
     host_rate = csum.rate() if csum is not None else None
@@ -424,7 +424,7 @@ def counters_physical(links: Links | None, nic: str) -> bool:
 def tx_timeout(logs: LogEvents, drivers: Drivers | None) -> Iterator[Finding]:
     """The kernel's NETDEV WATCHDOG fired: a NIC's transmit queue stopped; recent means traffic is lost now."""
     if not logs.read("kernel"):
-        raise Skip("no kernel log readable (only " + ", ".join(logs.sources) + ")")
+        raise Skip(Msg("no_kernel_log_only", {"sources": ", ".join(logs.sources)}))
     ev = logs.get("netdev_watchdog")
     if not ev.count:
         return
@@ -485,7 +485,7 @@ def bond_member_down(
 ) -> Iterator[Finding]:
     """A bond member is down or keeps failing: the bond runs without redundancy (or not at all)."""
     if bonds is None and ovs_bonds is None:
-        raise Skip("no bond found: no /proc/net/bonding/* and no `ovs-appctl bond/show`")
+        raise Skip(Msg("no_bond"))
 
     def on_purpose(name: str) -> bool:
         link = links.get(name) if links is not None else None

@@ -141,7 +141,7 @@ def poll_interval_long(logs: LogEvents, ovs: OvsState | None) -> Iterator[Findin
     # the log is evidence on its own: a report without `ovs-vsctl show` (OvsState unknown) or
     # without its own clock (`date`, the manifest: the lines' age unknown) still shows them
     if not (logs.read("ovs_vswitchd") or logs.read("ovs_ovsdb")):
-        raise Skip("no Open vSwitch log readable (ovs-vswitchd.log, ovsdb-server.log)")
+        raise Skip(Msg("no_ovs_log"))
     ev = logs.get("ovs_poll_interval_long")
     age = ev.newest_age_s
     if not ev.count or (ovs is not None and ovs.hung_calls) or (age is not None and age > RECENT_S):
@@ -273,7 +273,7 @@ def datapath_lost(dps: Datapaths) -> Iterator[Finding]:
 def kernel_netlink_mismatch(logs: LogEvents) -> Iterator[Finding]:
     """Kernel says `openvswitch: netlink: Key type N is out of range max M`: userspace OVS is newer than the kernel module."""
     if not logs.read("kernel"):
-        raise Skip("no kernel log readable (only " + ", ".join(logs.sources) + ")")
+        raise Skip(Msg("no_kernel_log_only", {"sources": ", ".join(logs.sources)}))
     ev = logs.get("ovs_netlink_key_range")
     if not ev.count or ev.last is None:
         return
