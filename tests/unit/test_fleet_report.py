@@ -16,6 +16,7 @@ from netsleuth.evidence.bundle import write_bundle
 from netsleuth.fleet_analysis import FleetOptions, analyse_fleet
 from netsleuth.report.fleet_render import render_fleet
 from netsleuth.results.fleet import FleetReport
+from netsleuth.results.report import FindingOut
 from tests.unit.test_fleet_diagnose import lab_dir
 from tests.unit.test_rules_fleet import lab_host
 
@@ -65,6 +66,28 @@ def test_html_escapes_every_name(tmp_path: Path) -> None:
     page = render_fleet(analyse_fleet([d], FleetOptions(jobs=1)), "html")
     assert "<script" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;hv1" in page
     assert "<svg" in page and page.count("<svg") == 1
+
+
+def test_html_renders_each_finding_as_the_single_host_page_does_markup_and_all(tmp_path: Path) -> None:
+    """Cross-host and per-host findings are the single-host page's block (its style included), the
+    catalogue's `code` rendered; a host's own findings keep their heading under the host."""
+    from netsleuth.messages import message
+    from netsleuth.report.html import CSS
+
+    rep = no_way_back(tmp_path)
+    cross = rep.findings[0]
+    title = message("en", "dns.rotate_inconsistent", "title", {})
+    assert "`options rotate`" in title
+    own = FindingOut.model_validate(cross.model_dump() | {"id": "dns.rotate_inconsistent", "title": title})
+    hv1 = rep.hosts[0]
+    assert hv1.report is not None
+    hv1.report.findings.append(own)
+    page = render_fleet(rep, "html")
+    assert CSS in page
+    assert '<article id="x-1" class="s-critical"><h3>' in page
+    assert "<code>fleet.tunnel_mesh_incomplete</code>" in page
+    assert '<h4><span class="sev s-critical">CRITICAL</span> <code>dns.rotate_inconsistent</code> — ' in page
+    assert "<code>options rotate</code> spreads lookups" in page and "`options rotate`" not in page
 
 
 def _png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:

@@ -12,8 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from netsleuth.messages import ui
+from netsleuth.report.html import CSS, finding
 from netsleuth.report.mesh_svg import mesh_svg
-from netsleuth.report.render import SEV_STYLE, html_finding, text_finding
+from netsleuth.report.render import SEV_STYLE, text_finding
 from netsleuth.results.fleet import SEVERITY_RANK, FleetReport, HostEntry
 
 FLEET_FORMATS = ("text", "json", "html")
@@ -129,7 +130,7 @@ def fleet_text(report: FleetReport, color: bool | None = None, verbose: bool = F
 
 def _host_row(h: HostEntry, ids: list[str], row: dict[str, str]) -> str:
     e = escape
-    found = " ".join(f'<span class="{e(row[fid])}">{e(fid)}</span>' for fid in ids if fid in row)
+    found = " ".join(f'<span class="sev s-{e(row[fid])}">{e(fid)}</span>' for fid in ids if fid in row)
     return (
         f"<tr><td>{e(h.name)}</td><td>{e(h.status)}</td><td>{e(h.hostname)}</td><td>{found}</td>"
         f"<td>{e(h.message)}</td></tr>"
@@ -137,7 +138,8 @@ def _host_row(h: HostEntry, ids: list[str], row: dict[str, str]) -> str:
 
 
 def fleet_html(report: FleetReport) -> str:
-    """One self-contained page (no script, no external resource), every value escaped."""
+    """One self-contained page (no script, no external resource), every value escaped; each finding
+    the single-host page's block (report/html.py), with its style and the catalogue's markup."""
     e = escape
     lang = report.lang
     cells = _severities(report)
@@ -145,13 +147,13 @@ def fleet_html(report: FleetReport) -> str:
     titles = {f.id: f.title for f in report.findings}
     out = [
         "<!doctype html>",
-        f'<html lang="{e(lang)}"><head><meta charset="utf-8"><title>{e(ui(lang, "fleet_title"))}</title>',
-        "<style>body{font-family:sans-serif;max-width:80em;margin:2em auto}pre{background:#f4f4f4;padding:.5em;"
-        "overflow-x:auto}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}table{border-collapse:collapse}"
-        ".critical{color:#b00020;font-weight:bold}.warning{color:#a15c00}.info{color:#00639b}"
-        "figure{margin:1em 0}</style></head><body>",
-        f"<h1>{e(ui(lang, 'fleet_title'))}</h1>",
-        f"<p>netsleuth {e(report.tool.version)} · {e(report.started_at)} · {e(_summary(report))}</p>",
+        f'<html lang="{e(lang)}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{e(ui(lang, 'fleet_title'))}</title>",
+        f"<style>{CSS}figure{{margin:1em 0}}</style></head><body>",
+        f"<header><div><h1>{e(ui(lang, 'fleet_title'))}</h1>",
+        f"<p>netsleuth {e(report.tool.version)} · {e(report.started_at)} · {e(_summary(report))}</p></div></header>",
+        "<main>",
         f"<h2>{e(ui(lang, 'fleet_mesh'))}</h2>",
     ]
     if report.mesh.edges:
@@ -164,8 +166,7 @@ def fleet_html(report: FleetReport) -> str:
     out.append(f"<h2>{e(ui(lang, 'fleet_cross'))}</h2>")
     if not [f for f in report.findings if f.severity != "info"]:
         out.append(f"<p>{e(ui(lang, 'fleet_no_cross'))}</p>")
-    for f in report.findings:
-        out += html_finding(f, lang)
+    out += [finding(lang, f, f"x-{i}") for i, f in enumerate(report.findings, 1)]
     out += [
         f"<h2>{e(ui(lang, 'fleet_hosts'))}</h2>",
         f"<table><tr><th>{e(ui(lang, 'fleet_host'))}</th><th>{e(ui(lang, 'fleet_status'))}</th><th>hostname</th>"
@@ -174,14 +175,13 @@ def fleet_html(report: FleetReport) -> str:
         "</table>",
         f"<h2>{e(ui(lang, 'fleet_per_host'))}</h2>",
     ]
-    for h in report.analysed():
+    for j, h in enumerate(report.analysed(), 1):
         findings = h.report.findings if h.report else []
         if not findings:
             continue
         out.append(f"<details><summary>{e(h.name)} — {len(findings)} {e(ui(lang, 'findings'))}</summary>")
-        for own in findings:
-            out += html_finding(own, lang, level=4)
+        out += [finding(lang, own, f"h{j}-{i}", level=4) for i, own in enumerate(findings, 1)]
         out.append("</details>")
     out += [f"<p><em>note: {e(n)}</em></p>" for n in report.notes]
-    out.append("</body></html>")
+    out.append("</main></body></html>")
     return "\n".join(out) + "\n"
