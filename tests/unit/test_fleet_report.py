@@ -15,8 +15,8 @@ import pytest
 from netsleuth.evidence.bundle import write_bundle
 from netsleuth.fleet_analysis import FleetOptions, analyse_fleet
 from netsleuth.report.fleet_render import render_fleet
-from netsleuth.results.fleet import FleetReport
-from netsleuth.results.report import FindingOut
+from netsleuth.results.fleet import FleetReport, HostEntry
+from netsleuth.results.report import Check, FindingOut
 from tests.unit.test_fleet_diagnose import lab_dir
 from tests.unit.test_rules_fleet import lab_host
 
@@ -44,6 +44,24 @@ def test_text_is_a_host_by_finding_table_then_the_cross_host_findings(tmp_path: 
 def test_chinese_fleet_report(tmp_path: Path) -> None:
     out = render_fleet(no_way_back(tmp_path, "zh"), "text")
     assert "跨主机发现" in out and "hv2 没有回到 hv1 的隧道" in out and "按文件名命名" in out
+
+
+def test_chinese_host_table_words_statuses_and_prefixes(tmp_path: Path) -> None:
+    """The host table's statuses, the hostname header and the error/skipped/note prefixes are
+    worded in the report's language, in text and HTML."""
+    rep = no_way_back(tmp_path, "zh")
+    rep.hosts.append(HostEntry(name="hv9", status="auth_failed", message="Permission denied (publickey)"))
+    rep.checks.append(Check(id="fleet.clock_skew", status="error", reason="ValueError: x"))
+    text = render_fleet(rep, "text", verbose=True)
+    (row,) = [ln for ln in text.splitlines() if ln.startswith("│ hv9")]
+    assert "认证失败" in row and "auth_failed" not in row
+    assert all(" 正常 " in ln for ln in text.splitlines() if ln.startswith("│ hv1"))
+    assert "出错: fleet.clock_skew: ValueError: x" in text and "已跳过: fleet.agent_down" in text
+    assert "说明: " in text
+    assert not [w for w in ("error:", "skipped:", "note:") if w in text]
+    page = render_fleet(rep, "html")
+    assert "<th>主机名</th>" in page and "<td>认证失败</td>" in page and "<em>说明: " in page
+    assert "hostname" not in page and "auth_failed" not in page and "note:" not in page
 
 
 def test_json_round_trips_the_schema(tmp_path: Path) -> None:

@@ -56,6 +56,17 @@ def _columns(cells: dict[str, dict[str, str]]) -> list[str]:
     return sorted(worst, key=lambda fid: (-worst[fid], fid))
 
 
+def status(lang: str, name: str) -> str:
+    """A host's status in the report's language (the status itself when it has no wording).
+
+    >>> status("zh", "auth_failed"), status("en", "timed_out"), status("zh", "new_status")
+    ('认证失败', 'timed_out', 'new_status')
+    """
+    key = "fleet_st_" + name
+    said = ui(lang, key)
+    return name if said == key else said
+
+
 def _summary(report: FleetReport) -> str:
     return ui(
         report.lang,
@@ -95,7 +106,7 @@ def fleet_text(report: FleetReport, color: bool | None = None, verbose: bool = F
         row = cells.get(h.name, {})
         table.add_row(
             h.name,
-            h.status,
+            status(lang, h.status),
             *(Text(MARK[row[fid]], style=SEV_STYLE[row[fid]]) if fid in row else "." for fid in ids),
             h.message,
         )
@@ -122,17 +133,17 @@ def fleet_text(report: FleetReport, color: bool | None = None, verbose: bool = F
         text_finding(con, cross, lang)
     errors = [c for c in report.checks if c.status == "error"]
     for c in errors + ([c for c in report.checks if c.status == "skipped"] if verbose else []):
-        con.print(Text(f"{c.status}: {c.id}: {c.reason}", style="dim"))
+        con.print(Text(f"{ui(lang, 'status_' + c.status)}: {c.id}: {c.reason}", style="dim"))
     for note in report.notes:
         con.print(Text(f"{ui(lang, 'note')}: {note}", style="dim"))
     return buf.getvalue()
 
 
-def _host_row(h: HostEntry, ids: list[str], row: dict[str, str]) -> str:
+def _host_row(lang: str, h: HostEntry, ids: list[str], row: dict[str, str]) -> str:
     e = escape
     found = " ".join(f'<span class="sev s-{e(row[fid])}">{e(fid)}</span>' for fid in ids if fid in row)
     return (
-        f"<tr><td>{e(h.name)}</td><td>{e(h.status)}</td><td>{e(h.hostname)}</td><td>{found}</td>"
+        f"<tr><td>{e(h.name)}</td><td>{e(status(lang, h.status))}</td><td>{e(h.hostname)}</td><td>{found}</td>"
         f"<td>{e(h.message)}</td></tr>"
     )
 
@@ -169,9 +180,9 @@ def fleet_html(report: FleetReport) -> str:
     out += [finding(lang, f, f"x-{i}") for i, f in enumerate(report.findings, 1)]
     out += [
         f"<h2>{e(ui(lang, 'fleet_hosts'))}</h2>",
-        f"<table><tr><th>{e(ui(lang, 'fleet_host'))}</th><th>{e(ui(lang, 'fleet_status'))}</th><th>hostname</th>"
+        f"<table><tr><th>{e(ui(lang, 'fleet_host'))}</th><th>{e(ui(lang, 'fleet_status'))}</th><th>{e(ui(lang, 'fleet_hostname'))}</th>"
         f"<th>{e(ui(lang, 'findings'))}</th><th></th></tr>",
-        *(_host_row(h, ids, cells.get(h.name, {})) for h in report.hosts),
+        *(_host_row(lang, h, ids, cells.get(h.name, {})) for h in report.hosts),
         "</table>",
         f"<h2>{e(ui(lang, 'fleet_per_host'))}</h2>",
     ]
@@ -182,6 +193,6 @@ def fleet_html(report: FleetReport) -> str:
         out.append(f"<details><summary>{e(h.name)} — {len(findings)} {e(ui(lang, 'findings'))}</summary>")
         out += [finding(lang, own, f"h{j}-{i}", level=4) for i, own in enumerate(findings, 1)]
         out.append("</details>")
-    out += [f"<p><em>note: {e(n)}</em></p>" for n in report.notes]
+    out += [f"<p><em>{e(ui(lang, 'note'))}: {e(n)}</em></p>" for n in report.notes]
     out.append("</main></body></html>")
     return "\n".join(out) + "\n"
