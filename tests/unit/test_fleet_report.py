@@ -64,6 +64,18 @@ def test_chinese_host_table_words_statuses_and_prefixes(tmp_path: Path) -> None:
     assert "hostname" not in page and "auth_failed" not in page and "note:" not in page
 
 
+def test_fleet_counts_choose_their_plural_form(tmp_path: Path) -> None:
+    rep = no_way_back(tmp_path)
+    assert "4 hosts, 4 analysed, 1 cross-host finding, in " in render_fleet(rep, "text")
+    hv1 = rep.hosts[0]
+    assert hv1.report is not None
+    hv1.report.findings.append(FindingOut.model_validate(rep.findings[0].model_dump()))
+    assert "<summary>hv1 — 1 finding</summary>" in render_fleet(rep, "html")
+    zh = rep.model_copy(update={"lang": "zh"})
+    assert "4 台主机，已分析 4 台，跨主机发现 1 条" in render_fleet(zh, "text")
+    assert "<summary>hv1 — 1 条发现</summary>" in render_fleet(zh, "html")
+
+
 def test_json_round_trips_the_schema(tmp_path: Path) -> None:
     rep = no_way_back(tmp_path)
     again = FleetReport.model_validate_json(render_fleet(rep, "json"))

@@ -71,9 +71,9 @@ def _summary(report: FleetReport) -> str:
     return ui(
         report.lang,
         "fleet_summary",
-        hosts=len(report.hosts),
+        hosts=ui(report.lang, "fleet_n_hosts", n=len(report.hosts)),
         analysed=len(report.analysed()),
-        cross=len(report.findings),
+        cross=ui(report.lang, "fleet_n_cross", n=len(report.findings)),
         seconds=f"{report.duration_s:.1f}",
     )
 
@@ -190,7 +190,9 @@ def fleet_html(report: FleetReport) -> str:
         findings = h.report.findings if h.report else []
         if not findings:
             continue
-        out.append(f"<details><summary>{e(h.name)} — {len(findings)} {e(ui(lang, 'findings'))}</summary>")
+        out.append(
+            f"<details><summary>{e(h.name)} — {e(ui(lang, 'fleet_n_findings', n=len(findings)))}</summary>"
+        )
         out += [finding(lang, own, f"h{j}-{i}", level=4) for i, own in enumerate(findings, 1)]
         out.append("</details>")
     out += [f"<p><em>{e(ui(lang, 'note'))}: {e(n)}</em></p>" for n in report.notes]
