@@ -3,6 +3,7 @@ picture, escaped, and looked at in a real headless browser (Debian's chromium)."
 
 from __future__ import annotations
 
+import json
 import shutil
 import struct
 import subprocess
@@ -74,6 +75,21 @@ def test_fleet_counts_choose_their_plural_form(tmp_path: Path) -> None:
     zh = rep.model_copy(update={"lang": "zh"})
     assert "4 台主机，已分析 4 台，跨主机发现 1 条" in render_fleet(zh, "text")
     assert "<summary>hv1 — 1 条发现</summary>" in render_fleet(zh, "html")
+
+
+def test_a_listed_bundle_not_given_is_said_in_the_report_language(tmp_path: Path) -> None:
+    d = lab_dir(tmp_path / "f")
+    hosts = {"hv9": {"status": "ok", "message": "", "bundle": "hv9.tar.gz", "address": "10.99.200.9"}}
+    manifest = {"schema": "netsleuth.fleet-collect/v1", "started_at": "", "inventory": "i", "hosts": hosts}
+    (d / "fleet-collect.json").write_text(json.dumps(manifest))
+    for lang, said in (
+        ("en", "bundle hv9.tar.gz listed in fleet-collect.json was not given"),
+        ("zh", "fleet-collect.json 列出的 bundle hv9.tar.gz 没有提供"),
+    ):
+        rep = analyse_fleet([d], FleetOptions(lang=lang, jobs=1))
+        (hv9,) = [h for h in rep.hosts if h.name == "hv9"]
+        assert (hv9.status, hv9.message) == ("unreadable", said)
+        assert said in render_fleet(rep, "text")
 
 
 def test_json_round_trips_the_schema(tmp_path: Path) -> None:
