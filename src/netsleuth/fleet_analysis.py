@@ -223,10 +223,7 @@ def build_model(outcomes: list[HostOutcome], manifest: CollectManifest | None, l
             continue
         status, message = m.status, m.message
         if status == "ok":  # collected, yet its bundle is not among the inputs
-            status, message = (
-                "unreadable",
-                f"bundle {m.bundle or '?'} listed in fleet-collect.json was not given",
-            )
+            status, message = "unreadable", ui(lang, "fleet_not_given", bundle=m.bundle or "?")
         fleet.entries.append(HostEntry(name=name, status=status, message=message, address=m.address))
         fleet.model.statuses[name] = HostStatus(
             name, status, message, "", m.address, m.started_at, m.duration_s

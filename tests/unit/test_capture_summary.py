@@ -184,6 +184,35 @@ def test_text_and_html_show_the_summary_when_no_rule_fires(tmp_path: Path) -> No
     assert "| resets | 1 |" in md
 
 
+def test_each_count_of_a_summary_line_chooses_its_own_plural_form() -> None:
+    from netsleuth.report.measured import capture_rows
+
+    def rows(lang: str, queries: int, servers: int, requests: int, targets: int, dups: int) -> dict[str, str]:
+        c = {
+            "file": "x.pcap",
+            "packets": 9,
+            "start": 0,
+            "duration_s": 1.0,
+            "dns": {
+                "servers": [{"queries": queries if i == 0 else 0, "unanswered": 0} for i in range(servers)]
+            },
+            "arp": {"requests": requests, "targets": targets, "answered": targets, "duplicates": [{}] * dups},
+        }
+        return dict(capture_rows(c, lang))
+
+    one = rows("en", 1, 1, 1, 1, 1)
+    assert one["DNS"] == "1 query to 1 server: 1 answered, 0 unanswered"
+    assert one["ARP"] == "1 request for 1 address: 1 answered, 0 unanswered; 1 address claimed by two MACs"
+    many = rows("en", 1500, 2, 3, 2, 0)
+    assert many["DNS"] == "1,500 queries to 2 servers: 1,500 answered, 0 unanswered"
+    assert (
+        many["ARP"] == "3 requests for 2 addresses: 2 answered, 0 unanswered; 0 addresses claimed by two MACs"
+    )
+    zh = rows("zh", 1, 1, 3, 2, 1)
+    assert zh["DNS"] == "向 1 个服务器发出 1 个查询：1 个有应答，0 个没有应答"
+    assert zh["ARP"] == "对 2 个地址发出 3 个请求：2 个有应答，0 个没有应答；1 个地址被两个 MAC 声明"
+
+
 def test_empty_capture_gives_an_honest_empty_summary(tmp_path: Path) -> None:
     p = tmp_path / "empty.pcap"
     wrpcap(str(p), [])

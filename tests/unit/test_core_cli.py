@@ -121,6 +121,35 @@ def test_rules_list_and_show_json() -> None:
     assert info["id"] == "mtu.mismatch" and "Links" in info["needs"]
 
 
+def test_rules_list_and_show_speak_the_report_language() -> None:
+    """In zh, severities, scopes, the seed and the labels are Chinese, and the English docstring
+    gives way to the catalogue's title; English keeps its words (and the docstring)."""
+    out = cli("rules", "list", "--lang", "zh").stdout
+    row = next(ln for ln in out.splitlines() if ln.startswith("dns.rotate_inconsistent "))
+    assert row.split()[1:4] == ["警告", "案例", "003"] and row.endswith(
+        "`options rotate` 让解析轮流落到结果不一致的服务器上"
+    )
+    assert not [w for w in (" critical ", " warning ", " info ", " seed ", "Two MAC addresses") if w in out]
+    show = cli("rules", "show", "dns.rotate_inconsistent", "--lang", "zh").stdout
+    labels = [ln.split()[0] for ln in show.splitlines()]
+    assert labels == [
+        "编号",
+        "严重程度",
+        "来源案例",
+        "检查范围",
+        "需要",
+        "可选",
+        "标题",
+        "摘要",
+        "原因",
+        "说明",
+    ]
+    assert "严重程度     警告\n" in show and "检查范围     网络命名空间\n" in show
+    assert "with servers that disagree" not in show  # the English docstring
+    en = cli("rules", "show", "dns.rotate_inconsistent", "--lang", "en").stdout
+    assert "severity     warning\n" in en and "description  `options rotate` with servers that disagree" in en
+
+
 def test_live_passive_diagnosis_of_this_host_runs_and_reports_every_evidence() -> None:
     p = cli("diagnose", "--no-probes", "--format", "json", "--timeout", "2", "--interval", "0.2")
     assert p.returncode in (0, 1, 2), p.stderr

@@ -3,11 +3,43 @@
 from __future__ import annotations
 
 import json
+import unicodedata
+from typing import Any
 
 import click
 
 from netsleuth import completion
-from netsleuth.messages import LANGS, default_lang
+from netsleuth.messages import LANGS, default_lang, ui
+
+DOC_LANG = "en"  # the language of a rule's docstring (its description)
+
+
+def pad(text: str, width: int) -> str:
+    """`text` padded to `width` terminal columns (a CJK character takes two).
+
+    >>> pad("id", 6) + "|", pad("编号", 6) + "|"
+    ('id    |', '编号  |')
+    """
+    cols = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - cols)
+
+
+def worded(lang: str, key: str, value: Any) -> str:
+    """A field's value as the text output prints it: a severity or scope in `lang`, a list joined.
+
+    >>> worded("zh", "severity", "critical"), worded("zh", "scope", "netns"), worded("en", "needs", ["A", "B"])
+    ('严重', '网络命名空间', 'A, B')
+    """
+    if key in ("severity", "scope"):
+        wording = f"rules_{'sev' if key == 'severity' else key}_{value}"
+        said = ui(lang, wording)
+        return str(value) if said == wording else said
+    return ", ".join(value) if isinstance(value, list) else str(value)
+
+
+def description(info: dict[str, Any], lang: str) -> str:
+    """What a rule is about in `lang`: its docstring in English, its catalogue title otherwise."""
+    return str(info["description"] if lang == DOC_LANG else info["title"] or info["description"])
 
 
 @click.group("rules")
@@ -29,7 +61,9 @@ def rules_list(fmt: str, lang: str | None) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for row in rows:
-        click.echo(f"{row['id']:28} {row['severity']:8} seed {row['seed']:8} {row['description']}")
+        seed = pad(ui(lang, "rules_seed_n", seed=row["seed"]), 13)
+        sev = worded(lang, "severity", row["severity"])
+        click.echo(f"{pad(row['id'], 28)} {pad(sev, 8)} {seed} {description(row, lang)}")
 
 
 @command.command("show")
@@ -52,6 +86,8 @@ def rules_show(rule_id: str, fmt: str, lang: str | None) -> None:
     if fmt == "json":
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
+    if lang != DOC_LANG:
+        del info["description"]  # the docstring is English; the title says it in `lang`
     for k, v in info.items():
         if v:
-            click.echo(f"{k:12} {', '.join(v) if isinstance(v, list) else v}")
+            click.echo(f"{pad(ui(lang, 'rules_' + k), 12)} {worded(lang, k, v)}")

@@ -12,8 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from netsleuth.messages import ui
+from netsleuth.report.html import CSS, finding
 from netsleuth.report.mesh_svg import mesh_svg
-from netsleuth.report.render import SEV_STYLE, html_finding, text_finding
+from netsleuth.report.render import SEV_STYLE, text_finding
 from netsleuth.results.fleet import SEVERITY_RANK, FleetReport, HostEntry
 
 FLEET_FORMATS = ("text", "json", "html")
@@ -55,13 +56,24 @@ def _columns(cells: dict[str, dict[str, str]]) -> list[str]:
     return sorted(worst, key=lambda fid: (-worst[fid], fid))
 
 
+def status(lang: str, name: str) -> str:
+    """A host's status in the report's language (the status itself when it has no wording).
+
+    >>> status("zh", "auth_failed"), status("en", "timed_out"), status("zh", "new_status")
+    ('认证失败', 'timed_out', 'new_status')
+    """
+    key = "fleet_st_" + name
+    said = ui(lang, key)
+    return name if said == key else said
+
+
 def _summary(report: FleetReport) -> str:
     return ui(
         report.lang,
         "fleet_summary",
-        hosts=len(report.hosts),
+        hosts=ui(report.lang, "fleet_n_hosts", n=len(report.hosts)),
         analysed=len(report.analysed()),
-        cross=len(report.findings),
+        cross=ui(report.lang, "fleet_n_cross", n=len(report.findings)),
         seconds=f"{report.duration_s:.1f}",
     )
 
@@ -94,7 +106,7 @@ def fleet_text(report: FleetReport, color: bool | None = None, verbose: bool = F
         row = cells.get(h.name, {})
         table.add_row(
             h.name,
-            h.status,
+            status(lang, h.status),
             *(Text(MARK[row[fid]], style=SEV_STYLE[row[fid]]) if fid in row else "." for fid in ids),
             h.message,
         )
@@ -121,23 +133,24 @@ def fleet_text(report: FleetReport, color: bool | None = None, verbose: bool = F
         text_finding(con, cross, lang)
     errors = [c for c in report.checks if c.status == "error"]
     for c in errors + ([c for c in report.checks if c.status == "skipped"] if verbose else []):
-        con.print(Text(f"{c.status}: {c.id}: {c.reason}", style="dim"))
+        con.print(Text(f"{ui(lang, 'status_' + c.status)}: {c.id}: {c.reason}", style="dim"))
     for note in report.notes:
         con.print(Text(f"{ui(lang, 'note')}: {note}", style="dim"))
     return buf.getvalue()
 
 
-def _host_row(h: HostEntry, ids: list[str], row: dict[str, str]) -> str:
+def _host_row(lang: str, h: HostEntry, ids: list[str], row: dict[str, str]) -> str:
     e = escape
-    found = " ".join(f'<span class="{e(row[fid])}">{e(fid)}</span>' for fid in ids if fid in row)
+    found = " ".join(f'<span class="sev s-{e(row[fid])}">{e(fid)}</span>' for fid in ids if fid in row)
     return (
-        f"<tr><td>{e(h.name)}</td><td>{e(h.status)}</td><td>{e(h.hostname)}</td><td>{found}</td>"
+        f"<tr><td>{e(h.name)}</td><td>{e(status(lang, h.status))}</td><td>{e(h.hostname)}</td><td>{found}</td>"
         f"<td>{e(h.message)}</td></tr>"
     )
 
 
 def fleet_html(report: FleetReport) -> str:
-    """One self-contained page (no script, no external resource), every value escaped."""
+    """One self-contained page (no script, no external resource), every value escaped; each finding
+    the single-host page's block (report/html.py), with its style and the catalogue's markup."""
     e = escape
     lang = report.lang
     cells = _severities(report)
@@ -145,13 +158,13 @@ def fleet_html(report: FleetReport) -> str:
     titles = {f.id: f.title for f in report.findings}
     out = [
         "<!doctype html>",
-        f'<html lang="{e(lang)}"><head><meta charset="utf-8"><title>{e(ui(lang, "fleet_title"))}</title>',
-        "<style>body{font-family:sans-serif;max-width:80em;margin:2em auto}pre{background:#f4f4f4;padding:.5em;"
-        "overflow-x:auto}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}table{border-collapse:collapse}"
-        ".critical{color:#b00020;font-weight:bold}.warning{color:#a15c00}.info{color:#00639b}"
-        "figure{margin:1em 0}</style></head><body>",
-        f"<h1>{e(ui(lang, 'fleet_title'))}</h1>",
-        f"<p>netsleuth {e(report.tool.version)} · {e(report.started_at)} · {e(_summary(report))}</p>",
+        f'<html lang="{e(lang)}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{e(ui(lang, 'fleet_title'))}</title>",
+        f"<style>{CSS}figure{{margin:1em 0}}</style></head><body>",
+        f"<header><div><h1>{e(ui(lang, 'fleet_title'))}</h1>",
+        f"<p>netsleuth {e(report.tool.version)} · {e(report.started_at)} · {e(_summary(report))}</p></div></header>",
+        "<main>",
         f"<h2>{e(ui(lang, 'fleet_mesh'))}</h2>",
     ]
     if report.mesh.edges:
@@ -164,24 +177,24 @@ def fleet_html(report: FleetReport) -> str:
     out.append(f"<h2>{e(ui(lang, 'fleet_cross'))}</h2>")
     if not [f for f in report.findings if f.severity != "info"]:
         out.append(f"<p>{e(ui(lang, 'fleet_no_cross'))}</p>")
-    for f in report.findings:
-        out += html_finding(f, lang)
+    out += [finding(lang, f, f"x-{i}") for i, f in enumerate(report.findings, 1)]
     out += [
         f"<h2>{e(ui(lang, 'fleet_hosts'))}</h2>",
-        f"<table><tr><th>{e(ui(lang, 'fleet_host'))}</th><th>{e(ui(lang, 'fleet_status'))}</th><th>hostname</th>"
+        f"<table><tr><th>{e(ui(lang, 'fleet_host'))}</th><th>{e(ui(lang, 'fleet_status'))}</th><th>{e(ui(lang, 'fleet_hostname'))}</th>"
         f"<th>{e(ui(lang, 'findings'))}</th><th></th></tr>",
-        *(_host_row(h, ids, cells.get(h.name, {})) for h in report.hosts),
+        *(_host_row(lang, h, ids, cells.get(h.name, {})) for h in report.hosts),
         "</table>",
         f"<h2>{e(ui(lang, 'fleet_per_host'))}</h2>",
     ]
-    for h in report.analysed():
+    for j, h in enumerate(report.analysed(), 1):
         findings = h.report.findings if h.report else []
         if not findings:
             continue
-        out.append(f"<details><summary>{e(h.name)} — {len(findings)} {e(ui(lang, 'findings'))}</summary>")
-        for own in findings:
-            out += html_finding(own, lang, level=4)
+        out.append(
+            f"<details><summary>{e(h.name)} — {e(ui(lang, 'fleet_n_findings', n=len(findings)))}</summary>"
+        )
+        out += [finding(lang, own, f"h{j}-{i}", level=4) for i, own in enumerate(findings, 1)]
         out.append("</details>")
-    out += [f"<p><em>note: {e(n)}</em></p>" for n in report.notes]
-    out.append("</body></html>")
+    out += [f"<p><em>{e(ui(lang, 'note'))}: {e(n)}</em></p>" for n in report.notes]
+    out.append("</main></body></html>")
     return "\n".join(out) + "\n"

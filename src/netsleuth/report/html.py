@@ -155,12 +155,16 @@ def _toc(report: Report, has_picture: bool, has_bad: bool) -> str:
     return f"<nav><h2>{e(ui(lang, 'contents'))}</h2><ol>{''.join(parts)}</ol></nav>"
 
 
-def _finding(lang: str, i: int, f: FindingOut) -> str:
+def finding(lang: str, f: FindingOut, anchor: str = "", level: int = 3) -> str:
+    """One finding as an <article> (this page's and the fleet page's): its heading at `level`,
+    what, why, seen where, the fix now and the one that lasts, the seed case; `anchor` its id."""
     e = escape
     ns = f" <span class='muted'>[{e(ui(lang, 'netns'))} {e(f.netns)}]</span>" if f.netns else ""
+    ident = f' id="{e(anchor)}"' if anchor else ""
     out = [
-        f'<article id="f-{i}" class="s-{e(f.severity)}"><h3><span class="sev s-{e(f.severity)}">'
-        f"{e(ui(lang, 'sev_' + f.severity))}</span> <code>{e(f.id)}</code> — {markup(f.title)}{ns}{_muted(lang, f)}</h3>",
+        f'<article{ident} class="s-{e(f.severity)}"><h{level}><span class="sev s-{e(f.severity)}">'
+        f"{e(ui(lang, 'sev_' + f.severity))}</span> <code>{e(f.id)}</code> — {markup(f.title)}{ns}"
+        f"{_muted(lang, f)}</h{level}>",
         f"<p>{markup(f.summary)}</p>",
     ]
     if f.why:
@@ -220,7 +224,7 @@ def _findings(report: Report) -> str:
     out = [f'<section id="findings"><h2>{escape(ui(lang, "findings"))}</h2>']
     if not report.findings:
         out.append(f"<p>{escape(ui(lang, 'no_findings'))}</p>")
-    out += [_finding(lang, i, f) for i, f in enumerate(report.findings, 1)]
+    out += [finding(lang, f, f"f-{i}") for i, f in enumerate(report.findings, 1)]
     out.append("</section>")
     return "\n".join(out)
 

@@ -16,6 +16,15 @@ def _n(x: Any) -> str:
     return f"{int(x):,}"
 
 
+def _count(lang: str, key: str, n: Any) -> str:
+    """A count and its noun, each count choosing its own plural form ("1 query", "2 servers").
+
+    >>> _count("en", "cap_n_queries", 1), _count("en", "cap_n_servers", 1234), _count("zh", "cap_n_servers", 1)
+    ('1 query', '1,234 servers', '1 个服务器')
+    """
+    return ui(lang, key, n=int(n))
+
+
 def capture_rows(c: dict[str, Any], lang: str) -> list[Row]:
     """(label, value) rows of a capture summary; an empty capture says so and nothing else."""
     rows: list[Row] = [(ui(lang, "cap_file"), str(c.get("file", "")))]
@@ -58,18 +67,25 @@ def capture_rows(c: dict[str, Any], lang: str) -> list[Row]:
     servers = (c.get("dns") or {}).get("servers") or []
     q = sum(int(s.get("queries", 0)) for s in servers)
     u = sum(int(s.get("unanswered", 0)) for s in servers)
-    dns_v = ui(lang, "cap_dns_v", n=_n(q), servers=_n(len(servers)), ok=_n(q - u), no=_n(u))
+    dns_v = ui(
+        lang,
+        "cap_dns_v",
+        queries=_count(lang, "cap_n_queries", q),
+        servers=_count(lang, "cap_n_servers", len(servers)),
+        ok=_n(q - u),
+        no=_n(u),
+    )
     arp = c.get("arp") or {}
     targets, answered = int(arp.get("targets", 0)), int(arp.get("answered", 0))
     dups = len(arp.get("duplicates") or [])
     arp_v = ui(
         lang,
         "cap_arp_v",
-        n=_n(arp.get("requests", 0)),
-        targets=_n(targets),
+        requests=_count(lang, "cap_n_requests", arp.get("requests", 0)),
+        targets=_count(lang, "cap_n_addresses", targets),
         ok=_n(answered),
         no=_n(targets - answered),
-        dup=_n(dups),
+        dup=_count(lang, "cap_n_addresses", dups),
     )
     rows += [
         (ui(lang, "cap_dhcp"), dhcp_v if disc else none),

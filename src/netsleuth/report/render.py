@@ -269,31 +269,3 @@ def _markdown_measured(report: Report) -> list[str]:
         out += [f"## {ui(lang, 'trace')}", "", trace_loss(report.trace, lang), ""]
         out += _markdown_table(*trace_rows(report.trace, lang))
     return out
-
-
-_SEV_COLOUR = {"critical": "#b00020", "warning": "#a15c00", "info": "#00639b"}
-
-
-def html_finding(f: FindingOut, lang: str, level: int = 3) -> list[str]:
-    """One finding as HTML, every value escaped."""
-    from html import escape as e
-
-    out: list[str] = []
-    colour = _SEV_COLOUR.get(f.severity, "#333")
-    out.append(
-        f'<h{level}><span style="color:{colour}">{e(_sev(lang, f.severity))}</span> <code>{e(f.id)}</code> — '
-        f"{e(f.title)}{e(_ns(f, lang))}{e(_muted(f, lang))}</h{level}><p>{e(f.summary)}</p>"
-    )
-    for ev in f.evidence:
-        out.append(
-            f"<p><em>{e(ui(lang, 'seen'))}</em> — <code>{e(ev.source)}</code></p><pre>{e(ev.excerpt)}</pre>"
-        )
-    if f.why:
-        out.append(f"<p><strong>{e(ui(lang, 'why'))}</strong>: {e(f.why)}</p>")
-    if f.remedy.now:
-        out.append(f"<p><strong>{e(ui(lang, 'now'))}</strong>:</p><pre>{e(chr(10).join(f.remedy.now))}</pre>")
-    if f.remedy.persist:
-        items = "".join(f"<li><code>{e(p)}</code></li>" for p in f.remedy.persist)
-        out.append(f"<p><strong>{e(ui(lang, 'persist'))}</strong>:</p><ul>{items}</ul>")
-    out.append(f"<p>{e(ui(lang, 'seed'))}: {e(f.seed)}</p>")
-    return out
