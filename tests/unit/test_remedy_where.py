@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from netsleuth.evidence.model import Status
+from netsleuth.evidence.model import Evidence, Status
 from netsleuth.evidence.source import open_source
 from netsleuth.facts.ovs import OvsHome
 from netsleuth.facts.store import FactStore
-from tests.helpers import bundle, ev, findings, fixture, run, sos_tree
+from tests.helpers import FIXTURES, bundle, ev, findings, fixture, run, sos_tree
 from tests.unit.test_rules_core import _ovs
+from tests.unit.test_rules_fleet import fleet_rule, lab_host, model_of
 from tests.unit.test_rules_ovs import ovs_bundle
 
 KOLLA_PS = fixture("platform/docker_ps_a_kolla_network.txt")
@@ -24,7 +25,7 @@ HOTSOS = Path(__file__).resolve().parents[2].parent / "shared" / "external" / "h
 P = "platform/"
 
 
-def _kolla() -> object:
+def _kolla() -> Evidence:
     return ev("containers.docker", KOLLA_PS, source="docker ps -a")
 
 
@@ -212,3 +213,36 @@ def test_chinese_comments_of_container_commands() -> None:
         "docker restart openvswitch_vswitchd   # `ovs-vswitchd` 运行在这个容器中（`docker`），不是主机上的服务"
         in f.remedy.now
     )
+
+
+# --- OVS commands of the NIC rules ---------------------------------------------------------------
+
+
+def test_ovs_bond_of_a_kolla_host_is_shown_from_the_ovs_container() -> None:
+    b = bundle(
+        ev("ovs.bond_show", fixture("nic/lab_ovs_bond_show_member_down.txt"), source="ovs-appctl bond/show"),
+        _kolla(),
+    )
+    [f] = findings(run(b, {"nic.bond_member_down"}), "nic.bond_member_down")
+    assert f.remedy.now[0] == "docker exec openvswitch_vswitchd ovs-appctl bond/show bond26462"
+    assert f.remedy.now[1].startswith("ethtool nb2a26462")  # the NIC is the host's
+
+
+# --- fleet: each host's own containers ----------------------------------------------------------
+
+
+def test_fleet_agent_down_restarts_the_container_of_that_host() -> None:
+    agents = FIXTURES / "platform" / "agents_l3_down.json"
+    network1 = lab_host("hv1", ps="ps_auxww_plain.txt")
+    network1.add(_kolla())
+    model = model_of({"network1": network1, "hv2": lab_host("hv2")})
+    (f,), _ = fleet_rule(model, "fleet.agent_down", extra=(agents,))
+    assert f.remedy.now[:4] == [
+        "ssh network1",
+        "docker ps -a --filter name=neutron_l3_agent",
+        "docker logs --tail 100 neutron_l3_agent",
+        "docker restart neutron_l3_agent",
+    ]
+    plain = model_of({"network1": lab_host("hv1", ps="ps_auxww_plain.txt"), "hv2": lab_host("hv2")})
+    (f,), _ = fleet_rule(plain, "fleet.agent_down", extra=(agents,))
+    assert "systemctl restart neutron-l3-agent" in f.remedy.now

@@ -47,6 +47,7 @@ def agent_down(
             + (" (the process list was cut: too long to keep whole)" if cut else "")
         )
     reported: set[str] = set()
+    ctrs = containers.items if containers is not None else []  # kolla, TripleO: where the agents run
     if agents is not None:
         for a in agents.agents:
             if a.alive or not a.admin_up:  # an agent disabled on purpose is not an outage
@@ -54,7 +55,7 @@ def agent_down(
             reported.add(a.process)
             # this host's containers say how the agent runs only when the agent is on this host
             here = host is not None and host.is_named(a.host)
-            ctr = agent_container(a.process, containers) if here else None
+            ctr = agent_container(a.process, ctrs) if here else None
             yield Finding(
                 Severity.CRITICAL,
                 subject=f"{a.agent_type} on {a.host}",
@@ -101,14 +102,14 @@ def agent_down(
                     Seen(nss.source, "\n".join(nss.lines[n] for n in owned[:SHOWN])),
                     Seen("ps", f"no process running {agent} among {len(procs.items)} processes"),
                 ],
-                now=agent_restart(agent, agent_container(agent, containers)),
-                persist=[agent_enable(agent, agent_container(agent, containers))],
+                now=agent_restart(agent, agent_container(agent, ctrs)),
+                persist=[agent_enable(agent, agent_container(agent, ctrs))],
             )
             continue
         if agent != "neutron-dhcp-agent":
             continue
         dnsmasq = [p for p in procs.named("dnsmasq")]
-        dhcp = agent_container(agent, containers)
+        dhcp = agent_container(agent, ctrs)
         restart = agent_restart(agent, dhcp)[-1]
         for ns in owned:
             net_id = ns[len("qdhcp-") :]

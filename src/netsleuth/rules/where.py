@@ -8,8 +8,8 @@ the real report's process cgroups). Remedies are built from the facts, never for
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-from netsleuth.facts.host import ContainerList
 from netsleuth.facts.ovs import OvsHome
 from netsleuth.messages import Msg
 from netsleuth.parsers.docker import Container
@@ -89,20 +89,18 @@ def restart_policy(runtime: str, name: str) -> Cmd:
     )
 
 
-def agent_container(process: str, containers: ContainerList | None) -> Container | None:
+def agent_container(process: str, containers: Iterable[Container]) -> Container | None:
     """The container that runs a Neutron agent: by its name (kolla's neutron_l3_agent) or its
     image (kolla's neutron-l3-agent, TripleO's openstack-neutron-l3-agent).
 
     >>> from netsleuth.parsers.docker import SAMPLE_PS, parse_container_ps
-    >>> ctrs = ContainerList(parse_container_ps(SAMPLE_PS, "docker"), "docker ps")
+    >>> ctrs = parse_container_ps(SAMPLE_PS, "docker")
     >>> agent_container("neutron-openvswitch-agent", ctrs).name
     'neutron_openvswitch_agent'
     >>> agent_container("neutron-l3-agent", ctrs) is None
     True
     """
-    if containers is None:
-        return None
-    for c in containers.items:
+    for c in containers:
         image = c.image.rsplit("/", 1)[-1].split(":")[0]
         if c.name.replace("_", "-") == process or image == process or image.endswith("-" + process):
             return c
