@@ -246,3 +246,16 @@ def test_fleet_agent_down_restarts_the_container_of_that_host() -> None:
     plain = model_of({"network1": lab_host("hv1", ps="ps_auxww_plain.txt"), "hv2": lab_host("hv2")})
     (f,), _ = fleet_rule(plain, "fleet.agent_down", extra=(agents,))
     assert "systemctl restart neutron-l3-agent" in f.remedy.now
+
+
+def test_the_worded_ovs_vsctl_of_datapath_lost_names_the_container() -> None:
+    lost = fixture("nic/seed004_ovs_dpctl_show.txt").replace("lost:0", "lost:120")
+    for lang in ("en", "zh"):
+        (f, *_) = findings(
+            run(bundle(ev("ovs.dpctl_show", lost), _kolla()), {"ovs.datapath_lost"}, lang),
+            "ovs.datapath_lost",
+        )
+        assert (
+            "`docker exec openvswitch_vswitchd ovs-vsctl set Open_vSwitch . other_config:n-handler-threads=<cores>`"
+            in f.remedy.persist[0]
+        )

@@ -286,7 +286,7 @@ def datapath_lost(dps: Datapaths, home: OvsHome | None) -> Iterator[Finding]:
                 Cmd("top -H -p $(pidof ovs-vswitchd)", Msg("c_threads_pegged")),
             ],
             persist=[
-                Msg("do_more_handlers"),
+                Msg("do_more_handlers", {"vsctl": ovs_cmd(home, "ovs-vsctl")}),
             ],
             seed="004",
         )
