@@ -16,11 +16,11 @@ NETNS_DIR = "/run/netns"  # where `ip netns add` mounts named namespaces (`ip ne
 
 def rule_ids(ctx: Context, param: Parameter, incomplete: str) -> list[CompletionItem]:
     """`rules show ID`, `--only ID`: every rule id, with its one-line description."""
-    from netsleuth.rules.base import all_rules
+    from netsleuth.rules.index import entries
 
     return [
         CompletionItem(r.id, help=r.doc.splitlines()[0] if r.doc else None)
-        for r in all_rules()
+        for r in entries()
         if r.id.startswith(incomplete)
     ]
 

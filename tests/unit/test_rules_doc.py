@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netsleuth.commands.rulesdoc import render_rules_doc
+from netsleuth.commands.rulesdoc import render_index, render_rules_doc
 from netsleuth.messages import catalogue
 from netsleuth.rules.base import all_rules
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
+INDEX = Path(__file__).resolve().parents[2] / "src" / "netsleuth" / "rules" / "index.json"
 
 
 def test_rules_doc_is_in_step_with_the_code() -> None:
     assert DOC.is_file(), "docs/rules.md missing: run scripts/gen-rules-doc.py"
     assert DOC.read_text(encoding="utf-8") == render_rules_doc(), (
         "docs/rules.md is out of date: run `.venv/bin/python scripts/gen-rules-doc.py`"
+    )
+
+
+def test_the_rule_index_is_in_step_with_the_registry() -> None:
+    # `rules list|show` and completion read the index instead of importing every rule
+    assert INDEX.is_file(), "src/netsleuth/rules/index.json missing: run scripts/gen-rules-doc.py"
+    assert INDEX.read_text(encoding="utf-8") == render_index(), (
+        "src/netsleuth/rules/index.json is out of date: run `.venv/bin/python scripts/gen-rules-doc.py`"
     )
 
 

@@ -21,10 +21,10 @@ def command() -> None:
 def rules_list(fmt: str, lang: str | None) -> None:
     """List every rule: id, severity, seed case and title."""
     from netsleuth.commands.rulesdoc import rule_info
-    from netsleuth.rules.base import all_rules
+    from netsleuth.rules.index import entries
 
     lang = lang or default_lang()
-    rows = [rule_info(r, lang) for r in all_rules()]
+    rows = [rule_info(r, lang) for r in entries()]
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -39,10 +39,10 @@ def rules_list(fmt: str, lang: str | None) -> None:
 def rules_show(rule_id: str, fmt: str, lang: str | None) -> None:
     """Show one rule: what it needs, what it says, where it comes from."""
     from netsleuth.commands.rulesdoc import rule_info
-    from netsleuth.rules.base import all_rules
+    from netsleuth.rules.index import entries
 
     lang = lang or default_lang()
-    rules = {r.id: r for r in all_rules()}
+    rules = {r.id: r for r in entries()}
     found = rules.get(rule_id)
     if found is None:
         close = [r for r in rules if rule_id.split(".")[0] in r]

@@ -6,10 +6,14 @@ tree is not in step with the code.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netsleuth.messages import message
-from netsleuth.rules.base import Rule, all_rules
+from netsleuth.rules.index import RuleEntry
+from netsleuth.rules.index import render as render_index_of
+
+if TYPE_CHECKING:
+    from netsleuth.rules.base import Rule
 
 HEADER = """\
 # netsleuth rules
@@ -23,15 +27,35 @@ Placeholders in braces are filled with the real names when a finding is made.
 """
 
 
-def rule_info(r: Rule, lang: str) -> dict[str, Any]:
+def entry_of(r: Rule) -> RuleEntry:
+    """A registered rule as the index keeps it."""
+    return RuleEntry(
+        id=r.id,
+        severity=r.severity.value,
+        seed=r.seed,
+        scope=r.scope,
+        needs=tuple(t.__name__ for t in r.needs),
+        optional=tuple(t.__name__ for t in r.optional),
+        doc=r.doc,
+    )
+
+
+def render_index() -> str:
+    """The text of src/netsleuth/rules/index.json, from the registry."""
+    from netsleuth.rules.base import all_rules
+
+    return render_index_of([entry_of(r) for r in all_rules()])
+
+
+def rule_info(r: RuleEntry, lang: str) -> dict[str, Any]:
     """What `netsleuth rules show` and the docs say about one rule."""
     return {
         "id": r.id,
-        "severity": r.severity.value,
+        "severity": r.severity,
         "seed": r.seed,
         "scope": r.scope,
-        "needs": [t.__name__ for t in r.needs],
-        "optional": [t.__name__ for t in r.optional],
+        "needs": list(r.needs),
+        "optional": list(r.optional),
         "description": r.doc,
         "title": message(lang, r.id, "title", {}),
         "summary": message(lang, r.id, "summary", {}),
@@ -48,6 +72,8 @@ def _cell(text: str) -> str:
 
 
 def render_rules_doc() -> str:
+    from netsleuth.rules.base import all_rules
+
     rules = all_rules()
     out = [HEADER]
     for r in rules:
@@ -56,7 +82,7 @@ def render_rules_doc() -> str:
             f"{_cell(r.doc)} |\n"
         )
     for r in rules:
-        en, zh = rule_info(r, "en"), rule_info(r, "zh")
+        en, zh = rule_info(entry_of(r), "en"), rule_info(entry_of(r), "zh")
         needs = ", ".join(f"`{n}`" for n in en["needs"]) or "—"
         optional = ", ".join(f"`{n}`" for n in en["optional"]) or "—"
         out.append(
