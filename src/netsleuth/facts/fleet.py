@@ -12,12 +12,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from netsleuth.evidence.model import HOST, Bundle, Evidence, Status
-from netsleuth.facts.host import Processes
+from netsleuth.facts.host import ContainerList, Processes
 from netsleuth.facts.network import Links, Routes, link_line
 from netsleuth.facts.overlay import Fdb
-from netsleuth.facts.ovs import OvsState
+from netsleuth.facts.ovs import OvsHome, OvsState
 from netsleuth.facts.store import FactStore, Unavailable, provides
 from netsleuth.messages import Msg
+from netsleuth.parsers.docker import Container
 from netsleuth.parsers.iproute import Link
 from netsleuth.parsers.mesh import Mesh, parse_mesh
 from netsleuth.parsers.neutron import detect_kind
@@ -120,6 +121,8 @@ class HostSummary:
     links_source: str = ""
     agent_lists: tuple[tuple[str, str], ...] = ()  # (source, text): a controller's agent list it carries
     unknown: tuple[tuple[str, str], ...] = ()  # (what, why) the summary could not learn
+    ovs_home: OvsHome = field(default_factory=OvsHome)  # where its Open vSwitch runs (host, container, snap)
+    containers: tuple[Container, ...] = ()  # `docker ps -a` / `podman ps -a`: where its agents run
 
     def addresses(self) -> Iterator[tuple[str, Iface]]:
         """(address, interface) of every address that faces out, in canonical form."""
@@ -348,7 +351,11 @@ def _get(fs: FactStore, fact: type[Any], what: str, unknown: list[tuple[str, str
         return None
 
 
-@provides(HostSummary, reads=("ovs.interface", "user.input"), uses=(Links, Routes, Fdb, OvsState, Processes))
+@provides(
+    HostSummary,
+    reads=("ovs.interface", "user.input"),
+    uses=(Links, Routes, Fdb, OvsState, Processes, OvsHome, ContainerList),
+)
 def _summary(fs: FactStore) -> HostSummary:
     """A host's summary from the facts of its own namespace (built once, shared with its diagnosis)."""
     host = fs if fs.netns == HOST else fs.scope(HOST)
@@ -403,6 +410,8 @@ def _summary(fs: FactStore) -> HostSummary:
         links_source=links.source() if links is not None else "",
         agent_lists=lists,
         unknown=tuple(unknown),
+        ovs_home=host.maybe(OvsHome) or OvsHome(),
+        containers=tuple(ctrs.items) if (ctrs := host.maybe(ContainerList)) is not None else (),
     )
 
 

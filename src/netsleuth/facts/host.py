@@ -23,6 +23,12 @@ class HostInfo:
     uptime_s: float | None
     collected_at: datetime | None  # when the evidence was taken (live: now)
     os_family: str  # "rhel", "debian", "suse", "" unknown
+    hostname: str = ""  # what the host calls itself ("" unknown)
+
+    def is_named(self, name: str) -> bool:
+        """`name` (an agent list's host: a short name or an FQDN) is this host."""
+        short = self.hostname.split(".")[0].lower()
+        return bool(short) and name.split(".")[0].lower() == short
 
     @property
     def kernel_version(self) -> tuple[int, int]:
@@ -47,7 +53,9 @@ def _host(fs: FactStore) -> HostInfo:
             when = when.replace(tzinfo=UTC)
     osr = fs.evidence("etc.os_release", host=True)
     family = parse_os_family(osr.content()) if osr is not None and osr.ok else ""
-    return HostInfo(kernel=b.kernel, uptime_s=uptime, collected_at=when, os_family=family)
+    return HostInfo(
+        kernel=b.kernel, uptime_s=uptime, collected_at=when, os_family=family, hostname=b.hostname
+    )
 
 
 @dataclass(frozen=True)

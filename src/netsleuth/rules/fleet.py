@@ -13,7 +13,9 @@ from datetime import datetime
 from netsleuth.facts.fleet import SHARED_MACS, FleetModel, HostSummary, MeshMatrix, Remote, Vtep
 from netsleuth.facts.neutron import NeutronAgents
 from netsleuth.messages import Msg
+from netsleuth.parsers.docker import Container
 from netsleuth.rules.base import Cmd, Finding, RemedyLine, Seen, Severity, Skip, rule
+from netsleuth.rules.where import agent_container, agent_restart, ovs_cmd
 
 SHOWN = 6  # hosts named in a finding's text
 CLOCK_SKEW_S = 30  # log lines further apart than this cannot be matched across hosts
@@ -106,6 +108,11 @@ def _ssh(host: str, *cmds: RemedyLine) -> list[RemedyLine]:
     return [f"ssh {host}", *cmds]
 
 
+def _agent_container(h: HostSummary, process: str) -> Container | None:
+    """The container that runs a Neutron agent on that host (kolla, TripleO), from its own list."""
+    return agent_container(process, h.containers)
+
+
 # ---- tunnel mesh -------------------------------------------------------------------------------
 
 
@@ -158,12 +165,16 @@ def _way_back(b: HostSummary, vtep: Vtep, a: HostSummary, a_addrs: list[str]) ->
     target = vtep.local or (a_addrs[0] if a_addrs else "<address of " + a.name + ">")
     same = [v for v in b.vteps if v.impl == vtep.impl and v.type == vtep.type]
     if vtep.impl == "ovs":
+        agent = "neutron-openvswitch-agent"
         return [
-            "ovs-vsctl show",
-            Cmd("systemctl restart neutron-openvswitch-agent", Msg("c_agent_recreates")),
+            ovs_cmd(b.ovs_home, "ovs-vsctl show"),
+            Cmd(agent_restart(agent, _agent_container(b, agent))[-1], Msg("c_agent_recreates")),
             Cmd(
-                f"ovs-vsctl add-port br-tun {vtep.type}-back -- set interface "
-                f"{vtep.type}-back type={vtep.type} options:remote_ip={target} options:key=flow",
+                ovs_cmd(
+                    b.ovs_home,
+                    f"ovs-vsctl add-port br-tun {vtep.type}-back -- set interface "
+                    f"{vtep.type}-back type={vtep.type} options:remote_ip={target} options:key=flow",
+                ),
                 Msg("c_by_hand"),
             ),
         ]
@@ -252,7 +263,9 @@ def _mismatch_findings(
             pairs = [(a.name, b.name) for a, _, b in broken if name in (a.name, b.name)]
             peers = sorted({x for p in pairs for x in p} - {name})
             cmd = (
-                f"ovs-vsctl set interface {v.name} options:dst_port={major}"
+                ovs_cmd(
+                    model.hosts[name].ovs_home, f"ovs-vsctl set interface {v.name} options:dst_port={major}"
+                )
                 if v.impl == "ovs" and field == "port" and major is not None
                 else f"ip -d link show {v.name}"
             )
@@ -547,8 +560,7 @@ def agent_down(model: FleetModel, agents: NeutronAgents) -> Iterator[Finding]:
             params={"agent": a.agent_type, "agent_host": name, "process": a.process, "state": state},
             seen=seen,
             now=[
-                *_ssh(name, f"systemctl status {a.process}", f"journalctl -u {a.process} -n 100 --no-pager"),
-                f"systemctl restart {a.process}",
+                *_ssh(name, *agent_restart(a.process, _agent_container(h, a.process) if h else None)),
                 f"openstack network agent show {a.id}",
             ],
             seed="000",

@@ -7,24 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from netsleuth.facts.host import HostInfo, Processes
+from netsleuth.facts.host import ContainerList, HostInfo, Processes
 from netsleuth.facts.neutron import FloatingIpRows, NeutronAgents, NeutronNamespaces
 from netsleuth.messages import Msg
 from netsleuth.parsers.neutron import PlatformRows
 from netsleuth.rules.base import Cmd, Finding, Seen, Severity, Skip, rule
+from netsleuth.rules.where import agent_container, agent_enable, agent_restart
 
 SHOWN = 5  # namespaces named in a finding
-
-
-def _restart(process: str, host: HostInfo | None) -> list[str]:
-    unit = process
-    if host is not None and host.os_family == "debian" and process == "neutron-openvswitch-agent":
-        unit = "neutron-openvswitch-agent"
-    return [
-        f"systemctl status {unit}",
-        f"journalctl -u {unit} -n 100 --no-pager",
-        f"systemctl restart {unit}",
-    ]
 
 
 def _running(procs: Processes, needle: str) -> bool:
@@ -34,7 +24,7 @@ def _running(procs: Processes, needle: str) -> bool:
 @rule(
     "neutron.agent_down",
     needs=(),
-    optional=(NeutronAgents, NeutronNamespaces, Processes, HostInfo),
+    optional=(NeutronAgents, NeutronNamespaces, Processes, HostInfo, ContainerList),
     seed="000",
     severity=Severity.CRITICAL,
     scope="host",
@@ -44,6 +34,7 @@ def agent_down(
     nss: NeutronNamespaces | None,
     procs: Processes | None,
     host: HostInfo | None,
+    containers: ContainerList | None,
 ) -> Iterator[Finding]:
     """A Neutron L3/DHCP/OVS/metadata agent is not alive, or its process is gone while its namespaces remain."""
     cut = procs is not None and not procs.complete
@@ -52,11 +43,15 @@ def agent_down(
     if agents is None and (nss is None or procs is None):
         raise Skip(Msg("needs_agent_list_cut" if cut else "needs_agent_list"))
     reported: set[str] = set()
+    ctrs = containers.items if containers is not None else []  # kolla, TripleO: where the agents run
     if agents is not None:
         for a in agents.agents:
             if a.alive or not a.admin_up:  # an agent disabled on purpose is not an outage
                 continue
             reported.add(a.process)
+            # this host's containers say how the agent runs only when the agent is on this host
+            here = host is not None and host.is_named(a.host)
+            ctr = agent_container(a.process, ctrs) if here else None
             yield Finding(
                 Severity.CRITICAL,
                 subject=f"{a.agent_type} on {a.host}",
@@ -70,8 +65,12 @@ def agent_down(
                     "ns_count": 0,
                 },
                 seen=[Seen(agents.source, a.line)],
-                now=[f"ssh {a.host}", *_restart(a.process, host), f"openstack network agent show {a.id}"],
-                persist=[f"systemctl enable {a.process}"],
+                now=[
+                    *([] if here else [f"ssh {a.host}"]),
+                    *agent_restart(a.process, ctr),
+                    f"openstack network agent show {a.id}",
+                ],
+                persist=[agent_enable(a.process, ctr)],
             )
     if nss is None or procs is None:
         return
@@ -99,13 +98,15 @@ def agent_down(
                     Seen(nss.source, "\n".join(nss.lines[n] for n in owned[:SHOWN])),
                     Seen("ps", f"no process running {agent} among {len(procs.items)} processes"),
                 ],
-                now=_restart(agent, host),
-                persist=[f"systemctl enable {agent}"],
+                now=agent_restart(agent, agent_container(agent, ctrs)),
+                persist=[agent_enable(agent, agent_container(agent, ctrs))],
             )
             continue
         if agent != "neutron-dhcp-agent":
             continue
         dnsmasq = [p for p in procs.named("dnsmasq")]
+        dhcp = agent_container(agent, ctrs)
+        restart = agent_restart(agent, dhcp)[-1]
         for ns in owned:
             net_id = ns[len("qdhcp-") :]
             if any(net_id in p.command for p in dnsmasq):
@@ -131,9 +132,9 @@ def agent_down(
                 now=[
                     f"ip netns exec {ns} ip addr",
                     "grep -i error /var/log/neutron/dhcp-agent.log | tail",
-                    Cmd(f"openstack network show {net_id}", Msg("c_then_restart")),
+                    Cmd(f"openstack network show {net_id}", Msg("c_then_restart", {"restart": restart})),
                 ],
-                persist=["systemctl enable neutron-dhcp-agent"],
+                persist=[agent_enable(agent, dhcp)],
             )
 
 

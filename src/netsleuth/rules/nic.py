@@ -27,11 +27,12 @@ from netsleuth.facts.nic import (
     RxCounters,
     Softnet,
 )
-from netsleuth.facts.ovs import OvsState
+from netsleuth.facts.ovs import OvsHome, OvsState
 from netsleuth.messages import Msg
 from netsleuth.parsers.iproute import Link
 from netsleuth.rules.base import Cmd, Finding, RemedyLine, Seen, Severity, Skip, rule
 from netsleuth.rules.persist import ethtool_persist, sysctl_persist
+from netsleuth.rules.where import ovs_cmd
 
 IGNORED_KINDS = {"bridge", "openvswitch", "tun", "dummy", "ifb", "nlmon"}  # no carrier is normal for these
 
@@ -78,8 +79,16 @@ def _peer_and_fix(link: Link, links: Links, every: AllLinks | None) -> tuple[Msg
     return peer, [f"ip {'-n ' + ns + ' ' if ns else ''}link set {other.name} up"]
 
 
-@rule("nic.no_carrier", needs=(Links,), optional=(OvsState, AllLinks), seed="003", severity=Severity.CRITICAL)
-def no_carrier(links: Links, ovs: OvsState | None, every: AllLinks | None) -> Iterator[Finding]:
+@rule(
+    "nic.no_carrier",
+    needs=(Links,),
+    optional=(OvsState, AllLinks, OvsHome),
+    seed="003",
+    severity=Severity.CRITICAL,
+)
+def no_carrier(
+    links: Links, ovs: OvsState | None, every: AllLinks | None, home: OvsHome | None
+) -> Iterator[Finding]:
     """An interface that carries traffic is up but has no carrier (cable out, peer down)."""
     for link in links.links:
         if not link.admin_up or link.carrier or link.is_loopback or link.kind in IGNORED_KINDS:
@@ -125,7 +134,10 @@ def no_carrier(links: Links, ovs: OvsState | None, every: AllLinks | None) -> It
                     "operstate": "down",
                 },
                 seen=[Seen("ovs-vsctl list Interface", f"name={name} admin_state=up link_state=down")],
-                now=[f"ovs-appctl dpctl/show | grep {name}", f"ovs-vsctl list Interface {name}"],
+                now=[
+                    ovs_cmd(home, f"ovs-appctl dpctl/show | grep {name}"),
+                    ovs_cmd(home, f"ovs-vsctl list Interface {name}"),
+                ],
                 seed="003",
             )
 
@@ -476,12 +488,12 @@ def tx_timeout(logs: LogEvents, drivers: Drivers | None) -> Iterator[Finding]:
 @rule(
     "nic.bond_member_down",
     needs=(),
-    optional=(KernelBonds, OvsBonds, Links),
+    optional=(KernelBonds, OvsBonds, Links, OvsHome),
     seed="000",
     severity=Severity.WARNING,
 )
 def bond_member_down(
-    bonds: KernelBonds | None, ovs_bonds: OvsBonds | None, links: Links | None
+    bonds: KernelBonds | None, ovs_bonds: OvsBonds | None, links: Links | None, home: OvsHome | None
 ) -> Iterator[Finding]:
     """A bond member is down or keeps failing: the bond runs without redundancy (or not at all)."""
     if bonds is None and ovs_bonds is None:
@@ -553,15 +565,24 @@ def bond_member_down(
                 excerpt,
                 Msg("state_disabled"),
                 len(enabled),
+                home,
             )
 
 
 def _bond_finding(
-    bond: str, member: str, kind: str, severity: Severity, source: str, excerpt: str, state: Msg, up: int
+    bond: str,
+    member: str,
+    kind: str,
+    severity: Severity,
+    source: str,
+    excerpt: str,
+    state: Msg,
+    up: int,
+    home: OvsHome | None = None,
 ) -> Finding:
     if kind == "ovs":
         now: list[RemedyLine] = [
-            f"ovs-appctl bond/show {bond}",
+            ovs_cmd(home, f"ovs-appctl bond/show {bond}"),
             Cmd(f"ethtool {member}", Msg("c_link_detected")),
             f"ip link show {member}",
         ]

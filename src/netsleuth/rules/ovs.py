@@ -10,16 +10,12 @@ from collections.abc import Iterator
 
 from netsleuth.facts.logs import LogEvents, age_words
 from netsleuth.facts.nic import Datapaths
-from netsleuth.facts.ovs import OvsState
+from netsleuth.facts.ovs import OvsHome, OvsState
 from netsleuth.messages import Msg
 from netsleuth.rules.base import Cmd, Finding, RemedyLine, Seen, Severity, Skip, rule
+from netsleuth.rules.where import ovs_cmd, ovs_enable, ovs_restart, watchdog_cron
 
 RECENT_S = 3600.0
-WATCHDOG_CRON = Cmd(
-    "* * * * * root timeout -s KILL 5 ovs-appctl -t ovs-vswitchd version >/dev/null || "
-    "systemctl restart openvswitch-switch",
-    Msg("c_cron_file"),
-)
 
 
 def _log_seen(logs: LogEvents | None, *ids: str) -> list[Seen]:
@@ -33,19 +29,15 @@ def _log_seen(logs: LogEvents | None, *ids: str) -> list[Seen]:
     return seen
 
 
-def _restart() -> list[RemedyLine]:
-    return [Cmd("systemctl restart openvswitch-switch", Msg("c_rhel_restart"))]
-
-
 @rule(
     "ovs.vswitchd_unresponsive",
     needs=(OvsState,),
-    optional=(LogEvents,),
+    optional=(LogEvents, OvsHome),
     seed="000",
     severity=Severity.CRITICAL,
     scope="host",
 )
-def vswitchd_unresponsive(ovs: OvsState, logs: LogEvents | None) -> Iterator[Finding]:
+def vswitchd_unresponsive(ovs: OvsState, logs: LogEvents | None, home: OvsHome | None) -> Iterator[Finding]:
     """ovsdb-server answers but ovs-vswitchd does not: flows are not served, VMs lose the network."""
     if not ovs.db_answers:
         return
@@ -76,10 +68,10 @@ def vswitchd_unresponsive(ovs: OvsState, logs: LogEvents | None) -> Iterator[Fin
                 Cmd(f"cat /proc/{p.pid}/stack; timeout 5 strace -p {p.pid}", Msg("c_where_stuck"))
                 for p in ovs.vswitchd[:1]
             ),
-            *_restart(),
+            *ovs_restart(home, "ovs-vswitchd"),
         ],
         persist=[
-            WATCHDOG_CRON,
+            watchdog_cron(home),
             Msg("do_upgrade"),
         ],
         seed="000",
@@ -95,15 +87,34 @@ def _vsctl_error(error: str) -> Msg | str:
     return Msg("error_timeout", {"seconds": m.group(1)}) if m else error
 
 
+_LOG_FILE = re.compile(r"--log-file=(\S+)")
+
+
+def _db_look(ovs: OvsState, home: OvsHome | None) -> list[RemedyLine]:
+    """Where to look at ovsdb-server: its socket and its log on the host (in a snap, under the
+    snap's directory, as its daemons' command lines say), its container's state and output."""
+    if home is None:
+        home = OvsHome()
+    if home.in_container:
+        db = home.ovsdb or home.name
+        return [f"{home.kind} ps -a --filter name={db}", f"{home.kind} logs --tail 50 {db}"]
+    if home.kind == "snap":
+        base = f"/var/snap/{home.name}/common"
+        logs = [m.group(1) for p in ovs.ovsdb for m in [_LOG_FILE.search(p.command)] if m]
+        log = logs[0] if logs else f"{base}/log/openvswitch/ovsdb-server.log"
+        return [f"ls -l {base}/run/openvswitch/db.sock; tail -n 50 {log}"]
+    return ["ls -l /var/run/openvswitch/db.sock; tail -n 50 /var/log/openvswitch/ovsdb-server.log"]
+
+
 @rule(
     "ovs.ovsdb_unreachable",
     needs=(OvsState,),
-    optional=(LogEvents,),
+    optional=(LogEvents, OvsHome),
     seed="000",
     severity=Severity.CRITICAL,
     scope="host",
 )
-def ovsdb_unreachable(ovs: OvsState, logs: LogEvents | None) -> Iterator[Finding]:
+def ovsdb_unreachable(ovs: OvsState, logs: LogEvents | None, home: OvsHome | None) -> Iterator[Finding]:
     """ovsdb-server does not answer: no port can be added or changed, agents fail."""
     if ovs.db_answers:
         return
@@ -119,11 +130,8 @@ def ovsdb_unreachable(ovs: OvsState, logs: LogEvents | None) -> Iterator[Finding
             *(Seen("ps", f"pid {p.pid} STAT {p.stat}: {p.command[:120]}") for p in ovs.ovsdb + ovs.vswitchd),
             *_log_seen(logs, "ovs_db_unreachable"),  # ovs-vswitchd's side: it lost its database
         ],
-        now=[
-            "ls -l /var/run/openvswitch/db.sock; tail -n 50 /var/log/openvswitch/ovsdb-server.log",
-            *_restart(),
-        ],
-        persist=["systemctl enable openvswitch-switch"],
+        now=[*_db_look(ovs, home), *ovs_restart(home, "ovsdb-server")],
+        persist=[ovs_enable(home)],
         seed="000",
     )
 
@@ -131,12 +139,12 @@ def ovsdb_unreachable(ovs: OvsState, logs: LogEvents | None) -> Iterator[Finding
 @rule(
     "ovs.poll_interval_long",
     needs=(LogEvents,),
-    optional=(OvsState,),
+    optional=(OvsState, OvsHome),
     seed="000",
     severity=Severity.WARNING,
     scope="host",
 )
-def poll_interval_long(logs: LogEvents, ovs: OvsState | None) -> Iterator[Finding]:
+def poll_interval_long(logs: LogEvents, ovs: OvsState | None, home: OvsHome | None) -> Iterator[Finding]:
     """ovs-vswitchd logged long poll intervals recently but answers now: it is struggling."""
     # the log is evidence on its own: a report without `ovs-vsctl show` (OvsState unknown) or
     # without its own clock (`date`, the manifest: the lines' age unknown) still shows them
@@ -157,8 +165,10 @@ def poll_interval_long(logs: LogEvents, ovs: OvsState | None) -> Iterator[Findin
             "age": age_words(age),
         },
         seen=_log_seen(logs, "ovs_poll_interval_long", "ovs_broken_pipe"),
-        now=["ovs-appctl coverage/show; ovs-appctl upcall/show; top -H -p $(pidof ovs-vswitchd)"],
-        persist=[WATCHDOG_CRON],
+        now=[
+            ovs_cmd(home, "ovs-appctl coverage/show; ovs-appctl upcall/show; top -H -p $(pidof ovs-vswitchd)")
+        ],
+        persist=[watchdog_cron(home)],
         seed="000",
     )
 
@@ -176,8 +186,15 @@ def _is_error(row: dict[str, object]) -> str:
     return ""
 
 
-@rule("ovs.interface_error", needs=(OvsState,), seed="004", severity=Severity.WARNING, scope="host")
-def interface_error(ovs: OvsState) -> Iterator[Finding]:
+@rule(
+    "ovs.interface_error",
+    needs=(OvsState,),
+    optional=(OvsHome,),
+    seed="004",
+    severity=Severity.WARNING,
+    scope="host",
+)
+def interface_error(ovs: OvsState, home: OvsHome | None) -> Iterator[Finding]:
     """An OVS Interface row has `error` set or ofport -1: the port exists in the database, not in the switch."""
     if "interfaces" in ovs.unread:  # no listing is not "no interface in error"
         raise Skip(ovs.unread["interfaces"])
@@ -189,13 +206,18 @@ def interface_error(ovs: OvsState) -> Iterator[Finding]:
             continue
         bridge = bridge_of.get(name, "")
         missing = "No such device" in problem
-        now: list[RemedyLine] = [f"ip link show {name}", f"ovs-vsctl list Interface {name}"]
+        now: list[RemedyLine] = [f"ip link show {name}", ovs_cmd(home, f"ovs-vsctl list Interface {name}")]
         if bridge:
             now.append(
-                Cmd(f"ovs-vsctl del-port {bridge} {name}", Msg("c_gone_for_good", {"name": name}))
+                Cmd(
+                    ovs_cmd(home, f"ovs-vsctl del-port {bridge} {name}"),
+                    Msg("c_gone_for_good", {"name": name}),
+                )
                 if missing
                 else Cmd(
-                    f"ovs-vsctl del-port {bridge} {name} && ovs-vsctl add-port {bridge} {name}",
+                    ovs_cmd(
+                        home, f"ovs-vsctl del-port {bridge} {name} && ovs-vsctl add-port {bridge} {name}"
+                    ),
                     Msg("c_after_fixing"),
                 )
             )
@@ -217,8 +239,15 @@ def interface_error(ovs: OvsState) -> Iterator[Finding]:
         )
 
 
-@rule("ovs.datapath_lost", needs=(Datapaths,), seed="004", severity=Severity.WARNING, scope="host")
-def datapath_lost(dps: Datapaths) -> Iterator[Finding]:
+@rule(
+    "ovs.datapath_lost",
+    needs=(Datapaths,),
+    optional=(OvsHome,),
+    seed="004",
+    severity=Severity.WARNING,
+    scope="host",
+)
+def datapath_lost(dps: Datapaths, home: OvsHome | None) -> Iterator[Finding]:
     """The datapath's `lost:` counter grows: packets that missed the kernel flow cache were dropped before ovs-vswitchd saw them."""
     for dp in dps.datapaths:
         rate = dps.lost_rate(dp)
@@ -252,12 +281,12 @@ def datapath_lost(dps: Datapaths) -> Iterator[Finding]:
             params={"dp": dp.name, "lost": dp.lost, "missed": dp.missed, "how": how},
             seen=[Seen(dps.source, f"{dp.name}:\n\t{lines}")],
             now=[
-                Cmd("ovs-appctl upcall/show", Msg("c_upcall_show")),
-                "ovs-appctl coverage/show | grep -iE 'upcall|drop'",
+                Cmd(ovs_cmd(home, "ovs-appctl upcall/show"), Msg("c_upcall_show")),
+                ovs_cmd(home, "ovs-appctl coverage/show | grep -iE 'upcall|drop'"),
                 Cmd("top -H -p $(pidof ovs-vswitchd)", Msg("c_threads_pegged")),
             ],
             persist=[
-                Msg("do_more_handlers"),
+                Msg("do_more_handlers", {"vsctl": ovs_cmd(home, "ovs-vsctl")}),
             ],
             seed="004",
         )
@@ -266,11 +295,12 @@ def datapath_lost(dps: Datapaths) -> Iterator[Finding]:
 @rule(
     "ovs.kernel_netlink_mismatch",
     needs=(LogEvents,),
+    optional=(OvsHome,),
     seed="003",
     severity=Severity.WARNING,
     scope="host",
 )
-def kernel_netlink_mismatch(logs: LogEvents) -> Iterator[Finding]:
+def kernel_netlink_mismatch(logs: LogEvents, home: OvsHome | None) -> Iterator[Finding]:
     """Kernel says `openvswitch: netlink: Key type N is out of range max M`: userspace OVS is newer than the kernel module."""
     if not logs.read("kernel"):
         raise Skip(Msg("no_kernel_log_only", {"sources": ", ".join(logs.sources)}))
@@ -290,8 +320,10 @@ def kernel_netlink_mismatch(logs: LogEvents) -> Iterator[Finding]:
         },
         seen=[Seen(ev.last.source, "\n".join(ev.excerpt()))],
         now=[
-            "modinfo openvswitch | grep -E '^(version|srcversion|vermagic)'; ovs-vswitchd --version",
-            "ovs-appctl dpif/show-dp-features system@ovs-system 2>/dev/null",
+            ovs_cmd(
+                home, "modinfo openvswitch | grep -E '^(version|srcversion|vermagic)'; ovs-vswitchd --version"
+            ),
+            ovs_cmd(home, "ovs-appctl dpif/show-dp-features system@ovs-system 2>/dev/null"),
         ],
         persist=[
             Msg("do_matching_userspace"),
