@@ -41,3 +41,20 @@ def test_fault_is_found_and_named(built) -> None:  # type: ignore[no-untyped-def
         )
         >= 1
     ), "the fault must be reported at warning or above"
+
+
+@pytest.mark.parametrize("built", ["vxlan-udp-blocked"], indirect=True)
+def test_vxlan_blocked_is_found_after_the_overlay_neighbour_failed(built) -> None:  # type: ignore[no-untyped-def]
+    """Seed 003 as the engineer meets it minutes later: the overlay address the host tried has gone
+    FAILED in the neighbour table (the ARP inside the tunnel never came back). It is still the one
+    to probe (once run under load, diagnose came after that moment and probed nothing)."""
+    from netsleuth.lab import sh
+
+    sc, _lab, vantage, _t0 = built
+    deadline = time.monotonic() + 30
+    while "FAILED" not in sh(["ip", "neigh", "show", "dev", "vx0"], netns=vantage.inside, check=False).stdout:
+        assert time.monotonic() < deadline, "the overlay neighbour never went FAILED"
+        sh(["ping", "-c", "1", "-W", "1", "10.98.8.2"], netns=vantage.inside, check=False)
+    rep = report_of(vantage.run("--format", "json", "-q"))
+    ok, why = verdict(type(sc), rep)
+    assert ok, f"{sc.name}: {why}\nchecks: {[c for c in rep['checks'] if c['id'] == sc.expect]}"

@@ -67,12 +67,11 @@ def own_addresses() -> dict[str, str]:
 
 
 def vxlan_overlay(dev: str) -> list[str]:
-    """Overlay addresses known behind a VXLAN device (its neighbour entries)."""
-    return [
-        str(n["dst"])
-        for n in _ip_json("neigh", "show", "dev", dev)
-        if "dst" in n and ":" not in str(n["dst"]) and "FAILED" not in n.get("state", [])
-    ]
+    """Overlay addresses known behind a VXLAN device (its neighbour entries), the resolved first.
+    An entry that FAILED counts too, last: when the overlay is broken (seed 003: UDP 4789 dropped)
+    the address the host tried to reach never resolves, and it is the one worth probing."""
+    entries = [n for n in _ip_json("neigh", "show", "dev", dev) if "dst" in n and ":" not in str(n["dst"])]
+    return [str(n["dst"]) for n in sorted(entries, key=lambda n: "FAILED" in n.get("state", []))]
 
 
 def vxlan_remote(link: Link) -> str:
