@@ -443,6 +443,16 @@ def _start_time(pid: int) -> Optional[str]:
         return None
 
 
+def _alive(pid: int, started: str) -> bool:
+    """The process `pid` started at `started` still runs (a zombie no longer does)."""
+    try:
+        with open("/proc/{}/stat".format(pid)) as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return len(fields) > 19 and fields[19] == started and fields[0] != "Z"
+
+
 def stop_listener(state: str, wait_s: float = 5.0) -> Dict[str, Any]:
     """Stop the listener of `state` (only ours: the pid's start time must match), return what it saw,
     and remove its state."""
@@ -459,11 +469,16 @@ def stop_listener(state: str, wait_s: float = 5.0) -> Dict[str, Any]:
     result_file = os.path.join(state, "result.json")
     if pid and _start_time(pid) == started and not os.path.exists(result_file):
         os.kill(pid, signal.SIGTERM)
+        # until the process is gone, not only its result written: a listener still exiting when
+        # the stop returns would outlive the probe (seen on a loaded machine)
         deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline and not os.path.exists(result_file):
+        while time.monotonic() < deadline and _alive(pid, started):
             time.sleep(0.05)
-        if _start_time(pid) == started and not os.path.exists(result_file):
+        if _alive(pid, started):
             os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + wait_s
+            while time.monotonic() < deadline and _alive(pid, started):
+                time.sleep(0.05)
     try:
         with open(result_file) as fh:
             doc: Dict[str, Any] = json.load(fh)
