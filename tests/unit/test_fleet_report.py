@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import struct
-import subprocess
-import tempfile
-import zlib
 from pathlib import Path
 
 import pytest
@@ -18,6 +14,7 @@ from netsleuth.fleet_analysis import FleetOptions, analyse_fleet
 from netsleuth.report.fleet_render import render_fleet
 from netsleuth.results.fleet import FleetReport, HostEntry
 from netsleuth.results.report import Check, FindingOut
+from tests.integration.browser import dump_dom, png_pixels, screenshot
 from tests.unit.test_fleet_diagnose import lab_dir
 from tests.unit.test_rules_fleet import lab_host
 
@@ -136,84 +133,22 @@ def test_html_renders_each_finding_as_the_single_host_page_does_markup_and_all(t
     assert "<code>options rotate</code> spreads lookups" in page and "`options rotate`" not in page
 
 
-def _png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
-    """Rows of an 8-bit RGB/RGBA PNG (what chromium writes), unfiltered."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, width, height, channels = 8, b"", 0, 0, 0
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        if kind == b"IHDR":
-            width, height, depth, colour = struct.unpack(">IIBB", body[:10])
-            assert depth == 8 and colour in (2, 6)
-            channels = 3 if colour == 2 else 4
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    raw, stride, rows, prev = zlib.decompress(idat), width * channels, [], bytearray(width * channels)
-    for y in range(height):
-        ftype, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - channels] if i >= channels else 0
-            b, c = prev[i], prev[i - channels] if i >= channels else 0
-            if ftype == 1:
-                line[i] = (line[i] + a) & 0xFF
-            elif ftype == 2:
-                line[i] = (line[i] + b) & 0xFF
-            elif ftype == 3:
-                line[i] = (line[i] + (a + b) // 2) & 0xFF
-            elif ftype == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
-        rows.append(bytes(line))
-        prev = line
-    return width, channels, rows
-
-
-def _chromium(*args: str) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM is not None
-    with tempfile.TemporaryDirectory(prefix="netsleuth-chromium-") as profile:
-        return subprocess.run(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={profile}",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (scripts/install-system-deps.sh)")
 def test_the_mesh_picture_in_a_real_browser(tmp_path: Path) -> None:
     page = tmp_path / "fleet.html"
     page.write_text(render_fleet(no_way_back(tmp_path), "html"))
-    dom = _chromium("--dump-dom", page.as_uri())
-    assert dom.returncode == 0, dom.stderr[-500:]
+    dom = dump_dom(page)
     # the browser parsed the picture: the broken edge, its finding's id on it, every host a node
-    assert '<g class="edge broken">' in dom.stdout and ">fleet.tunnel_mesh_incomplete</text>" in dom.stdout
-    assert dom.stdout.count('<g class="node">') == 4
-    assert "Tunnel hv1 -&gt; hv2: hv2 has no tunnel back to hv1" in dom.stdout
-    shot = tmp_path / "fleet.png"
-    r = _chromium(f"--screenshot={shot}", "--window-size=1000,1200", page.as_uri())
-    assert r.returncode == 0 and shot.is_file(), r.stderr[-500:]
-    width, ch, rows = _png_pixels(shot.read_bytes())
+    assert '<g class="edge broken">' in dom and ">fleet.tunnel_mesh_incomplete</text>" in dom
+    assert dom.count('<g class="node">') == 4
+    assert "Tunnel hv1 -&gt; hv2: hv2 has no tunnel back to hv1" in dom
+    shot = screenshot(page, tmp_path / "fleet.png", width=1000, height=1200)
+    width, _height, rows = png_pixels(shot.read_bytes())  # RGB rows
     red = sum(
         1
         for row in rows
         for x in range(width)
-        if row[x * ch] > 180 and row[x * ch + 1] < 60 and row[x * ch + 2] < 60
+        if row[x * 3] > 180 and row[x * 3 + 1] < 60 and row[x * 3 + 2] < 60
     )
     assert red > 200, f"the red edge of the one-way tunnel is not drawn ({red} red pixels)"
