@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from netsleuth import completion
-from netsleuth.messages import LANGS, default_lang, ui
+from netsleuth.messages import LANGS, default_lang, ui, ui_or
 
 DOC_LANG = "en"  # the language of a rule's docstring (its description)
 
@@ -31,9 +31,7 @@ def worded(lang: str, key: str, value: Any) -> str:
     ('严重', '网络命名空间', 'A, B')
     """
     if key in ("severity", "scope"):
-        wording = f"rules_{'sev' if key == 'severity' else key}_{value}"
-        said = ui(lang, wording)
-        return str(value) if said == wording else said
+        return ui_or(lang, f"rules_{'sev' if key == 'severity' else key}_{value}", str(value))
     return ", ".join(value) if isinstance(value, list) else str(value)
 
 

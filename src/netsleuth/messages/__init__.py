@@ -187,3 +187,8 @@ def fragment(lang: str, rule_id: str, field: str, params: dict[str, Any]) -> str
 def ui(lang: str, key: str, **params: Any) -> str:
     """A user-interface string (headings, labels)."""
     return message(lang, "ui", key, params) or key
+
+
+def ui_or(lang: str, key: str, fallback: str) -> str:
+    """The user-interface string `key`, or `fallback` (a raw value shown as is) when it has none."""
+    return message(lang, "ui", key, {}) or fallback

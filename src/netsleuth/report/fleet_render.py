@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from netsleuth.messages import ui
+from netsleuth.messages import ui, ui_or
 from netsleuth.report.html import CSS, finding
 from netsleuth.report.mesh_svg import mesh_svg
 from netsleuth.report.render import SEV_STYLE, text_finding
@@ -62,9 +62,7 @@ def status(lang: str, name: str) -> str:
     >>> status("zh", "auth_failed"), status("en", "timed_out"), status("zh", "new_status")
     ('认证失败', 'timed_out', 'new_status')
     """
-    key = "fleet_st_" + name
-    said = ui(lang, key)
-    return name if said == key else said
+    return ui_or(lang, "fleet_st_" + name, name)
 
 
 def _summary(report: FleetReport) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from netsleuth.messages import ui
+from netsleuth.messages import ui, ui_or
 
 Row = tuple[str, str]
 
@@ -144,9 +144,7 @@ def role(name: str, lang: str) -> str:
     >>> role("ovs-port", "zh"), role("sender", "en"), role("new-kind", "zh")
     ('OVS 端口', 'sender', 'new-kind')
     """
-    key = "tr_role_" + name.replace("-", "_")
-    said = ui(lang, key)
-    return name if said == key else said
+    return ui_or(lang, "tr_role_" + name.replace("-", "_"), name)
 
 
 def trace_rows(t: dict[str, Any], lang: str) -> tuple[list[str], list[list[str]]]:
