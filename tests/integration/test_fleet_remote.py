@@ -247,6 +247,25 @@ def test_the_zipapp_writes_the_bundle_netsleuth_collect_writes(tmp_path: Path) -
     )
 
 
+def test_a_lab_login_runs_none_of_the_machines_dotfiles() -> None:
+    """A command Ansible runs on a lab host gets the lab's own empty HOME: the `bash -c` sshd starts
+    reads ~/.bashrc, and the machine's root dotfiles are not part of a lab host (a stale `pyenv
+    rehash` lock in them once made every lab command wait 60 s, and a session killed mid-command
+    left that lock in the machine's home)."""
+    usable()
+    with Lab("fleet-login-home") as lab:
+        fl = build_fleet(lab, FleetSpec())
+        settle(lab)
+        ansible = str(Path(sys.executable).parent / "ansible")
+        argv = fl.argv(ansible, "-i", str(fl.inventory), "hv1", "-m", "shell", "-a", 'echo "HOME=$HOME"')
+        p = subprocess.run(
+            argv, env={**os.environ, **fl.env}, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert p.returncode == 0, p.stdout[-800:] + p.stderr[-800:]
+        home = p.stdout.split("HOME=", 1)[1].split()[0]
+        assert Path(home).is_relative_to(lab.dir) and not list(Path(home).iterdir()), p.stdout
+
+
 def test_a_sender_whose_own_firewall_drops_the_probe_is_named(tmp_path: Path) -> None:
     """hv2's OUTPUT chain drops UDP 4789: its probes never reach its egress tap (left_src false),
     so the matrix blames hv2's send path, not the receivers; the reverse direction passes."""

@@ -5,6 +5,12 @@ keys, pid file, log); never the machine's ~/.ssh or /etc/ssh. It runs `sshd -f C
 `unshare --uts`, so what a login runs there sees the host's own hostname (namespace hosts otherwise
 share the machine's UTS namespace). Stopped by pid on `down`.
 
+A login there gets HOME set to an empty directory of the lab (`SetEnv HOME=`): the shell sshd
+starts (`bash -c`, which reads ~/.bashrc when run by sshd) must not run the machine's root dotfiles.
+They are not part of a lab host, can take long or hang (a stale `pyenv rehash` lock made every
+command wait 60 s) and can write in the machine's home (that lock was left there by a lab session
+killed mid-command).
+
 sshd running as root needs its privilege-separation directory (/run/sshd, which Debian's unit makes
 at start): the lab makes it when it is missing and removes it on `down` only then.
 """
@@ -50,6 +56,8 @@ class Sshd:
         d = lab.path("ssh", hostname, "x").parent
         d.chmod(0o700)
         host_key = keygen(d / "host_ed25519", f"netsleuth-lab {hostname}")
+        home = d / "home"
+        home.mkdir(mode=0o700, exist_ok=True)
         (d / "authorized_keys").write_text("".join(k + "\n" for k in authorized))
         conf = d / "sshd_config"
         conf.write_text(
@@ -66,6 +74,7 @@ class Sshd:
                     "UsePAM no",
                     "StrictModes no",
                     "PrintMotd no",
+                    f"SetEnv HOME={home}",
                     "MaxStartups 64:30:128",
                     "Subsystem sftp internal-sftp",
                     "LogLevel VERBOSE",
