@@ -73,6 +73,18 @@ def test_a_corrupt_bundle_is_listed_with_the_reason_and_the_others_analysed(tmp_
     assert any("notes.txt" in n for n in rep["notes"])
 
 
+def test_a_missing_input_among_others_is_listed_and_the_others_analysed(tmp_path: Path) -> None:
+    d = lab_dir(tmp_path / "f")
+    gone = tmp_path / "hv9.tar.gz"  # mistyped, or deleted since the shell expanded the glob
+    rep = report_of(
+        cli("fleet", "diagnose", *sorted(map(str, d.glob("*.tar.gz"))), str(gone), "--format", "json")
+    )
+    status = {h["name"]: (h["status"], h["message"]) for h in rep["hosts"]}
+    (missing,) = [n for n, (s, _) in status.items() if s != "ok"]
+    assert status[missing][0] == "unreadable" and "no such file" in status[missing][1], status
+    assert str(gone) in status[missing][1] and len(status) == 5
+
+
 def test_nothing_analysable_is_exit_3_in_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "x.tar.gz"
     bad.write_bytes(b"\x1f\x8b\x08\x00garbage")

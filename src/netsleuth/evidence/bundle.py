@@ -59,13 +59,6 @@ def write_bundle(bundle: Bundle, path: Path) -> None:
         raise BadOutput(str(exc)) from None
 
 
-def is_bundle(tar: tarfile.TarFile) -> bool:
-    """Whether the archive is a netsleuth bundle, from its first member alone (asking for
-    meta.json by name would decompress the whole archive first, however large)."""
-    first = tar.next()
-    return first is not None and first.name.startswith(f"{ROOT}/")
-
-
 def load_json(data: bytes | str, what: str) -> Any:
     """JSON from an untrusted document: too deep, a number of thousands of digits, invalid: one
     named error (BadSource), never an internal one."""

@@ -141,9 +141,9 @@ def find_inputs(paths: list[Path]) -> FleetInputs:
     """Expand the command line: a directory of hosts (or one sosreport directory), or files."""
     found = FleetInputs()
     for p in paths:
-        if not p.exists():
-            raise BadSource(f"{p}: no such file or directory")
-        if p.is_dir() and not (p / "sos_commands").is_dir():
+        if not p.exists():  # one mistyped or vanished input is a host not analysed, not the fleet lost
+            found.inputs.append(p)
+        elif p.is_dir() and not (p / "sos_commands").is_dir():
             manifest = p / MANIFEST
             if manifest.is_file():
                 _take_manifest(found, manifest)

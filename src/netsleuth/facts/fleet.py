@@ -101,9 +101,6 @@ class Vtep:
     line: str  # the endpoint as that evidence shows it
     flow_remote: bool = False  # OVS remote_ip=flow: peers chosen per flow, unknown here
 
-    def sends_to(self, address: str) -> Remote | None:
-        return next((r for r in self.remotes if r.address == address), None)
-
 
 @dataclass(frozen=True)
 class HostSummary:

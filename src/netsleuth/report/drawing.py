@@ -94,6 +94,3 @@ class View:
     quoted: list[str] = field(
         default_factory=list
     )  # what it quotes as the evidence says it (errors, reasons)
-
-    def node_ids(self) -> set[str]:
-        return {n.id for n in self.nodes}
