@@ -223,6 +223,7 @@ def _has(pid: str, token: str) -> bool:
         (["--config", "/nonexistent/netsleuth.toml"], 3, "no such file"),
         (["--interval", "0.1"], 64, "0.1"),
         (["--events", "/nonexistent/netsleuth/e.jsonl"], 3, "cannot write events to"),
+        (["--textfile", "/nonexistent/textfile_collector"], 3, "cannot write metrics to"),
     ],
 )
 def test_watch_refuses_what_it_cannot_do_before_watching(

@@ -10,6 +10,7 @@ step; SIGHUP reloads the configuration (a bad one is an event, the last good one
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -132,6 +133,7 @@ class Watcher:
         if self.opts.listen is not None:
             self.server = MetricsServer(*self.opts.listen, registry(self.snap, with_process=True))
         try:
+            self._check_textfile()
             self.events.open()  # one that cannot be opened: exit 3 now, not months of silence
         except NetsleuthError:
             if self.server is not None:
@@ -259,6 +261,17 @@ class Watcher:
         elif ch.kind == "changed":
             extra["was"] = ch.was
         self.events.write(finding_event(ch.kind, ch.finding, self.hostname, bundle=bundle, **extra))
+
+    def _check_textfile(self) -> None:
+        """A textfile directory mistyped or not made: exit 3 at start. One that goes away later is
+        a problem reported as an event, and watching goes on."""
+        folder = self.opts.textfile
+        if folder is None:
+            return
+        if not folder.is_dir():
+            raise NetsleuthError(f"cannot write metrics to {folder}: no such directory")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise NetsleuthError(f"cannot write metrics to {folder}: permission denied")
 
     def _write_textfile(self) -> None:
         if self.opts.textfile is None:
