@@ -173,7 +173,8 @@ def test_one_netns_exec_per_namespace_keeps_each_commands_status_and_timeout(
     mtu_fault: tuple[str, str],
 ) -> None:
     """Batching a namespace's commands must not blur them: each keeps its own status and bound."""
-    from netsleuth.evidence.batch import Item, run_batch
+    from netsleuth.collector.batch import Item
+    from netsleuth.evidence.batch import run_batch
     from netsleuth.evidence.model import Status
 
     host, _ = mtu_fault

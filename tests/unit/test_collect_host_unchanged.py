@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from netsleuth.collector.kmods import KernelModules, kernel_modules
 from netsleuth.evidence import live, runner
 from netsleuth.evidence.catalogue import spec
-from netsleuth.evidence.kmods import KernelModules, kernel_modules
 from netsleuth.evidence.live import CollectOptions, collect, collect_spec
 from netsleuth.evidence.model import HOST, Status
 from netsleuth.parsers.docker import SAMPLE_PS

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from netsleuth.evidence.collectors import sysctl_keys, sysctl_net
+from netsleuth.collector.collectors import sysctl_keys
+from netsleuth.evidence.collectors import sysctl_net
 from netsleuth.parsers.sysctl import parse_sysctl
 
 

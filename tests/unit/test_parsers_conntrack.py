@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from netsleuth.evidence.collectors import _blocks_until
+from netsleuth.collector.collectors import _blocks_until
 from netsleuth.evidence.model import Evidence, Status
 from netsleuth.facts.conntrack import _histogram
 from netsleuth.parsers.conntrack import (

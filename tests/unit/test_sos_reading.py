@@ -360,7 +360,7 @@ def test_a_daemons_own_log_file_is_read_where_it_was_told_to_write(tmp_path: Pat
 
 
 def test_live_logs_of_running_daemons(tmp_path: Path) -> None:
-    from netsleuth.evidence.collectors import log_files_of
+    from netsleuth.collector.collectors import log_files_of
 
     proc = tmp_path / "proc"
     for pid, argv in (("812", ["/usr/sbin/ovs-vswitchd", "unix:/x/db.sock", "--log-file=/x/ovs-vswitchd.log"]),

@@ -34,7 +34,7 @@ class Tool:
 def tools() -> list[Tool]:
     """Every program netsleuth runs, where it is (or None), and what it feeds."""
     from netsleuth.analysis import evidence_read
-    from netsleuth.evidence import batch
+    from netsleuth.collector import batch
     from netsleuth.evidence.catalogue import catalogue
     from netsleuth.lab.scenario import all_scenarios
     from netsleuth.rules.base import all_rules

@@ -5,11 +5,11 @@ handed over as Evidence."""
 from __future__ import annotations
 
 from netsleuth.collector import batch as _batch
-from netsleuth.collector.batch import TIMEOUT_RCS, TOOLS, Item, available
+from netsleuth.collector.batch import Item
 from netsleuth.evidence.model import Evidence
 from netsleuth.evidence.runner import evidence_of
 
-__all__ = ["TIMEOUT_RCS", "TOOLS", "Item", "available", "run_batch"]
+__all__ = ["run_batch"]
 
 
 def run_batch(items: list[Item], timeout: float, netns: str) -> list[Evidence]:

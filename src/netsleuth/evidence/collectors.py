@@ -4,21 +4,10 @@ They are the collector's (netsleuth.collector.collectors), handed over as Eviden
 from __future__ import annotations
 
 from netsleuth.collector import collectors as _collectors
-from netsleuth.collector.collectors import BLOCK, TAIL_BYTES, _blocks_until, log_files_of, sysctl_keys
 from netsleuth.evidence.model import HOST, Evidence
 from netsleuth.evidence.runner import evidence_of
 
-__all__ = [
-    "BLOCK",
-    "TAIL_BYTES",
-    "_blocks_until",
-    "conntrack_states",
-    "environment",
-    "log_files_of",
-    "sysctl_keys",
-    "sysctl_net",
-    "tail",
-]
+__all__ = ["conntrack_states", "environment", "sysctl_net", "tail"]
 
 
 def conntrack_states(name: str, timeout: float, netns: str = HOST) -> Evidence:

@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from netsleuth.collector import live as _live
+from netsleuth.collector.kmods import KernelModules, kernel_modules
 from netsleuth.collector.model import Spec as CollectorSpec
 from netsleuth.evidence.catalogue import Spec, catalogue, collector_specs
-from netsleuth.evidence.kmods import KernelModules, kernel_modules
 from netsleuth.evidence.model import HOST, Bundle, Evidence
 from netsleuth.evidence.runner import evidence_of, record_of
 from netsleuth.messages import note_of

@@ -9,11 +9,11 @@ The masking is the collector's (netsleuth.collector.redact): it runs on producti
 
 from __future__ import annotations
 
-from netsleuth.collector.redact import MASK, REDACTED, redact_records, redact_text
+from netsleuth.collector.redact import redact_records
 from netsleuth.evidence.model import Bundle
 from netsleuth.messages import note_of
 
-__all__ = ["MASK", "REDACTED", "redact_bundle", "redact_text"]
+__all__ = ["redact_bundle"]
 
 
 def redact_bundle(bundle: Bundle) -> int:
