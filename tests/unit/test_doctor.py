@@ -66,6 +66,14 @@ def test_missing_tools_are_named_and_doctor_still_exits_0(tmp_path: Path) -> Non
     line = next(ln for ln in text.stdout.splitlines() if " ethtool " in ln)
     assert line.split()[0] == "MISSING"
     assert "nic.rx_ring_small" in text.stdout and "install-system-deps.sh" in text.stdout
+    # a container engine that is not installed runs no containers: nothing of its is lost
+    assert by_name["podman"]["path"] is None and by_name["podman"]["service"] is True
+    assert by_name["ethtool"]["service"] is False
+    line = next(ln for ln in text.stdout.splitlines() if " podman " in ln)
+    assert line.split()[0] == "absent", line
+    (summary,) = [ln for ln in text.stdout.splitlines() if ln.startswith("System tools:")]
+    missing = sum(1 for ln in text.stdout.splitlines() if ln.split()[:1] == ["MISSING"])
+    assert f" {missing} missing, " in summary and "not on this host" in summary, summary
 
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "install-system-deps.sh"

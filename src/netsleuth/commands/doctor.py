@@ -29,6 +29,7 @@ class Tool:
     evidence: list[str] = field(default_factory=list)  # catalogue entries read with it
     rules: list[str] = field(default_factory=list)  # rules that need, or may use, that evidence
     also: list[str] = field(default_factory=list)  # other uses: namespaces, lab scenarios
+    service: bool = False  # the program is the service it reads (a container engine): absent, nothing is lost
 
 
 def tools() -> list[Tool]:
@@ -44,9 +45,12 @@ def tools() -> list[Tool]:
     def tool(name: str) -> Tool:
         return found.setdefault(name, Tool(name, shutil.which(name)))
 
-    for spec in catalogue().values():
+    specs = catalogue().values()
+    for spec in specs:
         for prog in spec.programs():
             tool(prog).evidence.append(spec.name)
+    for t in found.values():
+        t.service = all(s.service for s in specs if s.name in t.evidence)
     for rule in all_rules():
         read = evidence_read(rule)
         for t in found.values():
@@ -156,14 +160,19 @@ def render_text(r: dict[str, Any], verbose: bool) -> str:
     ]
     if r["log_scan"] == ["python"]:
         out.insert(-1, f"{'':9}{SLOW_SCAN}")
-    missing = [t for t in r["tools"] if t["path"] is None]
-    out.append(f"System tools: {len(r['tools']) - len(missing)} present, {len(missing)} missing")
+    absent = [t for t in r["tools"] if t["path"] is None and t.get("service")]
+    missing = [t for t in r["tools"] if t["path"] is None and not t.get("service")]
+    out.append(
+        f"System tools: {len(r['tools']) - len(missing) - len(absent)} present, {len(missing)} missing"
+        + (f", {len(absent)} not on this host (nothing of theirs to read)" if absent else "")
+    )
     for t in r["tools"]:
         uses = f"{len(t['evidence'])} evidence, {len(t['rules'])} rules" + (
             f", {len(t['also'])} other uses" if t["also"] else ""
         )
-        out.append(f"  {'ok' if t['path'] else 'MISSING':7}  {t['name']:14} {t['path'] or '':24} {uses}")
-        if verbose or t["path"] is None:
+        state = "ok" if t["path"] else "absent" if t.get("service") else "MISSING"
+        out.append(f"  {state:7}  {t['name']:14} {t['path'] or '':24} {uses}")
+        if verbose or t in missing:
             out += _wrap("evidence:", t["evidence"]) + _wrap("rules:", t["rules"]) + _wrap("also:", t["also"])
     if missing:
         out.append("  install what is missing: scripts/install-system-deps.sh (apt or dnf), as root")

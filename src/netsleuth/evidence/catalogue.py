@@ -35,6 +35,7 @@ class Spec:
     each: bool = False
     kmods: tuple[str, ...] = ()
     log_of: str = ""  # a log: also the one the running program of this name was told to write
+    service: bool = False  # its program is the service it reads: absent, the host runs none (nothing lost)
 
     def programs(self) -> tuple[str, ...]:
         """The programs this evidence is read with live: `tools` when given (a collector, a shell
