@@ -1,7 +1,9 @@
 """The lab suite's shared set-up: build a scenario, diagnose it for real, judge, record accuracy.
 
 Every scenario run is recorded (scenario, expected id, found ids, live/offline, seconds, verdict)
-and docs/accuracy.md is written at the end of the session when any lab scenario ran.
+and docs/accuracy.md is written at the end of the session when any lab scenario ran: the rows of
+this session replace theirs, the rows of scenarios it did not run are kept (a run of one test file
+must not cut the table down to its own rows).
 """
 
 from __future__ import annotations
@@ -173,31 +175,51 @@ def offline(
     return subprocess.run(argv + list(extra), capture_output=True, text=True, timeout=120, check=False)
 
 
+def _earlier_rows(ran: set[tuple[str, str]]) -> list[Row]:
+    """The table's rows of what this session did not run, as written (a scenario's row goes only
+    when a run writes it again: the header says how many rows were kept)."""
+    if not ACCURACY.exists():
+        return []
+    rows: list[Row] = []
+    for line in ACCURACY.read_text().splitlines()[2:]:
+        cells = line.strip().removeprefix("| ").removesuffix(" |").split(" | ")
+        if not line.startswith("| ") or len(cells) != 6 or cells[0] == "scenario":
+            continue  # prose, the header, its rule
+        scenario, expect, found, mode, seconds, verdict = cells
+        if (scenario, mode) not in ran:
+            ids = [] if found == "—" else found.split(", ")
+            rows.append(Row(scenario, expect, mode, ids, float(seconds), verdict))
+    return rows
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not _ROWS:
         return
     total = time.monotonic() - _STARTED
+    kept = _earlier_rows({(r.scenario, r.mode) for r in _ROWS})
     lines = [
         "# Lab accuracy",
         "",
         "Written by the integration suite (`tests/integration/test_lab_*.py`) from real faults built by",
         "`netsleuth lab` on this machine, diagnosed live and from real `sos report` captures / bundles.",
         f"Last run: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, {os.cpu_count()} CPUs, "
-        f"kernel {os.uname().release}. Total time of the lab tests: {total:.0f} s.",
+        f"kernel {os.uname().release}. Total time of the lab tests: {total:.0f} s"
+        + (f"; {len(kept)} rows kept from earlier runs (scenarios this run did not build)." if kept else "."),
         "",
         "| scenario | expected id | found ids | mode | seconds | verdict |",
         "|---|---|---|---|---|---|",
     ]
-    for r in sorted(_ROWS, key=lambda r: (r.scenario, r.mode)):
+    rows = _ROWS + kept
+    for r in sorted(rows, key=lambda r: (r.scenario, r.mode)):
         found = ", ".join(sorted(set(r.found))) or "—"
         lines.append(f"| {r.scenario} | {r.expect} | {found} | {r.mode} | {r.seconds:.1f} | {r.verdict} |")
-    detected = [r for r in _ROWS if r.expect != "baseline" and r.verdict.startswith("ok")]
-    tried = [r for r in _ROWS if r.expect != "baseline" and not r.verdict.startswith("skipped")]
-    quiet = [r for r in _ROWS if r.expect == "baseline"]
+    detected = [r for r in rows if r.expect != "baseline" and r.verdict.startswith("ok")]
+    tried = [r for r in rows if r.expect != "baseline" and not r.verdict.startswith("skipped")]
+    quiet = [r for r in rows if r.expect == "baseline"]
     lines += [
         "",
         f"Faults detected: {len(detected)} of {len(tried)} runs with a registered rule "
-        f"({sum(1 for r in _ROWS if r.verdict.startswith('skipped'))} skipped: rule not implemented yet). "
+        f"({sum(1 for r in rows if r.verdict.startswith('skipped'))} skipped: rule not implemented yet). "
         f"Baseline runs: {len(quiet)}, false alarms: {sum(1 for r in quiet if not r.verdict.startswith('ok'))}.",
         "",
     ]
