@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import unicodedata
 from typing import Any
 
 import click
 
 from netsleuth import completion
 from netsleuth.messages import LANGS, default_lang, ui, ui_or
+from netsleuth.report.drawing import width as columns
 
 DOC_LANG = "en"  # the language of a rule's docstring (its description)
 
@@ -20,8 +20,7 @@ def pad(text: str, width: int) -> str:
     >>> pad("id", 6) + "|", pad("编号", 6) + "|"
     ('id    |', '编号  |')
     """
-    cols = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-    return text + " " * max(0, width - cols)
+    return text + " " * max(0, width - columns(text))
 
 
 def worded(lang: str, key: str, value: Any) -> str:
