@@ -69,6 +69,8 @@ def test_missing_tools_are_named_and_doctor_still_exits_0(tmp_path: Path) -> Non
     # a container engine that is not installed runs no containers: nothing of its is lost
     assert by_name["podman"]["path"] is None and by_name["podman"]["service"] is True
     assert by_name["ethtool"]["service"] is False
+    assert by_name["dot"]["path"] is None and by_name["dot"]["service"] is False  # reads no evidence
+    assert next(ln for ln in text.stdout.splitlines() if " dot " in ln).split()[0] == "MISSING"
     line = next(ln for ln in text.stdout.splitlines() if " podman " in ln)
     assert line.split()[0] == "absent", line
     (summary,) = [ln for ln in text.stdout.splitlines() if ln.startswith("System tools:")]

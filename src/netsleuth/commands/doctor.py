@@ -45,12 +45,12 @@ def tools() -> list[Tool]:
     def tool(name: str) -> Tool:
         return found.setdefault(name, Tool(name, shutil.which(name)))
 
-    specs = catalogue().values()
-    for spec in specs:
+    specs = catalogue()
+    for spec in specs.values():
         for prog in spec.programs():
             tool(prog).evidence.append(spec.name)
-    for t in found.values():
-        t.service = all(s.service for s in specs if s.name in t.evidence)
+    for t in found.values():  # a program that reads no evidence (ssh, dot) is no service
+        t.service = bool(t.evidence) and all(specs[e].service for e in t.evidence)
     for rule in all_rules():
         read = evidence_read(rule)
         for t in found.values():
@@ -160,8 +160,8 @@ def render_text(r: dict[str, Any], verbose: bool) -> str:
     ]
     if r["log_scan"] == ["python"]:
         out.insert(-1, f"{'':9}{SLOW_SCAN}")
-    absent = [t for t in r["tools"] if t["path"] is None and t.get("service")]
-    missing = [t for t in r["tools"] if t["path"] is None and not t.get("service")]
+    absent = [t for t in r["tools"] if t["path"] is None and t["service"]]
+    missing = [t for t in r["tools"] if t["path"] is None and not t["service"]]
     out.append(
         f"System tools: {len(r['tools']) - len(missing) - len(absent)} present, {len(missing)} missing"
         + (f", {len(absent)} not on this host (nothing of theirs to read)" if absent else "")
@@ -170,9 +170,9 @@ def render_text(r: dict[str, Any], verbose: bool) -> str:
         uses = f"{len(t['evidence'])} evidence, {len(t['rules'])} rules" + (
             f", {len(t['also'])} other uses" if t["also"] else ""
         )
-        state = "ok" if t["path"] else "absent" if t.get("service") else "MISSING"
+        state = "ok" if t["path"] else "absent" if t["service"] else "MISSING"
         out.append(f"  {state:7}  {t['name']:14} {t['path'] or '':24} {uses}")
-        if verbose or t in missing:
+        if verbose or state == "MISSING":
             out += _wrap("evidence:", t["evidence"]) + _wrap("rules:", t["rules"]) + _wrap("also:", t["also"])
     if missing:
         out.append("  install what is missing: scripts/install-system-deps.sh (apt or dnf), as root")
